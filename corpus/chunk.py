@@ -1,0 +1,102 @@
+"""Split sections into passages that fit the embedding model's window, counted in its own tokens.
+
+Pure: the token counter is passed in, so the chunker neither loads a model nor cares which one it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from corpus.model import Passage, Section
+
+TokenCounter = Callable[[str], int]
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\\\"'“])")
+
+
+@dataclass(frozen=True)
+class ChunkConfig:
+    window: int = 256  # the model's limit in word pieces, special tokens included
+    max_tokens: int = 200  # target passage size (heading + body), below the window
+    overlap_tokens: int = 40  # body tokens repeated from the end of the previous passage
+    special_tokens: int = 2  # [CLS] and [SEP]
+
+    @property
+    def version(self) -> str:
+        """Recorded in the index manifest: a change here means the index must be rebuilt."""
+        return f"chunk-v1:{self.window}:{self.max_tokens}:{self.overlap_tokens}"
+
+
+def chunk_sections(
+    sections: Iterable[Section], count_tokens: TokenCounter, config: ChunkConfig | None = None
+) -> list[Passage]:
+    cfg = config or ChunkConfig()
+    return [p for s in sections for p in chunk_section(s, count_tokens, cfg)]
+
+
+def chunk_section(section: Section, count_tokens: TokenCounter, cfg: ChunkConfig) -> list[Passage]:
+    heading_cost = count_tokens(section.heading) + 1  # +1 for the newline's share of the budget
+    limit = min(cfg.max_tokens, cfg.window - cfg.special_tokens) - heading_cost
+    # A pathological heading longer than the window still yields passages; the embedder truncates the heading.
+    limit = max(limit, 32)
+    units = [(u, count_tokens(u)) for u in _units(section.text, count_tokens, limit)]
+    windows = _pack(units, limit, cfg.overlap_tokens)
+    if not windows:
+        windows = [""]
+    return [
+        Passage(id=f"{section.id}#{i}", section_id=section.id, heading=section.heading, text=w)
+        for i, w in enumerate(windows)
+    ]
+
+
+def _units(text: str, count_tokens: TokenCounter, limit: int) -> Iterable[str]:
+    """Lines, then sentences of over-long lines, then word runs of over-long sentences: never over `limit`."""
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        if count_tokens(line) <= limit:
+            yield line
+            continue
+        for sentence in _SENTENCE_END.split(line):
+            if count_tokens(sentence) <= limit:
+                yield sentence
+            else:
+                yield from _split_words(sentence, count_tokens, limit)
+
+
+def _split_words(text: str, count_tokens: TokenCounter, limit: int) -> Iterable[str]:
+    words = text.split()
+    start = 0
+    while start < len(words):
+        # Grow the run greedily; bisect would be faster but runs this long are rare (formulas, code).
+        end = start + 1
+        while end < len(words) and count_tokens(" ".join(words[start : end + 1])) <= limit:
+            end += 1
+        yield " ".join(words[start:end])
+        start = end
+
+
+def _pack(units: list[tuple[str, int]], limit: int, overlap: int) -> list[str]:
+    """Greedy packing of units into windows; each new window starts with the last units of the previous one
+    (up to `overlap` tokens) so a fact that straddles a boundary is whole in at least one passage."""
+    windows: list[str] = []
+    current: list[tuple[str, int]] = []
+    size = 0
+    for unit, n in units:
+        if current and size + n + 1 > limit:
+            windows.append("\n".join(u for u, _ in current))
+            carried: list[tuple[str, int]] = []
+            carried_size = 0
+            for u, m in reversed(current):
+                if carried_size + m > overlap or carried_size + m + n + 1 > limit:
+                    break
+                carried.insert(0, (u, m))
+                carried_size += m + 1
+            current, size = carried, carried_size
+        current.append((unit, n))
+        size += n + 1
+    if current:
+        windows.append("\n".join(u for u, _ in current))
+    return windows

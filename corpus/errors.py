@@ -1,0 +1,20 @@
+"""Errors a user can cause or fix. Every layer raises subclasses of AskdocError; the CLI and the API turn
+them into clear messages (exit code 2 / a 4xx JSON body), never tracebacks."""
+
+from __future__ import annotations
+
+
+class AskdocError(Exception):
+    """Base class: the message is written for the user and shown as-is."""
+
+
+class InvalidInputError(AskdocError):
+    """A question, parameter or document the user gave is not acceptable."""
+
+
+class ModelNotFoundError(AskdocError):
+    """A configured model (local path, bundled package or hub id) is not available on this machine."""
+
+
+class IndexLoadError(AskdocError):
+    """The index is missing, corrupt, or was built for another configuration."""

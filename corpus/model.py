@@ -1,0 +1,48 @@
+"""Plain records for documents, sections and passages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Section:
+    """One heading and the text under it, as it stands in the source document."""
+
+    id: str
+    heading: str  # exactly the heading line of the document
+    category: str
+    text: str  # body without the heading line
+    source: str  # document name (file name)
+    start_line: int  # 1-based line of the heading
+    end_line: int  # 1-based, inclusive
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A window of a section's body that fits the embedding model; it always carries its heading."""
+
+    id: str  # "<section id>#<n>"
+    section_id: str
+    heading: str
+    text: str  # the window of the body (without heading)
+
+    @property
+    def indexed_text(self) -> str:
+        """What the embedder and BM25 see: the heading gives every window its topic."""
+        return f"{self.heading}\n{self.text}" if self.text else self.heading
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Document:
+    name: str
+    sha256: str
+    sections: list[Section] = field(default_factory=list)
+    toc: list[str] = field(default_factory=list)  # table-of-contents entries, when the document has one

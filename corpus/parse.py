@@ -1,0 +1,176 @@
+"""Turn a document's text into sections. Pure functions: text in, records out.
+
+Three formats:
+- the guide format of the default corpus: a title, a table of contents of "- entry" lines (category names and
+  question headings), then the body, where each TOC heading reappears on a line of its own;
+- Markdown: `#` headings start sections, the nearest level-1 heading is the category;
+- plain text without a TOC: one section per file (long ones become several passages when chunked).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from corpus.errors import InvalidInputError
+from corpus.ids import unique_ids
+from corpus.model import Document, Section
+
+GUIDE_CATEGORIES = ("Deep Learning", "NLP", "Machine Learning", "Misc")
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_document(path: Path, id_prefix: str = "") -> Document:
+    """Read and parse a file, choosing the parser by its content and suffix."""
+    if not path.is_file():
+        raise InvalidInputError(f"{path}: no such file")
+    if path.stat().st_size > MAX_DOCUMENT_BYTES:
+        raise InvalidInputError(f"{path}: larger than {MAX_DOCUMENT_BYTES // 2**20} MiB; split it first")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{path}: not UTF-8 text (askdoc reads Markdown and plain text)") from None
+    return parse_text(text, path.name, id_prefix)
+
+
+def file_sha256(path: Path) -> str:
+    """The content hash a Document read from `path` carries, without parsing it."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def parse_text(text: str, name: str, id_prefix: str = "") -> Document:
+    digest = sha256_text(text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise InvalidInputError(f"{name}: the document is empty")
+    if name.lower().endswith((".md", ".markdown")):
+        doc = parse_markdown(text, name, id_prefix)
+    elif _toc_entries(text.split("\n")):
+        doc = parse_guide(text, name, id_prefix)
+    else:
+        doc = parse_plain(text, name, id_prefix)
+    doc.sha256 = digest  # of the text as given, so file_sha256 agrees with it
+    return doc
+
+
+def _toc_entries(lines: list[str]) -> list[str]:
+    """The "- entry" block right after the title line, if the document opens with one."""
+    entries: list[str] = []
+    for line in lines[1:]:
+        if not line.startswith("- "):
+            break
+        entries.append(line[2:])
+    body = set(lines[1 + len(entries) :])
+    # A real TOC: several entries, each of which reappears as a line in the body.
+    if len(entries) >= 3 and all(e in body for e in entries):
+        return entries
+    return []
+
+
+def parse_guide(text: str, name: str, id_prefix: str = "") -> Document:
+    lines = text.split("\n")
+    toc = _toc_entries(lines)
+    if not toc:
+        raise InvalidInputError(f"{name}: no table of contents found")
+    body_start = 1 + len(toc)
+    categories = {e for e in toc if e in GUIDE_CATEGORIES}
+
+    # Walk the TOC in order, finding each entry's line in the body after the previous one, so a body line that
+    # merely repeats a heading's words before its turn (or a sub-heading) is never mistaken for it.
+    marks: list[tuple[int, str, bool]] = []  # (0-based line, text, is_category)
+    cursor = body_start
+    for entry in toc:
+        try:
+            at = lines.index(entry, cursor)
+        except ValueError:
+            raise InvalidInputError(f"{name}: TOC entry {entry!r} is not in the body") from None
+        marks.append((at, entry, entry in categories))
+        cursor = at + 1
+
+    headings: list[tuple[int, int, str, str]] = []  # (start, end exclusive, heading, category)
+    category = ""
+    for i, (at, entry, is_cat) in enumerate(marks):
+        end = marks[i + 1][0] if i + 1 < len(marks) else len(lines)
+        if is_cat:
+            category = entry
+            # Text between a category line and its first TOC heading would otherwise be lost (the default
+            # corpus has a "Machine Learning" block whose questions are missing from the TOC): its first
+            # line becomes the heading of a section of its own.
+            first = _first_nonblank(lines, at + 1, end)
+            if first is not None:
+                headings.append((first, end, lines[first].strip(), category))
+            continue
+        headings.append((at, end, entry, category))
+
+    return _document(lines, headings, name, text, toc, id_prefix)
+
+
+def parse_markdown(text: str, name: str, id_prefix: str = "") -> Document:
+    lines = text.split("\n")
+    found: list[tuple[int, int, str]] = []  # (line, level, heading)
+    in_fence = False
+    for i, line in enumerate(lines):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        m = None if in_fence else _MD_HEADING.match(line)
+        if m:
+            found.append((i, len(m.group(1)), m.group(2).strip()))
+    headings: list[tuple[int, int, str, str]] = []
+    first = found[0][0] if found else len(lines)
+    if _first_nonblank(lines, 0, first) is not None:
+        headings.append((-1, first, Path(name).stem, ""))
+    category = ""
+    for j, (at, level, heading) in enumerate(found):
+        end = found[j + 1][0] if j + 1 < len(found) else len(lines)
+        if level == 1:
+            category = heading
+        headings.append((at, end, heading, category))
+    return _document(lines, headings, name, text, [], id_prefix)
+
+
+def parse_plain(text: str, name: str, id_prefix: str = "") -> Document:
+    lines = text.split("\n")
+    return _document(lines, [(-1, len(lines), Path(name).stem, "")], name, text, [], id_prefix)
+
+
+def _first_nonblank(lines: list[str], start: int, end: int) -> int | None:
+    return next((i for i in range(start, end) if lines[i].strip()), None)
+
+
+def _document(
+    lines: list[str],
+    headings: list[tuple[int, int, str, str]],
+    name: str,
+    text: str,
+    toc: list[str],
+    id_prefix: str,
+) -> Document:
+    """Build sections from (heading line, end, heading, category); heading line -1 means "no heading line"."""
+    ids = unique_ids([h for _, _, h, _ in headings], id_prefix)
+    sections = []
+    for sid, (at, end, heading, category) in zip(ids, headings, strict=True):
+        body = "\n".join(lines[at + 1 : end]).strip("\n")
+        # Trailing blank lines are not part of the section's span.
+        last = end - 1
+        while last > at + 1 and not lines[last].strip():
+            last -= 1
+        sections.append(
+            Section(
+                id=sid,
+                heading=heading,
+                category=category,
+                text=body,
+                source=name,
+                start_line=max(at, 0) + 1,
+                end_line=max(last, at, 0) + 1,
+            )
+        )
+    return Document(name=name, sha256=sha256_text(text), sections=sections, toc=toc)

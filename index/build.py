@@ -1,0 +1,67 @@
+"""Build an index from parsed documents: chunk, embed (reusing vectors of unchanged passages), index."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from corpus.chunk import ChunkConfig, chunk_sections
+from corpus.model import Document, Passage
+from index.embed import Embedder
+from index.store import DocumentRecord, Manifest, StoredIndex, assemble, corpus_hash
+
+Notify = Callable[[str], None]
+
+
+def build_index(
+    documents: list[tuple[Document, DocumentRecord]],
+    embedder: Embedder,
+    faiss_kind: str = "flat",
+    chunk_config: ChunkConfig | None = None,
+    previous: StoredIndex | None = None,
+    progress: bool = True,
+) -> StoredIndex:
+    cfg = chunk_config or ChunkConfig()
+    sections = [s for doc, _ in documents for s in doc.sections]
+    passages = chunk_sections(sections, embedder.count_tokens, cfg)
+    vectors = _embed(passages, embedder, previous, cfg.version, progress)
+    records = [r for _, r in documents]
+    manifest = Manifest(
+        embed_model=embedder.model_id,
+        embed_dim=embedder.dim,
+        chunker=cfg.version,
+        faiss_kind=faiss_kind,
+        documents=records,
+        counts={"documents": len(records), "sections": len(sections), "passages": len(passages)},
+        corpus_hash=corpus_hash(records),
+    )
+    return assemble(manifest, sections, passages, vectors)
+
+
+def _embed(
+    passages: list[Passage], embedder: Embedder, previous: StoredIndex | None, chunker: str, progress: bool
+) -> np.ndarray:
+    """Embed only what the previous index does not already hold for the same model, chunker and text."""
+    known: dict[str, int] = {}
+    if (
+        previous is not None
+        and previous.manifest.embed_model == embedder.model_id
+        and previous.manifest.chunker == chunker
+    ):
+        known = {p.indexed_text: i for i, p in enumerate(previous.passages)}
+    todo = [i for i, p in enumerate(passages) if p.indexed_text not in known]
+    vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
+    for i, p in enumerate(passages):
+        if p.indexed_text in known and previous is not None:
+            vectors[i] = previous.vectors[known[p.indexed_text]]
+    if todo:
+        texts = [passages[i].indexed_text for i in todo]
+        bar = tqdm(total=len(texts), desc="Embedding passages", unit="passage", disable=not progress)
+        step = 64
+        for start in range(0, len(texts), step):
+            vectors[todo[start : start + step]] = embedder.embed(texts[start : start + step])
+            bar.update(min(step, len(texts) - start))
+        bar.close()
+    return vectors

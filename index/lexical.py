@@ -1,0 +1,61 @@
+"""BM25 over passages (bm25s), with our own tokenizer so indexing and querying split text the same way."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+# Small on purpose: question words like "why"/"how" are stopwords for BM25 ranking, but domain words that look
+# common ("model", "loss", "layer") carry meaning in this corpus.
+STOPWORDS = frozenset(
+    """a an and are as at be been being but by can could did do does doing for from had has have how i if in
+    into is it its me my of on or our so than that the their them then there these they this those to was we
+    were what when where which who whom why will with would you your yours about please explain describe tell
+    between""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS]
+    return list(_stemmer().stemWords(words))
+
+
+class LexicalIndex:
+    def __init__(self, bm25: bm25s.BM25, size: int) -> None:
+        self._bm25 = bm25
+        self.size = size
+
+    @classmethod
+    def build(cls, texts: list[str]) -> LexicalIndex:
+        bm25 = bm25s.BM25()
+        # An empty token list would make bm25s drop the row and shift every id after it.
+        bm25.index([tokenize(t) or ["_"] for t in texts], show_progress=False)
+        return cls(bm25, len(texts))
+
+    def save(self, directory: Path) -> None:
+        self._bm25.save(str(directory), show_progress=False)
+
+    @classmethod
+    def load(cls, directory: Path, size: int) -> LexicalIndex:
+        return cls(bm25s.BM25.load(str(directory), show_progress=False), size)
+
+    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(row ids, scores) best first; rows with no matching term are left out."""
+        tokens = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
+        if not tokens or self.size == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        ids, scores = self._bm25.retrieve([tokens], k=min(k, self.size), show_progress=False)
+        keep = scores[0] > 0
+        return ids[0][keep].astype(np.int64), scores[0][keep]

@@ -1,0 +1,215 @@
+"""The on-disk index: one directory with a manifest, section and passage records, vectors, FAISS and BM25.
+
+Writes are atomic at the directory level: a build is written to a sibling temp directory and swapped in by
+rename, so an interrupted build leaves the previous index usable. Loading validates every file and raises
+IndexLoadError with a message that says what to do, never a raw library error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from corpus.errors import IndexLoadError
+from corpus.model import Passage, Section
+from index.lexical import LexicalIndex
+from index.vectors import build_faiss, load_faiss, save_faiss
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+FILES = ("manifest.json", "sections.jsonl", "passages.jsonl", "vectors.npy", "faiss.index", "bm25")
+
+
+@dataclass
+class DocumentRecord:
+    path: str  # absolute path of the source file: the key for re-adding
+    name: str
+    sha256: str
+    id_prefix: str
+    sections: int
+    default: bool = False  # the bundled corpus, re-checked on every load
+
+
+@dataclass
+class Manifest:
+    embed_model: str
+    embed_dim: int
+    chunker: str
+    faiss_kind: str
+    documents: list[DocumentRecord]
+    counts: dict[str, int]
+    corpus_hash: str
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    format: int = FORMAT_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)  # later stages (reranker) record themselves here
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["documents"] = [r.__dict__ for r in self.documents]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Manifest:
+        d = dict(d)
+        d["documents"] = [DocumentRecord(**r) for r in d["documents"]]
+        return cls(**d)
+
+
+def corpus_hash(documents: list[DocumentRecord]) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for r in sorted(documents, key=lambda r: r.path):
+        h.update(f"{r.path}\0{r.sha256}\n".encode())
+    return h.hexdigest()
+
+
+@dataclass
+class StoredIndex:
+    manifest: Manifest
+    sections: dict[str, Section]
+    passages: list[Passage]
+    vectors: np.ndarray
+    faiss: faiss.Index
+    lexical: LexicalIndex
+    directory: Path | None = None
+
+
+def assemble(
+    manifest: Manifest, sections: list[Section], passages: list[Passage], vectors: np.ndarray
+) -> StoredIndex:
+    return StoredIndex(
+        manifest=manifest,
+        sections={s.id: s for s in sections},
+        passages=passages,
+        vectors=vectors,
+        faiss=build_faiss(vectors, manifest.faiss_kind),
+        lexical=LexicalIndex.build([p.indexed_text for p in passages]),
+    )
+
+
+@contextlib.contextmanager
+def build_lock(directory: Path) -> Iterator[None]:
+    """Serialise writers (two `askdoc index` commands at once) without blocking readers."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with open(directory.parent / f".{directory.name}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def save(index: StoredIndex, directory: Path) -> None:
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.parent / f".{directory.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        _write_jsonl(tmp / "sections.jsonl", (s.to_dict() for s in index.sections.values()))
+        _write_jsonl(tmp / "passages.jsonl", (p.to_dict() for p in index.passages))
+        np.save(tmp / "vectors.npy", index.vectors)
+        save_faiss(index.faiss, tmp / "faiss.index")
+        (tmp / "bm25").mkdir()
+        index.lexical.save(tmp / "bm25")
+        # The manifest goes last: a directory without one is never taken for a finished index.
+        (tmp / MANIFEST).write_text(json.dumps(index.manifest.to_dict(), indent=2) + "\n")
+        _swap(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    index.directory = directory
+
+
+def _swap(tmp: Path, directory: Path) -> None:
+    old = directory.parent / f".{directory.name}.old-{uuid.uuid4().hex[:8]}"
+    if directory.exists():
+        os.rename(directory, old)
+    os.rename(tmp, directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def read_manifest(directory: Path) -> Manifest:
+    path = directory / MANIFEST
+    if not directory.exists():
+        raise IndexLoadError(f"no index at {directory}: run `askdoc index build`")
+    try:
+        return Manifest.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise IndexLoadError(f"{path} is missing: rebuild with `askdoc index build --rebuild`") from None
+    except (ValueError, TypeError, KeyError) as exc:
+        raise IndexLoadError(
+            f"{path} is corrupt ({exc.__class__.__name__}): rebuild with `askdoc index build --rebuild`"
+        ) from None
+
+
+def load(directory: Path) -> StoredIndex:
+    manifest = read_manifest(directory)
+    if manifest.format != FORMAT_VERSION:
+        raise IndexLoadError(
+            f"index at {directory} has format {manifest.format}, this askdoc reads {FORMAT_VERSION}: "
+            "rebuild with `askdoc index build --rebuild`"
+        )
+    current = "?"
+    try:
+        current = "sections.jsonl"
+        sections = [Section(**row) for row in _read_jsonl(directory / current)]
+        current = "passages.jsonl"
+        passages = [Passage(**row) for row in _read_jsonl(directory / current)]
+        current = "vectors.npy"
+        vectors = np.load(directory / current, allow_pickle=False)
+        current = "faiss.index"
+        if not (directory / current).is_file():
+            raise FileNotFoundError(current)
+        index = load_faiss(directory / current)
+        current = "bm25"
+        if not (directory / current).is_dir():
+            raise FileNotFoundError(current)
+        lexical = LexicalIndex.load(directory / current, len(passages))
+    except FileNotFoundError:
+        raise IndexLoadError(
+            f"index file {directory / current} is missing: rebuild with `askdoc index build --rebuild`"
+        ) from None
+    except Exception as exc:  # any parse/deserialisation failure means the same thing to the user
+        raise IndexLoadError(
+            f"index file {directory / current} is corrupt ({exc.__class__.__name__}): "
+            "rebuild with `askdoc index build --rebuild`"
+        ) from None
+    problems = []
+    if len(passages) != manifest.counts.get("passages"):
+        problems.append(f"{len(passages)} passages, manifest says {manifest.counts.get('passages')}")
+    if vectors.shape != (len(passages), manifest.embed_dim):
+        problems.append(f"vectors have shape {vectors.shape}")
+    if index.ntotal != len(passages):
+        problems.append(f"FAISS holds {index.ntotal} vectors for {len(passages)} passages")
+    ids = {s.id for s in sections}
+    if any(p.section_id not in ids for p in passages):
+        problems.append("passages refer to unknown sections")
+    if problems:
+        raise IndexLoadError(
+            f"index at {directory} is inconsistent ({'; '.join(problems)}): "
+            "rebuild with `askdoc index build --rebuild`"
+        )
+    return StoredIndex(manifest, {s.id: s for s in sections}, passages, vectors, index, lexical, directory)
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]

@@ -1,0 +1,40 @@
+"""Dense vector search with FAISS over normalised embeddings (inner product = cosine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+HNSW_M = 32
+
+
+def build_faiss(vectors: np.ndarray, kind: str = "flat") -> faiss.Index:
+    dim = vectors.shape[1]
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 200
+        index.hnsw.efSearch = 128
+    else:
+        index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
+def save_faiss(index: faiss.Index, path: Path) -> None:
+    faiss.write_index(index, str(path))
+
+
+def load_faiss(path: Path) -> faiss.Index:
+    return faiss.read_index(str(path))
+
+
+def search_faiss(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row ids, cosine scores) best first."""
+    if index.ntotal == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    scores, ids = index.search(query.reshape(1, -1).astype(np.float32), min(k, index.ntotal))
+    keep = ids[0] >= 0
+    return ids[0][keep].astype(np.int64), scores[0][keep]

@@ -1,0 +1,93 @@
+"""The one settings object. Defaults live here; `ASKDOC_<FIELD>` environment variables override them, and CLI
+flags / API parameters override those (Settings.from_env(**overrides))."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from corpus.errors import InvalidInputError
+from index.models import DEFAULT_EMBEDDER
+
+MODES = ("hybrid", "dense", "bm25")
+REPO_CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "data" / "interview_questions.txt"
+
+
+def _default_index_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "askdoc" / "index"
+
+
+@dataclass
+class Settings:
+    index_dir: Path = field(default_factory=_default_index_dir)
+    corpus_path: Path = REPO_CORPUS  # the default document, indexed on first use
+    embed_model: str = DEFAULT_EMBEDDER
+    faiss_kind: str = "flat"  # "flat" (exact) or "hnsw" (approximate, for large collections)
+    device: str = "auto"  # "auto" picks CUDA when available
+    k: int = 5
+    mode: str = "hybrid"
+    fusion: str = "rrf"  # "rrf" or "weighted"
+    rrf_k: int = 60
+    candidates: int = 30  # passages taken from each first-stage ranking before fusion
+    max_question_chars: int = 2000
+    # Generation (answers).
+    llm_backend: str = "auto"  # auto | transformers | llama.cpp | openai
+    llm_model: str = "smollm2"  # "smollm2" = the bundled GGUF; or a local path / hub id
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_model: str = "default"
+    openai_api_key: str = "none"
+    max_new_tokens: int = 128
+    # Reranking.
+    reranker_model: str = ""  # empty = the domain reranker trained into the index directory
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Defaults, then ASKDOC_* variables, then non-None overrides (CLI flags, request fields)."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"ASKDOC_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def replace(self, **changes: Any) -> Settings:
+        new = dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        self.index_dir = Path(self.index_dir).expanduser()
+        self.corpus_path = Path(self.corpus_path).expanduser()
+        if self.mode not in MODES:
+            raise InvalidInputError(f"unknown mode {self.mode!r}; choose one of {', '.join(MODES)}")
+        if self.fusion not in ("rrf", "weighted"):
+            raise InvalidInputError(f"unknown fusion {self.fusion!r}; choose rrf or weighted")
+        if self.faiss_kind not in ("flat", "hnsw"):
+            raise InvalidInputError(f"unknown FAISS index kind {self.faiss_kind!r}; choose flat or hnsw")
+        if not 1 <= self.k <= 50:
+            raise InvalidInputError(f"k must be between 1 and 50, got {self.k}")
+        if self.candidates < self.k:
+            self.candidates = self.k
+
+
+def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "bool":
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        if kind == "Path":
+            return Path(raw)
+    except ValueError:
+        raise InvalidInputError(f"ASKDOC_{f.name.upper()}={raw!r} is not a valid {kind}") from None
+    return raw

@@ -1,0 +1,158 @@
+"""First-stage retrieval: dense (FAISS), lexical (BM25) and their fusion, grouped from passages to sections."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from corpus.errors import InvalidInputError
+from index.embed import Embedder
+from index.store import StoredIndex
+from index.vectors import search_faiss
+from rag.config import MODES, Settings
+from rag.fusion import reciprocal_rank_fusion, weighted_fusion
+from rag.indexing import Notify, open_index
+
+
+@dataclass
+class SectionHit:
+    rank: int
+    section_id: str
+    heading: str
+    category: str
+    score: float
+    snippet: str  # text of the best passage of the section
+    passage_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SearchResult:
+    query: str
+    mode: str
+    hits: list[SectionHit]
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "results": [h.to_json() for h in self.hits],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
+        }
+
+
+def clean_question(question: str, settings: Settings) -> str:
+    q = " ".join(question.split())
+    if not q:
+        raise InvalidInputError("the question is empty")
+    if len(q) > settings.max_question_chars:
+        raise InvalidInputError(
+            f"the question is {len(q)} characters long; the limit is {settings.max_question_chars}"
+        )
+    return q
+
+
+class Retriever:
+    """Holds the embedder and the index; load once with warm_up(), then search() many times."""
+
+    def __init__(self, settings: Settings, notify: Notify | None = None, progress: bool = True) -> None:
+        self.settings = settings
+        self.embedder = Embedder(settings.embed_model, settings.device)
+        self._notify = notify or (lambda _: None)
+        self._progress = progress
+        self._index: StoredIndex | None = None
+
+    def warm_up(self) -> None:
+        if self._index is None:
+            self.embedder.warm_up()
+            self._index = open_index(self.settings, self.embedder, self._notify, self._progress)
+
+    @property
+    def index(self) -> StoredIndex:
+        self.warm_up()
+        assert self._index is not None
+        return self._index
+
+    def passage_ranking(
+        self, query: str, mode: str, depth: int, timings: dict[str, float]
+    ) -> list[tuple[int, float]]:
+        """Passage rows with scores, best first, for one first-stage mode."""
+        index = self.index
+        rankings: list[list[tuple[int, float]]] = []
+        if mode in ("dense", "hybrid"):
+            t = time.perf_counter()
+            vec = self.embedder.embed([query])[0]
+            timings["embed"] = timings.get("embed", 0.0) + _ms(t)
+            t = time.perf_counter()
+            ids, scores = search_faiss(index.faiss, vec, depth)
+            rankings.append(list(zip(ids.tolist(), scores.tolist(), strict=True)))
+            timings["dense"] = _ms(t)
+        if mode in ("bm25", "hybrid"):
+            t = time.perf_counter()
+            ids, scores = index.lexical.search(query, depth)
+            rankings.append(list(zip(ids.tolist(), scores.tolist(), strict=True)))
+            timings["bm25"] = _ms(t)
+        if len(rankings) == 1:
+            return rankings[0]
+        fused = self._fuse(rankings)
+        return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def _fuse(self, rankings: list[list[tuple[int, float]]]) -> dict[int, float]:
+        fuse: Callable[[list[list[tuple[int, float]]]], dict[int, float]]
+        if self.settings.fusion == "weighted":
+            fuse = weighted_fusion
+        else:
+            fuse = lambda r: reciprocal_rank_fusion(r, self.settings.rrf_k)  # noqa: E731
+        return fuse(rankings)
+
+    def group(self, ranking: list[tuple[int, float]], k: int) -> list[SectionHit]:
+        """Best passage per section wins; sections keep the order of their best passage."""
+        index = self.index
+        hits: list[SectionHit] = []
+        seen: set[str] = set()
+        for row, score in ranking:
+            passage = index.passages[row]
+            if passage.section_id in seen:
+                continue
+            seen.add(passage.section_id)
+            section = index.sections[passage.section_id]
+            hits.append(
+                SectionHit(
+                    rank=len(hits) + 1,
+                    section_id=section.id,
+                    heading=section.heading,
+                    category=section.category,
+                    score=float(score),
+                    snippet=passage.text or section.heading,
+                    passage_id=passage.id,
+                )
+            )
+            if len(hits) == k:
+                break
+        return hits
+
+    def search(self, question: str, k: int | None = None, mode: str | None = None) -> SearchResult:
+        query = clean_question(question, self.settings)
+        k = self.settings.k if k is None else k
+        mode = mode or self.settings.mode
+        if mode not in MODES:
+            raise InvalidInputError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        if not 1 <= k <= 50:
+            raise InvalidInputError(f"k must be between 1 and 50, got {k}")
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        # Several passages of one section can fill the top of a ranking: look deeper than k.
+        depth = max(self.settings.candidates, 4 * k)
+        ranking = self.passage_ranking(query, mode, depth, timings)
+        hits = self.group(ranking, k)
+        timings["total"] = _ms(t)
+        return SearchResult(query=question, mode=mode, hits=hits, timings=timings)
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
