@@ -41,7 +41,7 @@ def chunk_section(section: Section, count_tokens: TokenCounter, cfg: ChunkConfig
     # A pathological heading longer than the window still yields passages; the embedder truncates the heading.
     limit = max(limit, 32)
     units = [(u, count_tokens(u)) for u in _units(section.text, count_tokens, limit)]
-    windows = _pack(units, limit, cfg.overlap_tokens)
+    windows = _pack(units, limit, cfg.overlap_tokens, count_tokens)
     if not windows:
         windows = [""]
     return [
@@ -78,7 +78,7 @@ def _split_words(text: str, count_tokens: TokenCounter, limit: int) -> Iterable[
         start = end
 
 
-def _pack(units: list[tuple[str, int]], limit: int, overlap: int) -> list[str]:
+def _pack(units: list[tuple[str, int]], limit: int, overlap: int, count_tokens: TokenCounter) -> list[str]:
     """Greedy packing of units into windows; each new window starts with the last units of the previous one
     (up to `overlap` tokens) so a fact that straddles a boundary is whole in at least one passage."""
     windows: list[str] = []
@@ -87,16 +87,33 @@ def _pack(units: list[tuple[str, int]], limit: int, overlap: int) -> list[str]:
     for unit, n in units:
         if current and size + n + 1 > limit:
             windows.append("\n".join(u for u, _ in current))
-            carried: list[tuple[str, int]] = []
-            carried_size = 0
-            for u, m in reversed(current):
-                if carried_size + m > overlap or carried_size + m + n + 1 > limit:
-                    break
-                carried.insert(0, (u, m))
-                carried_size += m + 1
-            current, size = carried, carried_size
+            current = _carry(current, overlap, limit - n - 1, count_tokens)
+            size = sum(m + 1 for _, m in current)
         current.append((unit, n))
         size += n + 1
     if current:
         windows.append("\n".join(u for u, _ in current))
     return windows
+
+
+def _carry(
+    window: list[tuple[str, int]], overlap: int, room: int, count_tokens: TokenCounter
+) -> list[tuple[str, int]]:
+    """The tail of a finished window to repeat at the start of the next: whole units while they fit the
+    overlap budget, else the last sentences of the last unit (long bullet lines are common in this corpus)."""
+    budget = min(overlap, room)
+    carried: list[tuple[str, int]] = []
+    used = 0
+    for unit, n in reversed(window):
+        if used + n > budget:
+            break
+        carried.insert(0, (unit, n))
+        used += n + 1
+    if carried or not window:
+        return carried
+    tail: list[str] = []
+    for sentence in reversed(_SENTENCE_END.split(window[-1][0])):
+        if count_tokens(" ".join([sentence, *tail])) > budget:
+            break
+        tail.insert(0, sentence)
+    return [(" ".join(tail), count_tokens(" ".join(tail)))] if tail else []

@@ -13,10 +13,14 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 # Small on purpose: question words like "why"/"how" are stopwords for BM25 ranking, but domain words that look
 # common ("model", "loss", "layer") carry meaning in this corpus.
 STOPWORDS = frozenset(
-    """a an and are as at be been being but by can could did do does doing for from had has have how i if in
-    into is it its me my of on or our so than that the their them then there these they this those to was we
-    were what when where which who whom why will with would you your yours about please explain describe tell
-    between""".split()
+    {
+        "a", "an", "and", "are", "as", "at", "be", "been", "being", "but", "by", "can", "could", "did", "do",
+        "does", "doing", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its",
+        "me", "my", "of", "on", "or", "our", "so", "than", "that", "the", "their", "them", "then", "there",
+        "these", "they", "this", "those", "to", "was", "we", "were", "what", "when", "where", "which", "who",
+        "whom", "why", "will", "with", "would", "you", "your", "yours", "about", "please", "explain", "describe",
+        "tell", "between",
+    }
 )
 
 

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import itertools
+
+from corpus.chunk import ChunkConfig, chunk_section, chunk_sections
+from corpus.model import Document, Section
+from index.embed import Embedder
+
+
+def test_no_passage_exceeds_the_model_window(seed_doc: Document, embedder: Embedder) -> None:
+    passages = chunk_sections(seed_doc.sections, embedder.count_tokens)
+    tokenizer = embedder.model.tokenizer
+    window = embedder.max_seq_length
+    assert window == 256
+    for p in passages:
+        n = len(tokenizer(p.indexed_text, truncation=False, verbose=False)["input_ids"])  # with [CLS]/[SEP]
+        assert n <= window, (p.id, n)
+
+
+def test_every_passage_carries_its_section_heading(seed_doc: Document, embedder: Embedder) -> None:
+    sections = {s.id: s for s in seed_doc.sections}
+    passages = chunk_sections(seed_doc.sections, embedder.count_tokens)
+    assert {p.section_id for p in passages} == set(sections)
+    for p in passages:
+        assert p.heading == sections[p.section_id].heading
+        assert p.indexed_text.startswith(p.heading + "\n") or p.indexed_text == p.heading
+
+
+def test_long_section_is_split_with_overlap_and_loses_nothing(seed_doc: Document, embedder: Embedder) -> None:
+    long = max(seed_doc.sections, key=lambda s: len(s.text))
+    assert len(long.text) > 8000
+    passages = chunk_section(long, embedder.count_tokens, ChunkConfig())
+    assert len(passages) >= 5
+    joined = "\n".join(p.text for p in passages)
+    for line in long.text.split("\n"):
+        assert line.strip() in joined or all(w in joined for w in line.split())
+
+
+def test_consecutive_passages_overlap(seed_doc: Document, embedder: Embedder) -> None:
+    boundaries = overlapping = 0
+    for section in seed_doc.sections:
+        passages = chunk_section(section, embedder.count_tokens, ChunkConfig())
+        for a, b in itertools.pairwise(passages):
+            boundaries += 1
+            overlapping += b.text.split("\n")[0] in a.text
+    # Only a window that ends in one sentence longer than the overlap budget starts its successor afresh.
+    assert boundaries > 100 and overlapping / boundaries > 0.8, (overlapping, boundaries)
+
+
+def test_chunker_is_pure_and_budgets_the_heading() -> None:
+    words = lambda s: len(s.split())  # noqa: E731 - a stand-in tokenizer: one token per word
+    section = Section("s", "one two three", "", "\n".join(f"w{i} x y z" for i in range(30)), "d", 1, 31)
+    cfg = ChunkConfig(window=30, max_tokens=30, overlap_tokens=5, special_tokens=2)
+    passages = chunk_section(section, words, cfg)
+    assert passages == chunk_section(section, words, cfg)
+    for p in passages:
+        assert words(p.heading) + words(p.text) + 1 + 2 <= 30 + len(p.text.split("\n"))
+    assert [p.id for p in passages] == [f"s#{i}" for i in range(len(passages))]
+
+
+def test_empty_section_still_has_a_passage() -> None:
+    section = Section("e", "Only a heading", "", "", "d", 1, 1)
+    (p,) = chunk_section(section, lambda s: len(s.split()), ChunkConfig())
+    assert p.text == "" and p.indexed_text == "Only a heading"

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from corpus.errors import InvalidInputError
+from corpus.model import Document
+from corpus.parse import GUIDE_CATEGORIES, parse_markdown, parse_text, read_document
+from rag.config import REPO_CORPUS
+
+
+def _toc_lines() -> list[str]:
+    lines = REPO_CORPUS.read_text(encoding="utf-8").split("\n")
+    out = []
+    for line in lines[1:]:
+        if not line.startswith("- "):
+            break
+        out.append(line[2:])
+    return out
+
+
+def test_all_265_toc_entries_parsed_in_order(seed_doc: Document) -> None:
+    assert seed_doc.toc == _toc_lines()
+    assert len(seed_doc.toc) == 265
+    toc_headings = [e for e in seed_doc.toc if e not in GUIDE_CATEGORIES]
+    assert len(toc_headings) == 261
+    in_toc = [s.heading for s in seed_doc.sections if s.heading in set(toc_headings)]
+    assert in_toc == toc_headings  # every TOC heading is a section, in TOC order
+
+
+def test_toc_block_is_not_a_section_and_categories_are_metadata(seed_doc: Document) -> None:
+    first = seed_doc.sections[0]
+    assert first.heading == "What are some drawbacks of the Transformer?"
+    assert first.start_line == 268 and first.category == "Deep Learning"
+    assert not any(s.heading in GUIDE_CATEGORIES for s in seed_doc.sections)
+    by_heading = {s.heading: s for s in seed_doc.sections}
+    assert by_heading["What are Attention Masks?"].category == "NLP"
+    assert by_heading["What is Redis?"].category == "Misc"
+
+
+def test_heading_and_line_span_match_the_file(seed_doc: Document) -> None:
+    lines = REPO_CORPUS.read_text(encoding="utf-8").split("\n")
+    for s in seed_doc.sections:
+        assert lines[s.start_line - 1] == s.heading
+        assert s.start_line <= s.end_line
+    spans = [(s.start_line, s.end_line) for s in seed_doc.sections]
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))
+
+
+def test_ids_unique_and_stable(seed_doc: Document) -> None:
+    ids = [s.id for s in seed_doc.sections]
+    assert len(set(ids)) == len(ids)
+    assert ids == [s.id for s in read_document(REPO_CORPUS).sections]
+    entropy = [s.id for s in seed_doc.sections if s.heading == "What is Entropy in Information Theory?"]
+    assert entropy == ["what-is-entropy-in-information-theory", "what-is-entropy-in-information-theory-2"]
+
+
+def test_subheadings_not_in_toc_stay_inside_their_section(seed_doc: Document) -> None:
+    by_heading = {s.heading: s for s in seed_doc.sections}
+    batching = by_heading["What is Continuous and dynamic batching?"]
+    assert "\nComparison and Use Cases\n" in f"\n{batching.text}\n"
+    assert "Comparison and Use Cases" not in by_heading
+
+
+def test_untitled_category_block_becomes_a_section(seed_doc: Document) -> None:
+    # The "Machine Learning" category holds questions missing from the TOC; their text must not be lost.
+    ml = [s for s in seed_doc.sections if s.category == "Machine Learning"]
+    assert [s.heading for s in ml] == ["What is Dummy Variable Trap in ML?"]
+    assert "What is Entropy (information theory)?" in ml[0].text
+    assert len(seed_doc.sections) == 262
+
+
+def test_markdown_sections_and_code_fences() -> None:
+    text = "intro line\n# Guide\ntext a\n## Install\n```\n# not a heading\n```\nrun it\n## Use\nask\n"
+    doc = parse_markdown(text, "guide.md", "guide/")
+    assert [s.heading for s in doc.sections] == ["guide", "Guide", "Install", "Use"]
+    assert [s.id for s in doc.sections] == ["guide/guide", "guide/guide-2", "guide/install", "guide/use"]
+    install = doc.sections[2]
+    assert "# not a heading" in install.text and install.category == "Guide"
+    assert install.start_line == 4 and install.end_line == 8
+
+
+def test_plain_text_is_one_section() -> None:
+    doc = parse_text("Some notes\nabout things.\n", "notes.txt")
+    assert [(s.heading, s.text) for s in doc.sections] == [("notes", "Some notes\nabout things.")]
+
+
+def test_empty_and_binary_documents_are_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidInputError, match="empty"):
+        parse_text("  \n", "x.txt")
+    bad = tmp_path / "b.txt"
+    bad.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(InvalidInputError, match="UTF-8"):
+        read_document(bad)
+    with pytest.raises(InvalidInputError, match="no such file"):
+        read_document(tmp_path / "missing.md")

@@ -1,0 +1,108 @@
+"""Questions written for this test (not headings): each mode must find the answering section."""
+
+from __future__ import annotations
+
+import pytest
+
+from corpus.errors import InvalidInputError
+from rag.fusion import reciprocal_rank_fusion, weighted_fusion
+from rag.retrieve import Retriever
+
+CASES = [
+    (
+        "how much GPU memory do I need for a 7 billion parameter model",
+        {
+            "how-much-vram-is-required-to-load-a-7b-llm",
+            "how-much-memory-is-needed-to-serve-a-large-language-model-llm",
+        },
+    ),
+    (
+        "what does the gamma parameter in focal loss do",
+        {"what-is-focal-loss-how-does-it-help-mitigate-class-imbalance"},
+    ),
+    ("which kafka component stores the messages of a topic", {"how-does-kafka-work-as-a-pub-sub"}),
+    (
+        "how to swap two integers without a temp variable",
+        {
+            "how-do-you-swap-two-numbers-without-a-temporary-variable",
+            "how-would-a-compiler-tackle-swap-operations-in-a-program",
+        },
+    ),
+    ("why do we use low rank matrices when finetuning LLMs", {"explain-how-lora-works"}),
+    (
+        "can a k-means centroid end up with no points",
+        {"in-k-means-clustering-is-it-possible-that-a-centroid-has-no"},
+    ),
+    (
+        "why would I pick an xor filter over a bloom filter",
+        {"how-are-xor-filters-used-what-if-you-require-better-performance"},
+    ),
+]
+
+
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+@pytest.mark.parametrize(("question", "expected"), CASES, ids=[c[0][:30] for c in CASES])
+def test_each_mode_finds_the_section(
+    retriever: Retriever, mode: str, question: str, expected: set[str]
+) -> None:
+    result = retriever.search(question, k=3, mode=mode)
+    ids = [h.section_id for h in result.hits]
+    assert expected & set(ids), ids
+    if mode == "hybrid":
+        assert ids[0] in expected, ids
+
+
+def test_hits_are_sections_with_their_best_passage(retriever: Retriever) -> None:
+    result = retriever.search("what is the difference between DDPM and DDIM", k=8)
+    ids = [h.section_id for h in result.hits]
+    assert len(ids) == len(set(ids)) == 8
+    assert [h.rank for h in result.hits] == list(range(1, 9))
+    assert all(a.score >= b.score for a, b in zip(result.hits, result.hits[1:], strict=False))
+    index = retriever.index
+    for h in result.hits:
+        assert h.heading == index.sections[h.section_id].heading
+        assert h.passage_id.startswith(h.section_id + "#")
+        assert h.snippet in index.sections[h.section_id].text
+
+
+def test_json_contract(retriever: Retriever) -> None:
+    out = retriever.search("  what is   weight tying? ", k=2, mode="dense").to_json()
+    assert out["query"] == "  what is   weight tying? " and out["mode"] == "dense"
+    (first, _) = out["results"]
+    assert {"rank", "section_id", "heading", "category", "score", "snippet"} <= set(first)
+    assert first["heading"] == "What is weight tying in language model?"
+    assert isinstance(first["score"], float) and first["rank"] == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "kwargs", "message"),
+    [
+        ("", {}, "empty"),
+        ("   \n", {}, "empty"),
+        ("x" * 2001, {}, "limit is 2000"),
+        ("ok", {"k": 0}, "k must be"),
+        ("ok", {"k": 51}, "k must be"),
+        ("ok", {"mode": "magic"}, "unknown mode"),
+    ],
+)
+def test_bad_input_is_refused_clearly(
+    retriever: Retriever, question: str, kwargs: dict, message: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        retriever.search(question, **kwargs)
+
+
+def test_query_with_no_known_words_returns_no_bm25_hits(retriever: Retriever) -> None:
+    assert retriever.search("zzqx vvbn", mode="bm25").hits == []
+
+
+def test_rrf_by_hand() -> None:
+    fused = reciprocal_rank_fusion([[(1, 9.0), (2, 8.0)], [(2, 0.9), (3, 0.5)]], k=60)
+    assert fused[2] == pytest.approx(1 / 62 + 1 / 61)
+    assert fused[1] == pytest.approx(1 / 61) and fused[3] == pytest.approx(1 / 62)
+    assert max(fused, key=fused.__getitem__) == 2
+
+
+def test_weighted_fusion_by_hand() -> None:
+    fused = weighted_fusion([[(1, 10.0), (2, 5.0), (3, 0.0)], [(3, 1.0), (1, 0.0)]], weights=[0.5, 1.0])
+    assert fused == pytest.approx({1: 0.5, 2: 0.25, 3: 1.0})
