@@ -5,14 +5,13 @@ Pure: the token counter is passed in, so the chunker neither loads a model nor c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from corpus.model import Passage, Section
+from corpus.text import SENTENCE_END
 
 TokenCounter = Callable[[str], int]
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\\\"'“])")
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class ChunkConfig:
     @property
     def version(self) -> str:
         """Recorded in the index manifest: a change here means the index must be rebuilt."""
-        return f"chunk-v1:{self.window}:{self.max_tokens}:{self.overlap_tokens}"
+        return f"chunk-v2:{self.window}:{self.max_tokens}:{self.overlap_tokens}"
 
 
 def chunk_sections(
@@ -59,7 +58,7 @@ def _units(text: str, count_tokens: TokenCounter, limit: int) -> Iterable[str]:
         if count_tokens(line) <= limit:
             yield line
             continue
-        for sentence in _SENTENCE_END.split(line):
+        for sentence in SENTENCE_END.split(line):
             if count_tokens(sentence) <= limit:
                 yield sentence
             else:
@@ -112,7 +111,7 @@ def _carry(
     if carried or not window:
         return carried
     tail: list[str] = []
-    for sentence in reversed(_SENTENCE_END.split(window[-1][0])):
+    for sentence in reversed(SENTENCE_END.split(window[-1][0])):
         if count_tokens(" ".join([sentence, *tail])) > budget:
             break
         tail.insert(0, sentence)

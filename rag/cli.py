@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from corpus.errors import AskdocError
+from corpus.errors import AskdocError, InvalidInputError
 from rag.config import MODES, Settings
 
 
@@ -76,6 +76,66 @@ def _shorten(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 1].rsplit(" ", 1)[0] + " …"
 
 
+# ---- ask ----------------------------------------------------------------------------------------------------
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.pipeline import AskDoc, FinalEvent
+
+    settings = _settings(args, k=args.k, mode=args.mode, llm_backend=args.backend, llm_model=args.model)
+    askdoc = AskDoc(settings, notify=_notify)
+    askdoc.warm_up(llm=not args.extractive)
+    batch = _questions(args.question)
+    if batch is not None:
+        for question in batch:
+            try:
+                _emit(askdoc.ask(question, extractive=args.extractive).to_json())
+            except AskdocError as exc:
+                _emit(
+                    {
+                        "question": question,
+                        "answer": "",
+                        "citations": [],
+                        "sentences": [],
+                        "refused": False,
+                        "timings": {},
+                        "error": str(exc),
+                    }
+                )
+        return 0
+    if args.json:
+        _emit(askdoc.ask(args.question, extractive=args.extractive).to_json())
+        return 0
+    stream = sys.stdout.isatty() if args.stream is None else args.stream
+    streamed = ""
+    answer = None
+    for event in askdoc.ask_stream(args.question, extractive=args.extractive):
+        if isinstance(event, FinalEvent):
+            answer = event.answer
+        elif stream:
+            streamed += event.text
+            print(event.text, end="", flush=True)
+    assert answer is not None
+    if streamed and streamed.strip() != answer.answer:
+        # What streamed was the model's draft; say plainly what verification kept.
+        print("\n\nVerified answer:" if answer.mode == "generated" else "\n\nNot supported by the sources; instead:")
+    if not streamed or streamed.strip() != answer.answer:
+        print(answer.answer)
+    else:
+        print()
+    if answer.notice:
+        _notify(answer.notice)
+    if answer.refused:
+        print("\nNearest sections:")
+        for hit in answer.nearest:
+            print(f"  - {hit['heading']}  [{hit['section_id']}]")
+        return 0
+    cited = {n for sent in answer.sentences for n in sent.sources}
+    print("\nSources:")
+    for src in answer.sources:
+        if src.n in cited:
+            print(f"  [{src.n}] {src.heading}  [{src.section_id}]")
+    return 0
+
+
 # ---- index --------------------------------------------------------------------------------------------------
 def cmd_index_build(args: argparse.Namespace) -> int:
     from index.embed import Embedder
@@ -130,13 +190,47 @@ def _print_info(manifest: dict[str, Any], settings: Settings) -> None:
     print(f"built:     {manifest['created_at']}")
     print(f"embedder:  {manifest['embed_model']} (dim {manifest['embed_dim']}, FAISS {manifest['faiss_kind']})")
     print(f"chunker:   {manifest['chunker']}")
-    print(
-        f"contents:  {counts['documents']} documents, {counts['sections']} sections, "
-        f"{counts['passages']} passages"
-    )
+    print(f"contents:  {counts['documents']} documents, {counts['sections']} sections, {counts['passages']} passages")
     for doc in manifest["documents"]:
         tag = " (default corpus)" if doc["default"] else ""
         print(f"  - {doc['name']}: {doc['sections']} sections{tag}  [{doc['path']}]")
+
+
+# ---- eval ---------------------------------------------------------------------------------------------------
+def cmd_eval(args: argparse.Namespace) -> int:
+    # The CLI is the composition root: it may drive the eval harness, which itself sits on top of rag.
+    from eval.dataset import DEFAULT_QUERIES, load_questions, resolve
+    from eval.report import build_report, to_markdown, write_report
+    from eval.runner import run_retrieval
+
+    settings = _settings(args)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise InvalidInputError(f"unknown mode(s) {unknown}; choose from {', '.join(MODES)}")
+    path = args.queries or DEFAULT_QUERIES
+    questions = load_questions(path)
+    if args.split != "all":
+        questions = [q for q in questions if q.split == args.split]
+        if not questions:
+            raise InvalidInputError(f"{path}: no questions in split {args.split!r}")
+    retriever = _retriever(settings)
+    problems = resolve(questions, retriever.index.sections)
+    if problems:
+        raise InvalidInputError(f"{path}: {len(problems)} problem(s), e.g. " + "; ".join(problems[:3]))
+    reports = run_retrieval(retriever, questions, modes, k=args.k)
+    meta = {
+        "queries": str(path),
+        "split": args.split,
+        "n_questions": len(questions),
+        "n_answerable": sum(q.answerable for q in questions),
+        "index": retriever.index.manifest.to_dict() | {"documents": len(retriever.index.manifest.documents)},
+    }
+    report = build_report(reports, [], meta)
+    paths = write_report(report, args.out)
+    print(to_markdown(report))
+    _notify("wrote " + ", ".join(str(p) for p in paths))
+    return 0
 
 
 # ---- parser -------------------------------------------------------------------------------------------------
@@ -157,6 +251,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON (always on in batch mode)")
     p.set_defaults(func=cmd_search)
 
+    p = sub.add_parser("ask", parents=[common], help="answer a question, citing the sections it comes from")
+    p.add_argument("question", help="the question, or - to read one question per line from stdin (JSON out)")
+    p.add_argument("--k", type=int, help="sections to retrieve (default 5)")
+    p.add_argument("--mode", choices=MODES, help="retrieval mode (default hybrid)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="stream the draft as it is generated (default: when printing to a terminal)",
+    )
+    p.add_argument("--extractive", action="store_true", help="answer with source sentences only, no LLM")
+    p.add_argument(
+        "--backend",
+        choices=("auto", "transformers", "llama.cpp", "openai"),
+        help="LLM backend (env ASKDOC_LLM_BACKEND)",
+    )
+    p.add_argument("--model", help="LLM: 'smollm2' (bundled), a local path or a hub id (env ASKDOC_LLM_MODEL)")
+    p.set_defaults(func=cmd_ask)
+
     p = sub.add_parser("index", help="build or extend the index")
     isub = p.add_subparsers(dest="index_command", required=True, metavar="ACTION")
     b = isub.add_parser("build", parents=[common], help="build the index (default corpus + added documents)")
@@ -169,6 +283,14 @@ def build_parser() -> argparse.ArgumentParser:
     i = isub.add_parser("info", parents=[common], help="show what the index holds")
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_index_info)
+
+    p = sub.add_parser("eval", parents=[common], help="measure retrieval (and answers) on a question set")
+    p.add_argument("--queries", type=Path, help="JSONL question file (default: the bundled dev set)")
+    p.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated modes to compare")
+    p.add_argument("--split", default="all", choices=("all", "tune", "test"), help="which part of the set")
+    p.add_argument("--k", type=int, default=5, help="k of hit@k and recall@k (default 5)")
+    p.add_argument("--out", type=Path, default=Path("eval-report"), help="report directory")
+    p.set_defaults(func=cmd_eval)
     return parser
 
 

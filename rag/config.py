@@ -41,6 +41,12 @@ class Settings:
     openai_model: str = "default"
     openai_api_key: str = "none"
     max_new_tokens: int = 128
+    # Below this question-to-evidence match the corpus is taken not to answer (calibrated on the dev set's
+    # tune split: eval/calibrate.py).
+    refuse_below: float = 0.45
+    # A generated answer of which less than this share of sentences is supported is replaced by an
+    # extractive one.
+    min_supported: float = 0.5
     # Reranking.
     reranker_model: str = ""  # empty = the domain reranker trained into the index directory
 

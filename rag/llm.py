@@ -100,7 +100,7 @@ class _OutputGuard:
                 cuts.append((at, "stop"))
         # Words still being written can't be compared yet; at the end of the stream every word is complete.
         complete = self.text if final else self.text[: _last_space(self.text)]
-        loop_at = find_repetition(complete, self.ngram)
+        loop_at = find_repetition(complete, self.ngram) if self.ngram > 0 else None
         if loop_at is not None:
             cuts.append((loop_at, "loop"))
         if not cuts:
@@ -114,7 +114,7 @@ class _OutputGuard:
         complete = len(re.findall(r"\S+", self.text[: _last_space(self.text)]))
         # The next loop found can start no earlier than the window ending on the next word to complete (and a
         # repeat is never the first word).
-        first_open = max(complete - self.ngram + 1, 1)
+        first_open = max(complete - self.ngram + 1, 1) if self.ngram > 0 else len(starts)
         end = starts[first_open] if first_open < len(starts) else len(self.text)
         if self.stop:
             end = min(end, len(self.text) - max(len(s) for s in self.stop) + 1)
@@ -140,7 +140,8 @@ class ChatModel(ABC):
     # A local model has one KV cache and one set of weights: concurrent generations must take turns.
     exclusive = True
 
-    def __init__(self) -> None:
+    def __init__(self, *, loop_ngram: int = LOOP_NGRAM) -> None:
+        self.loop_ngram = loop_ngram  # 0 turns the loop cut-off off (for measuring it)
         self.last_stats = GenerationStats()  # with concurrent non-exclusive use: the last one to finish
         self._lock = threading.Lock()
 
@@ -159,7 +160,7 @@ class ChatModel(ABC):
         self.warm_up()
         with self._lock if self.exclusive else contextlib.nullcontext():
             self.last_stats = GenerationStats()
-            guard = _OutputGuard(stop or [], LOOP_NGRAM)
+            guard = _OutputGuard(stop or [], self.loop_ngram)
             raw = self._pieces(messages, max_new_tokens, stop or [])
             try:
                 for piece in raw:
@@ -174,7 +175,8 @@ class ChatModel(ABC):
             if out:
                 yield out
             stats = self.last_stats
-            stats.finish_reason = guard.reason or ("length" if stats.new_tokens >= max_new_tokens else "eos")
+            if guard.reason or not stats.finish_reason:
+                stats.finish_reason = guard.reason or ("length" if stats.new_tokens >= max_new_tokens else "eos")
 
     def generate(self, messages: Messages, max_new_tokens: int, stop: list[str] | None = None) -> str:
         return "".join(self.stream(messages, max_new_tokens, stop))
@@ -183,8 +185,16 @@ class ChatModel(ABC):
 class TransformersChat(ChatModel):
     """Any local causal LM transformers can load: a GGUF file (dequantized), a model folder or a hub id."""
 
-    def __init__(self, model: str, device: str = "auto") -> None:
-        super().__init__()
+    def __init__(
+        self,
+        model: str,
+        device: str = "auto",
+        *,
+        repetition_penalty: float = REPETITION_PENALTY,
+        loop_ngram: int = LOOP_NGRAM,
+    ) -> None:
+        super().__init__(loop_ngram=loop_ngram)
+        self.repetition_penalty = repetition_penalty
         self.model = model
         self.device = resolve_device(device)
         self.name = f"transformers:{Path(model).name if Path(model).exists() else model}"
@@ -246,7 +256,9 @@ class TransformersChat(ChatModel):
                         temperature=None,
                         top_p=None,
                         top_k=None,
-                        logits_processor=LogitsProcessorList([_RecentRepetitionPenalty(progress.prompt_len)]),
+                        logits_processor=LogitsProcessorList(
+                            [_RecentRepetitionPenalty(progress.prompt_len, self.repetition_penalty)]
+                        ),
                         stopping_criteria=StoppingCriteriaList([progress]),
                         pad_token_id=self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
                     )
@@ -272,9 +284,7 @@ class _RecentRepetitionPenalty:
     generated ones get their logit divided by the penalty (multiplied when negative). transformers' own
     repetition_penalty also hits every prompt token, which keeps the model from quoting its sources."""
 
-    def __init__(
-        self, prompt_len: int, penalty: float = REPETITION_PENALTY, window: int = REPEAT_WINDOW
-    ) -> None:
+    def __init__(self, prompt_len: int, penalty: float = REPETITION_PENALTY, window: int = REPEAT_WINDOW) -> None:
         self.prompt_len, self.penalty, self.window = prompt_len, penalty, window
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
@@ -307,8 +317,18 @@ class _Progress:
 class LlamaCppChat(ChatModel):
     """A GGUF model run by llama.cpp (llama-cpp-python): quantized kernels, the fast path on CPU."""
 
-    def __init__(self, model_path: str, n_ctx: int = 2048, n_threads: int | None = None, gpu: bool = False):
-        super().__init__()
+    def __init__(
+        self,
+        model_path: str,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        gpu: bool = False,
+        *,
+        repetition_penalty: float = REPETITION_PENALTY,
+        loop_ngram: int = LOOP_NGRAM,
+    ) -> None:
+        super().__init__(loop_ngram=loop_ngram)
+        self.repetition_penalty = repetition_penalty
         self.model_path = model_path
         self.n_ctx = n_ctx
         # llama.cpp defaults to half the logical cores (physical cores on SMT machines); on small VMs every
@@ -350,13 +370,15 @@ class LlamaCppChat(ChatModel):
             stream=True,
             max_tokens=max_new_tokens,
             temperature=0.0,  # llama.cpp's greedy sampler
-            repeat_penalty=REPETITION_PENALTY,
+            repeat_penalty=self.repetition_penalty,
         )
         try:
             for chunk in chunks:
-                text = chunk["choices"][0]["delta"].get("content")
-                if text:
-                    self.last_stats.new_tokens += 1
+                choice = chunk["choices"][0]
+                if choice["finish_reason"]:
+                    self.last_stats.finish_reason = "length" if choice["finish_reason"] == "length" else "eos"
+                if text := choice["delta"].get("content"):
+                    self.last_stats.new_tokens += 1  # a character split over two tokens arrives as one piece
                     yield text
         except ValueError as e:  # the prompt plus max_new_tokens exceed n_ctx
             raise InvalidInputError(f"the prompt is too long for the language model: {e}") from e
@@ -393,8 +415,16 @@ class OpenAIChat(ChatModel):
 
     exclusive = False  # the server schedules concurrent requests itself
 
-    def __init__(self, base_url: str, model: str, api_key: str = "none", timeout: float = 120.0) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str = "none",
+        timeout: float = 120.0,
+        *,
+        loop_ngram: int = LOOP_NGRAM,
+    ) -> None:
+        super().__init__(loop_ngram=loop_ngram)
         self.base_url = base_url
         self.model = model
         self.api_key = api_key
@@ -410,9 +440,7 @@ class OpenAIChat(ChatModel):
             try:
                 import openai
             except ImportError as e:
-                raise ModelNotFoundError(
-                    "the openai backend needs the openai package: pip install openai"
-                ) from e
+                raise ModelNotFoundError("the openai backend needs the openai package: pip install openai") from e
             # No retries: a local server that refuses the connection will not accept it 0.5 s later either.
             self._client = openai.OpenAI(
                 base_url=self.base_url, api_key=self.api_key or "none", max_retries=0, timeout=self.timeout
@@ -434,14 +462,17 @@ class OpenAIChat(ChatModel):
             )
             with response:
                 for chunk in response:
-                    text = chunk.choices[0].delta.content if chunk.choices else None
-                    if text:
+                    if not chunk.choices:
+                        continue
+                    choice = chunk.choices[0]
+                    if choice.finish_reason:
+                        self.last_stats.finish_reason = "length" if choice.finish_reason == "length" else "eos"
+                    if text := choice.delta.content:
                         self.last_stats.new_tokens += 1
                         yield text
         except openai.APIConnectionError as e:
             raise AskdocError(
-                f"cannot reach the OpenAI-compatible server at {self.base_url} ({e}); "
-                "start it or set openai_base_url"
+                f"cannot reach the OpenAI-compatible server at {self.base_url} ({e}); start it or set openai_base_url"
             ) from e
         except openai.APIStatusError as e:
             raise AskdocError(

@@ -28,7 +28,7 @@ def test_round_trip_build_load_search(retriever: Retriever, settings: Settings) 
     m = loaded.manifest
     assert m.counts["sections"] == 262 and m.counts["passages"] == len(loaded.passages) > 262
     assert m.embed_model == "sentence-transformers/all-MiniLM-L6-v2" and m.embed_dim == 384
-    assert m.faiss_kind == "flat" and m.chunker.startswith("chunk-v1") and m.created_at
+    assert m.faiss_kind == "flat" and m.chunker.startswith("chunk-v2") and m.created_at
     assert loaded.faiss.ntotal == len(loaded.passages)
     hits = retriever.search("what does the stable in stable diffusion mean", k=3).hits
     assert hits[0].heading == "What does the “stable” in stable diffusion refer to?"

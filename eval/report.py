@@ -1,0 +1,168 @@
+"""Write an evaluation as report.json, report.md (tables: rows = modes) and report.png (bar charts)."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eval.runner import AnswerReport, ModeReport, worst
+
+MAIN = ["hit@1", "hit@5", "recall@5", "mrr@10", "ndcg@10"]
+ANSWER = [
+    "citation_precision",
+    "relevant_citation",
+    "fact_recall",
+    "refusal_accuracy",
+    "false_refusal",
+    "dangling_citations",
+    "generated_share",
+]
+
+
+def build_report(
+    modes: list[ModeReport], answers: list[AnswerReport], meta: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **meta,
+        "retrieval": {
+            m.mode: {
+                "overall": m.summary(),
+                "by_kind": m.by("kind"),
+                "by_split": m.by("split"),
+                "latency_ms": m.latency(),
+                "worst": [r.__dict__ for r in worst(m)],
+            }
+            for m in modes
+        },
+        "answers": {
+            a.name: {"overall": a.summary(), "latency_ms": a.latency(), "rows": a.rows} for a in answers
+        },
+    }
+
+
+def _fmt(v: float | None, column: str = "") -> str:
+    if v is None or math.isnan(v):
+        return "–"
+    return str(int(v)) if column == "n" else f"{v:.3f}"
+
+
+def _table(rows: dict[str, dict[str, float]], cols: list[str], first: str = "mode") -> list[str]:
+    out = [f"| {first} | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for name, vals in rows.items():
+        out.append(f"| {name} | " + " | ".join(_fmt(vals.get(c, float("nan")), c) for c in cols) + " |")
+    return out
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    r = report["retrieval"]
+    lines = [
+        "# askdoc evaluation",
+        "",
+        f"Queries: `{report.get('queries')}` ({report.get('n_questions')} questions, "
+        f"{report.get('n_answerable')} answerable); split: {report.get('split')}; "
+        f"created {report['created_at']}.",
+        "",
+    ]
+    if r:
+        lines += ["## Retrieval (answerable questions)", ""]
+        lines += _table({m: v["overall"] for m, v in r.items()}, [*MAIN, "n"])
+        kinds = sorted({k for v in r.values() for k in v["by_kind"]})
+        for kind in kinds:
+            lines += ["", f"### Kind: {kind}", ""]
+            lines += _table({m: v["by_kind"].get(kind, {}) for m, v in r.items()}, [*MAIN, "n"])
+        splits = sorted({s for v in r.values() for s in v["by_split"]})
+        for split in splits:
+            lines += ["", f"### Split: {split}", ""]
+            lines += _table({m: v["by_split"].get(split, {}) for m, v in r.items()}, [*MAIN, "n"])
+        lines += ["", "### Latency per stage (ms, p50 / p95)", ""]
+        stages = sorted({s for v in r.values() for s in v["latency_ms"]})
+        lines += [f"| mode | {' | '.join(stages)} |", "|---" * (len(stages) + 1) + "|"]
+        for m, v in r.items():
+            cells = [
+                f"{v['latency_ms'][s]['p50']:.1f} / {v['latency_ms'][s]['p95']:.1f}" if s in v["latency_ms"] else "–"
+                for s in stages
+            ]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        for m, v in r.items():
+            lines += ["", f"### Five worst questions ({m})", ""]
+            for w in v["worst"]:
+                lines.append(
+                    f"- {w['question']!r}: expected {', '.join(w['expected'])}; got {', '.join(w['retrieved'][:3])}"
+                )
+    if report["answers"]:
+        lines += ["", "## Answers", ""]
+        lines += _table({a: v["overall"] for a, v in report["answers"].items()}, [*ANSWER, "n"], "pipeline")
+        lines += ["", "### Answer latency (ms, p50 / p95)", ""]
+        for a, v in report["answers"].items():
+            cells = ", ".join(f"{s} {x['p50']:.0f} / {x['p95']:.0f}" for s, x in sorted(v["latency_ms"].items()))
+            lines.append(f"- {a}: {cells}")
+    return "\n".join(lines) + "\n"
+
+
+def to_png(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    r = report["retrieval"]
+    panels = 2 + bool(report["answers"])
+    fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4.5))
+    modes = list(r)
+    width = 0.8 / max(len(modes), 1)
+    ax = axes[0]
+    for i, m in enumerate(modes):
+        vals = [r[m]["overall"].get(c, 0.0) for c in MAIN]
+        ax.bar([x + i * width for x in range(len(MAIN))], vals, width, label=m)
+    ax.set_xticks([x + width * (len(modes) - 1) / 2 for x in range(len(MAIN))], MAIN)
+    ax.set_ylim(0, 1)
+    ax.set_title("Retrieval quality (answerable questions)")
+    ax.legend()
+    ax = axes[1]
+    p50 = [r[m]["latency_ms"].get("total", {}).get("p50", 0.0) for m in modes]
+    p95 = [r[m]["latency_ms"].get("total", {}).get("p95", 0.0) for m in modes]
+    ax.bar([x - 0.2 for x in range(len(modes))], p50, 0.4, label="p50")
+    ax.bar([x + 0.2 for x in range(len(modes))], p95, 0.4, label="p95")
+    ax.set_xticks(range(len(modes)), modes)
+    ax.set_ylabel("ms per query")
+    ax.set_title("Search latency")
+    ax.legend()
+    if report["answers"]:
+        ax = axes[2]
+        names = list(report["answers"])
+        for i, a in enumerate(names):
+            vals = [report["answers"][a]["overall"].get(c, 0.0) for c in ANSWER[:5]]
+            vals = [0.0 if math.isnan(v) else v for v in vals]
+            w = 0.8 / len(names)
+            ax.bar([x + i * w for x in range(5)], vals, w, label=a)
+        ax.set_xticks(range(5), [c.replace("_", "\n") for c in ANSWER[:5]], fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.set_title("Answer quality")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _finite(obj: Any) -> Any:
+    """NaN (a metric with nothing to average) becomes null: JSON has no NaN."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set):
+        return [_finite(v) for v in (sorted(obj) if isinstance(obj, set) else obj)]
+    return obj
+
+
+def write_report(report: dict[str, Any], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "report.json", out / "report.md", out / "report.png"]
+    paths[0].write_text(json.dumps(_finite(report), indent=2) + "\n", encoding="utf-8")
+    paths[1].write_text(to_markdown(report), encoding="utf-8")
+    to_png(report, paths[2])
+    return paths

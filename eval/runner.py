@@ -1,0 +1,178 @@
+"""Run a question set through each retrieval mode (and optionally the answer pipeline) and score it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from statistics import mean
+from typing import Any, Protocol
+
+from tqdm.auto import tqdm
+
+from eval.dataset import EvalQuestion
+from eval.metrics import (
+    AnswerView,
+    CitationPrecision,
+    DanglingCitations,
+    FactRecall,
+    FalseRefusal,
+    RefusalAccuracy,
+    RelevantCitation,
+    percentile,
+    retrieval_metrics,
+)
+
+DEPTH = 10  # MRR@10 and nDCG@10 need ten ranked sections
+
+
+class Searcher(Protocol):
+    def search(self, question: str, k: int | None = None, mode: str | None = None) -> Any: ...
+
+
+Answerer = Callable[[str], dict[str, Any]]  # question -> `askdoc ask --json` object
+
+
+@dataclass
+class QuestionResult:
+    question: str
+    kind: str
+    split: str
+    expected: list[str]
+    retrieved: list[str]
+    scores: dict[str, float]
+    timings: dict[str, float]
+
+
+@dataclass
+class ModeReport:
+    mode: str
+    results: list[QuestionResult] = field(default_factory=list)
+
+    def summary(self, rows: Iterable[QuestionResult] | None = None) -> dict[str, float]:
+        rows = list(self.results if rows is None else rows)
+        names = list(rows[0].scores) if rows else []
+        return {n: mean(r.scores[n] for r in rows) for n in names} | {"n": float(len(rows))}
+
+    def by(self, attribute: str) -> dict[str, dict[str, float]]:
+        groups: dict[str, list[QuestionResult]] = defaultdict(list)
+        for r in self.results:
+            groups[getattr(r, attribute) or "-"].append(r)
+        return {g: self.summary(rows) for g, rows in sorted(groups.items())}
+
+    def latency(self) -> dict[str, dict[str, float]]:
+        return _latency(r.timings for r in self.results)
+
+
+def _latency(timings: Iterable[dict[str, float]]) -> dict[str, dict[str, float]]:
+    stages: dict[str, list[float]] = defaultdict(list)
+    for t in timings:
+        for stage, ms in t.items():
+            stages[stage].append(ms)
+    return {s: {"p50": percentile(v, 50), "p95": percentile(v, 95)} for s, v in stages.items()}
+
+
+def run_retrieval(
+    searcher: Searcher, questions: list[EvalQuestion], modes: list[str], k: int = 5, progress: bool = True
+) -> list[ModeReport]:
+    """Retrieval metrics on the answerable questions, per mode, on the same questions."""
+    metrics = retrieval_metrics(k)
+    answerable = [q for q in questions if q.answerable]
+    reports = []
+    bar = tqdm(total=len(answerable) * len(modes), desc="Evaluating retrieval", unit="q", disable=not progress)
+    for mode in modes:
+        report = ModeReport(mode)
+        searcher.search(answerable[0].question, k=DEPTH, mode=mode)  # warm-up: keep load time out of latency
+        for q in answerable:
+            result = searcher.search(q.question, k=DEPTH, mode=mode)
+            ids = [h.section_id for h in result.hits]
+            report.results.append(
+                QuestionResult(
+                    question=q.question,
+                    kind=q.kind,
+                    split=q.split,
+                    expected=sorted(q.expected),
+                    retrieved=ids,
+                    scores={m.name: m.compute(ids, q.expected) for m in metrics},
+                    timings=dict(result.timings),
+                )
+            )
+            bar.update()
+        reports.append(report)
+    bar.close()
+    return reports
+
+
+@dataclass
+class AnswerReport:
+    name: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, float]:
+        def avg(key: str, rows: list[dict[str, Any]]) -> float:
+            vals = [r[key] for r in rows if r.get(key) is not None]
+            return mean(vals) if vals else float("nan")
+
+        answerable = [r for r in self.rows if r["answerable"]]
+        unanswerable = [r for r in self.rows if not r["answerable"]]
+        answered = [r for r in answerable if not r["refused"]]
+        return {
+            "citation_precision": avg("citation_precision", answered),
+            "relevant_citation": avg("relevant_citation", answered),
+            "fact_recall": avg("fact_recall", answered),
+            "dangling_citations": avg("dangling_citations", self.rows),
+            "refusal_accuracy": avg("refusal_accuracy", unanswerable),
+            "false_refusal": avg("false_refusal", answerable),
+            "generated_share": avg("generated", answered),
+            "n": float(len(self.rows)),
+        }
+
+    def latency(self) -> dict[str, dict[str, float]]:
+        return _latency(r["timings"] for r in self.rows)
+
+
+def answer_view(response: dict[str, Any]) -> AnswerView:
+    import re
+
+    shown = {str(c["n"]) for c in response.get("citations", [])}
+    markers = re.findall(r"\[(\d+)\]", response.get("answer", ""))
+    return AnswerView(
+        text=response.get("answer", ""),
+        cited=[c["section_id"] for c in response.get("citations", [])],
+        dangling=sum(m not in shown for m in markers),
+        refused=bool(response.get("refused")),
+    )
+
+
+def run_answers(
+    answer: Answerer, questions: list[EvalQuestion], name: str, progress: bool = True
+) -> AnswerReport:
+    report = AnswerReport(name)
+    for q in tqdm(questions, desc=f"Evaluating answers ({name})", unit="q", disable=not progress):
+        response = answer(q.question)
+        view = answer_view(response)
+        report.rows.append(
+            {
+                "question": q.question,
+                "kind": q.kind,
+                "split": q.split,
+                "answerable": q.answerable,
+                "refused": view.refused,
+                "generated": float(response.get("mode") == "generated"),
+                "citation_precision": CitationPrecision().compute(view, q.expected),
+                "relevant_citation": RelevantCitation().compute(view, q.expected),
+                "fact_recall": FactRecall().compute(view, q.facts),
+                "dangling_citations": DanglingCitations().compute(view),
+                "refusal_accuracy": RefusalAccuracy().compute(view) if not q.answerable else None,
+                "false_refusal": FalseRefusal().compute(view) if q.answerable else None,
+                "timings": {k: float(v) for k, v in response.get("timings", {}).items()},
+                "answer": view.text,
+                "cited": view.cited,
+            }
+        )
+    return report
+
+
+def worst(report: ModeReport, n: int = 5) -> list[QuestionResult]:
+    """The questions a mode did worst on: lowest reciprocal rank, then lowest nDCG."""
+    return sorted(report.results, key=lambda r: (r.scores["mrr@10"], r.scores["ndcg@10"]))[:n]

@@ -1,0 +1,61 @@
+"""Check a generated answer sentence by sentence against the sources it was given.
+
+Support = embedding similarity plus lexical overlap with the best source. Sentences nothing supports are
+removed; each kept sentence is cited to the source that supports it best.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from corpus.text import split_sentences
+from index.embed import Embedder
+from index.lexical import tokenize
+from rag.citations import cited_numbers, strip_markers
+from rag.context import Source, lexical_overlap
+
+SUPPORT_THRESHOLD = 0.55
+
+
+@dataclass
+class SentenceSupport:
+    text: str  # without citation markers
+    sources: list[int]  # source numbers that support it, best first
+    supported: bool
+    score: float
+
+    def to_json(self) -> dict[str, object]:
+        return {"text": self.text, "sources": self.sources, "supported": self.supported, "score": round(self.score, 4)}
+
+
+def verify(answer: str, sources: list[Source], embedder: Embedder) -> list[SentenceSupport]:
+    sentences = [s for s in split_sentences(answer) if strip_markers(s)]
+    if not sentences or not sources:
+        return [SentenceSupport(strip_markers(s), [], False, 0.0) for s in sentences]
+    plain = [strip_markers(s) for s in sentences]
+    evidence = [(src.n, sent) for src in sources for sent in src.sentences]
+    vecs = embedder.embed(plain + [e for _, e in evidence])
+    answer_vecs, evidence_vecs = vecs[: len(plain)], vecs[len(plain) :]
+    sims = answer_vecs @ evidence_vecs.T  # (answer sentences, evidence sentences)
+    source_tokens = {src.n: set(tokenize(" ".join(src.sentences))) for src in sources}
+    out = []
+    for i, (raw, text) in enumerate(zip(sentences, plain, strict=True)):
+        per_source: dict[int, float] = {}
+        for j, (n, _) in enumerate(evidence):
+            per_source[n] = max(per_source.get(n, -1.0), float(sims[i, j]))
+        scored = {
+            n: 0.5 * cos + 0.5 * lexical_overlap(text, source_tokens[n]) for n, cos in per_source.items()
+        }
+        ranked = sorted(scored, key=lambda n: -scored[n])
+        best = scored[ranked[0]]
+        supported = best >= SUPPORT_THRESHOLD
+        claimed = [n for n in cited_numbers(raw) if n in scored and scored[n] >= SUPPORT_THRESHOLD]
+        support = list(dict.fromkeys([ranked[0], *claimed])) if supported else []
+        out.append(SentenceSupport(text, support, supported, best))
+    return out
+
+
+def supported_share(checks: list[SentenceSupport]) -> float:
+    return float(np.mean([c.supported for c in checks])) if checks else 0.0

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from corpus.errors import InvalidInputError
+from eval.dataset import DEFAULT_QUERIES, load_questions, validate
+from rag.cli import main
+from rag.retrieve import Retriever
+
+
+def test_dev_set_is_valid_and_large_enough(retriever: Retriever) -> None:
+    questions = load_questions(DEFAULT_QUERIES)
+    assert validate(questions, retriever.index.sections) == []
+    kinds = Counter(q.kind for q in questions)
+    assert len(questions) >= 150 and min(kinds[k] for k in ("paraphrase", "detail", "unanswerable")) >= 30
+    splits = Counter((q.kind, q.split) for q in questions)
+    for kind in kinds:  # both halves of every kind are populated: tune on one, report the other
+        assert splits[(kind, "tune")] >= 15 and splits[(kind, "test")] >= 15
+
+
+def test_validator_catches_bad_rows(retriever: Retriever, tmp_path: Path) -> None:
+    rows = [
+        {"question": "q1", "relevant": ["No Such Heading?"], "facts": [], "answerable": True},
+        {"question": "q2", "relevant": ["What is Redis?"], "facts": ["quantum teleportation"], "answerable": True},
+        {"question": "q3", "relevant": ["what-is-redis"], "facts": [], "answerable": False},
+    ]
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    problems = validate(load_questions(path), retriever.index.sections)
+    assert len(problems) == 3
+    assert "unknown section" in problems[0] and "unanswerable but lists" in problems[1]
+    assert "quantum teleportation" in problems[2]
+
+
+def test_duplicate_heading_resolves_to_both_sections(retriever: Retriever, tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"question": "entropy?", "relevant": ["What is Entropy in Information Theory?"]}))
+    (q,) = load_questions(path)
+    assert validate([q], retriever.index.sections) == []
+    assert q.expected == {"what-is-entropy-in-information-theory", "what-is-entropy-in-information-theory-2"}
+
+
+def test_malformed_query_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"question": "ok", "relevant": []}\nnot json\n')
+    with pytest.raises(InvalidInputError, match="q.jsonl:2"):
+        load_questions(path)
+
+
+def test_askdoc_eval_end_to_end(retriever: Retriever, index_dir: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    rows = [
+        {
+            "question": "how do xor filters compare with bloom filters",
+            "relevant": ["how-are-xor-filters-used-what-if-you-require-better-performance"],
+            "kind": "detail",
+        },
+        {"question": "what is redis used for", "relevant": ["What is Redis?"], "kind": "paraphrase"},
+        {"question": "what is the capital of peru", "relevant": [], "answerable": False, "kind": "unanswerable"},
+    ]
+    queries = tmp_path / "q.jsonl"
+    queries.write_text("\n".join(json.dumps(r) for r in rows))
+    out = tmp_path / "report"
+    code = main(
+        ["eval", "--queries", str(queries), "--modes", "bm25,hybrid", "--out", str(out), "--index-dir", str(index_dir)]
+    )
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["retrieval"]) == {"bm25", "hybrid"}
+    hybrid = report["retrieval"]["hybrid"]
+    assert hybrid["overall"]["n"] == 2 and hybrid["overall"]["hit@5"] == 1.0
+    assert set(hybrid["by_kind"]) == {"detail", "paraphrase"}
+    assert hybrid["latency_ms"]["total"]["p50"] > 0
+    md = (out / "report.md").read_text()
+    assert "| mode | hit@1 | hit@5 | recall@5 | mrr@10 | ndcg@10 | n |" in md and "| hybrid |" in md
+    assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| bm25 |" in capsys.readouterr().out
+
+
+def test_eval_rejects_unknown_mode(index_dir: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["eval", "--modes", "bm25,telepathy", "--index-dir", str(index_dir)]) == 2
+    assert "telepathy" in capsys.readouterr().err
