@@ -196,6 +196,25 @@ def _print_info(manifest: dict[str, Any], settings: Settings) -> None:
         print(f"  - {doc['name']}: {doc['sections']} sections{tag}  [{doc['path']}]")
 
 
+# ---- serve --------------------------------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    settings = _settings(args)  # validates ASKDOC_* before any worker starts
+    # Workers are separate processes that build their settings from the environment: pass the flags on there.
+    if args.index_dir:
+        os.environ["ASKDOC_INDEX_DIR"] = str(args.index_dir)
+    if args.device:
+        os.environ["ASKDOC_DEVICE"] = args.device
+    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO, format="%(message)s")
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_key:
+        _notify(f"serving on {args.host} without an API key (set ASKDOC_API_KEY to require one)")
+    uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
 # ---- eval ---------------------------------------------------------------------------------------------------
 def cmd_eval(args: argparse.Namespace) -> int:
     # The CLI is the composition root: it may drive the eval harness, which itself sits on top of rag.
@@ -219,6 +238,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if problems:
         raise InvalidInputError(f"{path}: {len(problems)} problem(s), e.g. " + "; ".join(problems[:3]))
     reports = run_retrieval(retriever, questions, modes, k=args.k)
+    answers = []
+    if args.answers:
+        from eval.runner import run_answers
+        from rag.pipeline import AskDoc
+
+        askdoc = AskDoc(settings, notify=_notify)
+        askdoc.retriever = retriever  # reuse the loaded embedder and index
+        askdoc.warm_up()
+        answers.append(run_answers(lambda q: askdoc.ask(q).to_json(), questions, "llm+verify"))
+        answers.append(run_answers(lambda q: askdoc.ask(q, extractive=True).to_json(), questions, "extractive"))
     meta = {
         "queries": str(path),
         "split": args.split,
@@ -226,7 +255,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "n_answerable": sum(q.answerable for q in questions),
         "index": retriever.index.manifest.to_dict() | {"documents": len(retriever.index.manifest.documents)},
     }
-    report = build_report(reports, [], meta)
+    report = build_report(reports, answers, meta)
     paths = write_report(report, args.out)
     print(to_markdown(report))
     _notify("wrote " + ", ".join(str(p) for p in paths))
@@ -284,11 +313,18 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_index_info)
 
+    p = sub.add_parser("serve", parents=[common], help="serve the HTTP API")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="processes; each loads its own models")
+    p.set_defaults(func=cmd_serve)
+
     p = sub.add_parser("eval", parents=[common], help="measure retrieval (and answers) on a question set")
     p.add_argument("--queries", type=Path, help="JSONL question file (default: the bundled dev set)")
     p.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated modes to compare")
     p.add_argument("--split", default="all", choices=("all", "tune", "test"), help="which part of the set")
     p.add_argument("--k", type=int, default=5, help="k of hit@k and recall@k (default 5)")
+    p.add_argument("--answers", action="store_true", help="also answer every question and score the answers")
     p.add_argument("--out", type=Path, default=Path("eval-report"), help="report directory")
     p.set_defaults(func=cmd_eval)
     return parser

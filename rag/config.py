@@ -30,8 +30,11 @@ class Settings:
     device: str = "auto"  # "auto" picks CUDA when available
     k: int = 5
     mode: str = "hybrid"
-    fusion: str = "rrf"  # "rrf" or "weighted"
+    # Weighted (min-max normalised scores, equal weights) beat RRF on the tune split: hit@1 0.919 vs 0.879,
+    # MRR@10 0.944 vs 0.924 (held-out test split: 0.886 vs 0.870, 0.935 vs 0.919). RRF stays available.
+    fusion: str = "weighted"  # "weighted" or "rrf"
     rrf_k: int = 60
+    dense_weight: float = 0.5  # weighted fusion: dense share, BM25 gets the rest
     candidates: int = 30  # passages taken from each first-stage ranking before fusion
     max_question_chars: int = 2000
     # Generation (answers).
@@ -43,10 +46,16 @@ class Settings:
     max_new_tokens: int = 128
     # Below this question-to-evidence match the corpus is taken not to answer (calibrated on the dev set's
     # tune split: eval/calibrate.py).
-    refuse_below: float = 0.45
+    refuse_below: float = 0.52
     # A generated answer of which less than this share of sentences is supported is replaced by an
     # extractive one.
     min_supported: float = 0.5
+    # HTTP API.
+    api_key: str = ""  # when set, every endpoint but the health checks needs "Authorization: Bearer <key>"
+    cors_origins: str = ""  # comma-separated origins; CORS stays off when empty
+    max_pending_answers: int = 4  # answers queued or running at once; beyond that: 503 + Retry-After
+    request_timeout_s: float = 120.0
+    debug: bool = False  # log question text
     # Reranking.
     reranker_model: str = ""  # empty = the domain reranker trained into the index directory
 

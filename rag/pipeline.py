@@ -102,9 +102,7 @@ class AskDoc:
     def search(self, question: str, k: int | None = None, mode: str | None = None) -> SearchResult:
         return self.retriever.search(question, k=k, mode=mode)
 
-    def ask(
-        self, question: str, k: int | None = None, mode: str | None = None, extractive: bool = False
-    ) -> Answer:
+    def ask(self, question: str, k: int | None = None, mode: str | None = None, extractive: bool = False) -> Answer:
         final = None
         for event in self.ask_stream(question, k, mode, extractive):
             if isinstance(event, FinalEvent):
@@ -121,9 +119,7 @@ class AskDoc:
         timings = {f"retrieve_{k}": v for k, v in result.timings.items()}
         t = time.perf_counter()
         qvec = self.retriever.embedder.embed([query])[0]
-        sources, confidence = select_context(
-            query, qvec, result.hits, self.retriever.index, self.retriever.embedder
-        )
+        sources, confidence = select_context(query, qvec, result.hits, self.retriever.index, self.retriever.embedder)
         timings["context"] = _ms(t)
 
         def done(answer: Answer) -> FinalEvent:
@@ -167,7 +163,11 @@ class AskDoc:
     def _extractive(self, question: str, sources: list[Source], confidence: float, notice: str) -> Answer:
         """The best-matching source sentences, each cited: nothing said that the document does not say."""
         ranked = sorted(
-            ((score, src.n, sent) for src in sources for sent, score in zip(src.sentences, src.sentence_scores, strict=False)),
+            (
+                (score, src.n, sent)
+                for src in sources
+                for sent, score in zip(src.sentences, src.sentence_scores, strict=False)
+            ),
             key=lambda x: -x[0],
         )[:2]
         checks = [SentenceSupport(sent, [n], True, score) for score, n, sent in ranked]

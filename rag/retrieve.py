@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -103,12 +102,11 @@ class Retriever:
         return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def _fuse(self, rankings: list[list[tuple[int, float]]]) -> dict[int, float]:
-        fuse: Callable[[list[list[tuple[int, float]]]], dict[int, float]]
+        # rankings are [dense, bm25] in that order.
         if self.settings.fusion == "weighted":
-            fuse = weighted_fusion
-        else:
-            fuse = lambda r: reciprocal_rank_fusion(r, self.settings.rrf_k)  # noqa: E731
-        return fuse(rankings)
+            w = self.settings.dense_weight
+            return weighted_fusion(rankings, [w, 1.0 - w])
+        return reciprocal_rank_fusion(rankings, self.settings.rrf_k)
 
     def group(self, ranking: list[tuple[int, float]], k: int) -> list[SectionHit]:
         """Best passage per section wins; sections keep the order of their best passage."""

