@@ -12,7 +12,18 @@ from index.lexical import tokenize
 from index.store import StoredIndex
 from rag.retrieve import SectionHit
 
-MIN_SENTENCE_CHARS = 12  # bare sub-headings and fragments are poor evidence
+MIN_SENTENCE_CHARS = 12
+
+
+def is_evidence(sentence: str) -> bool:
+    """Bare sub-headings ("Absolute Positional Encoding in the Original Transformer"), code lines and
+    fragments make poor evidence and worse extractive answers."""
+    words = sentence.split()
+    if len(sentence) < MIN_SENTENCE_CHARS or len(words) < 4:
+        return False
+    if sentence.startswith(("from ", "import ", "def ", "print(", ">>>")) or sentence.count("=") > 2:
+        return False
+    return sentence[-1] in ".!?:)\"”" or len(words) >= 10
 
 
 @dataclass
@@ -56,7 +67,8 @@ def select_context(
     candidates: list[tuple[int, str]] = []
     for i, hit in enumerate(hits[:max_sources]):
         text = by_id[hit.passage_id].text if hit.passage_id in by_id else hit.snippet
-        candidates += [(i, s) for s in split_sentences(text) if len(s) >= MIN_SENTENCE_CHARS]
+        seen = {c for _, c in candidates}
+        candidates += [(i, s) for s in dict.fromkeys(split_sentences(text)) if is_evidence(s) and s not in seen]
     if not candidates:
         return [], 0.0
     vecs = embedder.embed([s for _, s in candidates])

@@ -130,8 +130,9 @@ def test_find_repetition_spares_normal_text() -> None:
 
 def test_find_repetition_finds_short_period_loops_and_ignores_case() -> None:
     assert find_repetition("loss " * 20) == len("loss ")
-    text = "Use dropout and weight decay to regularize. USE DROPOUT AND WEIGHT DECAY TO REGULARIZE. ok"
+    text = "Use dropout and weight decay to regularize. " + "USE DROPOUT AND WEIGHT DECAY TO REGULARIZE. " * 2
     assert find_repetition(text) == text.index("USE")
+    assert find_repetition("Use dropout and weight decay to regularize. " * 2) is None  # 7 words: too short
 
 
 def _guarded(pieces: list[str], stop: list[str]) -> tuple[list[str], str]:
@@ -227,7 +228,6 @@ SERVER = (
 
 @pytest.fixture(scope="module")
 def server_url(gguf: str) -> Iterator[str]:
-    pytest.importorskip("sse_starlette", reason="llama-cpp-python[server] extras not installed")
     port = _free_port()
     args = ["--model", gguf, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
     proc = subprocess.Popen(

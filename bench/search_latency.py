@@ -1,0 +1,64 @@
+"""Index build time and search latency per mode on the default corpus (CPU unless ASKDOC_DEVICE says).
+
+    python bench/search_latency.py [--builds 1] [--repeat 3]
+
+Prints medians. Latency is per query, in process, with models loaded (what a batch client or the API sees);
+every mode runs on the same questions in the same process so the figures compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from eval.dataset import DEFAULT_QUERIES, load_questions
+from eval.metrics import percentile
+from index.embed import Embedder
+from rag.config import MODES, Settings
+from rag.indexing import build
+from rag.retrieve import Retriever
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--builds", type=int, default=1, help="index builds to time (fresh directory each)")
+    ap.add_argument("--repeat", type=int, default=3, help="passes over the question set per mode")
+    args = ap.parse_args()
+
+    base = Settings.from_env()
+    t = time.perf_counter()
+    embedder = Embedder(base.embed_model, base.device)
+    embedder.warm_up()
+    print(f"embedder load: {time.perf_counter() - t:.2f} s")
+    builds = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.builds):
+            settings = base.replace(index_dir=Path(tmp) / f"idx{i}")
+            t = time.perf_counter()
+            index = build(settings, embedder, progress=False)
+            builds.append(time.perf_counter() - t)
+        counts = index.manifest.counts
+        print(f"index build (parse+chunk+embed+FAISS+BM25+save): median {statistics.median(builds):.2f} s over "
+              f"{len(builds)} build(s); {counts['sections']} sections, {counts['passages']} passages")
+
+        retriever = Retriever(settings, progress=False)
+        retriever.embedder = embedder
+        retriever.warm_up()
+        questions = [q.question for q in load_questions(DEFAULT_QUERIES)]
+        for mode in MODES:
+            retriever.search(questions[0], mode=mode)
+            times = []
+            for _ in range(args.repeat):
+                for q in questions:
+                    t = time.perf_counter()
+                    retriever.search(q, mode=mode)
+                    times.append((time.perf_counter() - t) * 1000)
+            print(f"search {mode:7s}: p50 {percentile(times, 50):6.2f} ms  p95 {percentile(times, 95):6.2f} ms  "
+                  f"({len(times)} queries)")
+
+
+if __name__ == "__main__":
+    main()
