@@ -47,7 +47,7 @@ def test_duplicate_heading_resolves_to_both_sections(retriever: Retriever, tmp_p
 def test_malformed_query_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "q.jsonl"
     path.write_text('{"question": "ok", "relevant": []}\nnot json\n')
-    with pytest.raises(InvalidInputError, match="q.jsonl:2"):
+    with pytest.raises(InvalidInputError, match=r"q\.jsonl:2"):
         load_questions(path)
 
 
