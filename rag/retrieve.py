@@ -6,6 +6,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from corpus.errors import InvalidInputError
 from index.embed import Embedder
 from index.store import StoredIndex
@@ -13,6 +15,7 @@ from index.vectors import search_faiss
 from rag.config import MODES, Settings
 from rag.fusion import reciprocal_rank_fusion, weighted_fusion
 from rag.indexing import Notify, open_index
+from rag.rerank import Candidate, Reranker, RerankerUnavailable, pair_text
 
 
 @dataclass
@@ -65,27 +68,52 @@ class Retriever:
         self._notify = notify or (lambda _: None)
         self._progress = progress
         self._index: StoredIndex | None = None
+        self.reranker = Reranker(settings)
+        self.reranker_error = ""  # why mode "rerank" serves hybrid results, once known
 
     def warm_up(self) -> None:
+        self._load_index()
+        if self.settings.mode == "rerank":
+            self.reranker_ready()
+
+    def reranker_ready(self) -> bool:
+        """Load the cross-encoder on first need; when there is none, say why once and return False."""
+        if self.reranker.loaded:
+            return True
+        if self.reranker_error:
+            return False
+        try:
+            self.reranker.warm_up(self.index)
+        except RerankerUnavailable as exc:
+            self.reranker_error = str(exc)
+            self._notify(f"no reranker available ({exc}); mode rerank serves hybrid results")
+            return False
+        return True
+
+    def _load_index(self) -> StoredIndex:
         if self._index is None:
             self.embedder.warm_up()
             self._index = open_index(self.settings, self.embedder, self._notify, self._progress)
+        return self._index
 
     @property
     def index(self) -> StoredIndex:
-        self.warm_up()
-        assert self._index is not None
-        return self._index
+        return self._load_index()
 
     def passage_ranking(
-        self, query: str, mode: str, depth: int, timings: dict[str, float]
+        self,
+        query: str,
+        mode: str,
+        depth: int,
+        timings: dict[str, float],
+        vector: np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
-        """Passage rows with scores, best first, for one first-stage mode."""
+        """Passage rows with scores, best first, for one first-stage mode (`vector`: the query, embedded)."""
         index = self.index
         rankings: list[list[tuple[int, float]]] = []
         if mode in ("dense", "hybrid"):
             t = time.perf_counter()
-            vec = self.embedder.embed([query])[0]
+            vec = self.embedder.embed([query])[0] if vector is None else vector
             timings["embed"] = timings.get("embed", 0.0) + _ms(t)
             t = time.perf_counter()
             ids, scores = search_faiss(index.faiss, vec, depth)
@@ -144,12 +172,67 @@ class Retriever:
             raise InvalidInputError(f"k must be between 1 and 50, got {k}")
         timings: dict[str, float] = {}
         t = time.perf_counter()
+        if mode == "rerank" and not self.reranker_ready():
+            mode = "hybrid"  # said once by reranker_ready(); the result names the mode that served it
         # Several passages of one section can fill the top of a ranking: look deeper than k.
         depth = max(self.settings.candidates, 4 * k)
-        ranking = self.passage_ranking(query, mode, depth, timings)
-        hits = self.group(ranking, k)
+        if mode == "rerank":
+            depth = max(depth, 4 * self.settings.rerank_candidates)
+            ranking = self.passage_ranking(query, "hybrid", depth, timings)
+            hits = self.rerank(query, ranking, k, timings)
+        else:
+            ranking = self.passage_ranking(query, mode, depth, timings)
+            hits = self.group(ranking, k)
         timings["total"] = _ms(t)
         return SearchResult(query=question, mode=mode, hits=hits, timings=timings)
+
+    def rerank(
+        self, query: str, ranking: list[tuple[int, float]], k: int, timings: dict[str, float]
+    ) -> list[SectionHit]:
+        """Rescore the best passages of the first stage's top sections with the cross-encoder.
+
+        Each of the top `rerank_candidates` sections sends its best `rerank_passages` passages (first-stage
+        order); a section scores as its best passage. The order is the reranker's score alone
+        (rerank_fusion="score") or RRF of the reranker rank and the first-stage rank ("rrf"). Sections beyond
+        the candidates follow in first-stage order.
+        """
+        index = self.index
+        n_sections, per_section = self.settings.rerank_candidates, self.settings.rerank_passages
+        first: list[str] = []  # candidate sections, first-stage order
+        rows: dict[str, list[int]] = {}
+        for row, _ in ranking:
+            sid = index.passages[row].section_id
+            if sid not in rows:
+                if len(first) == n_sections:
+                    continue
+                first.append(sid)
+                rows[sid] = []
+            if len(rows[sid]) < per_section:
+                rows[sid].append(row)
+        candidates = [
+            Candidate(r, pair_text(index.passages[r].heading, index.passages[r].text))
+            for sid in first
+            for r in rows[sid]
+        ]
+        scored = self.reranker.rerank(query, candidates, timings)
+        best: dict[str, tuple[int, float]] = {}  # section -> (best row, its reranker score)
+        for row, score in scored:  # best first, so the first seen per section is its best
+            best.setdefault(index.passages[row].section_id, (row, score))
+        by_reranker = sorted(first, key=lambda sid: (-best[sid][1], first.index(sid)))
+        if self.settings.rerank_fusion == "rrf":
+            fused = reciprocal_rank_fusion(
+                [[(i, 0.0) for i in range(len(first))], [(first.index(s), 0.0) for s in by_reranker]],
+                self.settings.rrf_k,
+            )
+            order = [first[i] for i, _ in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))]
+            scores = {first[i]: v for i, v in fused.items()}
+        else:
+            order = by_reranker
+            scores = {sid: best[sid][1] for sid in first}
+        reranked = [(best[sid][0], scores[sid]) for sid in order]
+        if len(reranked) < k:  # the rest, as the first stage ranked them
+            reranked += [(row, score) for row, score in ranking if index.passages[row].section_id not in best]
+        return self.group(reranked, k)
 
 
 def _ms(start: float) -> float:

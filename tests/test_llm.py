@@ -33,8 +33,8 @@ QUESTION = [
     {"role": "system", "content": "Answer in one short sentence."},
     {"role": "user", "content": "What is overfitting in machine learning?"},
 ]
-# Greedy SmolLM2-135M without a repetition penalty repeats this line until the token cap.
-LOOPING = [{"role": "user", "content": "Say 'The formula for focal loss is as follows.' five times."}]
+# Without a repetition penalty, greedy SmolLM2-135M answers this with "Focal Loss Formula:" over and over.
+LOOPING = [{"role": "user", "content": "Repeat after me, five times: The formula for focal loss is as follows."}]
 FOCAL = "The formula for focal loss is as follows:"
 
 
@@ -65,17 +65,27 @@ def model(request: pytest.FixtureRequest) -> ChatModel:
 # --- both local backends, real model --------------------------------------------------------------------------
 
 
+_answers: dict[str, str] = {}
+
+
+def _answer(model: ChatModel) -> str:
+    """The model's plain answer to QUESTION, generated once per backend (CPU time is scarce)."""
+    if model.name not in _answers:
+        _answers[model.name] = model.generate(QUESTION, 24)
+    return _answers[model.name]
+
+
 def test_answers_a_short_chat(model: ChatModel) -> None:
-    text = model.generate(QUESTION, 24)
+    text = _answer(model)
     assert "overfit" in text.lower()
     assert text == text.strip()
-    assert model.last_stats.new_tokens > 0
 
 
 def test_stream_joins_to_generate(model: ChatModel) -> None:
     pieces = list(model.stream(QUESTION, 24))
     assert len(pieces) > 1, "streamed in one piece"
-    assert "".join(pieces) == model.generate(QUESTION, 24)
+    assert "".join(pieces) == _answer(model)
+    assert model.last_stats.new_tokens > 0
 
 
 def test_token_cap(model: ChatModel) -> None:
@@ -83,25 +93,29 @@ def test_token_cap(model: ChatModel) -> None:
     assert model.last_stats.finish_reason == "length"
     assert 0 < model.last_stats.new_tokens <= 5
     assert 0 < len(text.split()) <= 5
+    assert _answer(model).startswith(text)
 
 
 def test_stop_string(model: ChatModel) -> None:
-    text = model.generate(QUESTION, 24, stop=["."])
-    assert text and "." not in text
+    full = _answer(model)
+    stop = " " + full.split()[4]  # a word the unstopped answer reaches
+    text = model.generate(QUESTION, 24, stop=[stop])
+    assert text == full[: full.index(stop)].rstrip()
     assert model.last_stats.finish_reason == "stop"
 
 
 def test_loop_is_cut_off(model: ChatModel, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(model, "repetition_penalty", 1.0)
     monkeypatch.setattr(model, "loop_ngram", 0)
-    looping = model.generate(LOOPING, 40)
-    assert looping.count("focal loss") >= 3  # the premise: left alone, the model loops
+    looping = model.generate(LOOPING, 48)
+    loop_at = find_repetition(looping)
+    assert loop_at is not None, f"the premise: left alone, the model loops: {looping!r}"
 
     monkeypatch.setattr(model, "loop_ngram", llm.LOOP_NGRAM)
-    cut = model.generate(LOOPING, 40)
+    cut = model.generate(LOOPING, 48)
     assert model.last_stats.finish_reason == "loop"
-    assert cut.count("focal loss") == 1
-    assert looping.startswith(cut)
+    assert cut == looping[:loop_at].rstrip()  # one copy kept, nothing after the loop began
+    assert find_repetition(cut) is None
 
 
 def test_warm_up_loads_once(llama_model: LlamaCppChat) -> None:
@@ -132,7 +146,7 @@ def test_find_repetition_finds_short_period_loops_and_ignores_case() -> None:
     assert find_repetition("loss " * 20) == len("loss ")
     text = "Use dropout and weight decay to regularize. " + "USE DROPOUT AND WEIGHT DECAY TO REGULARIZE. " * 2
     assert find_repetition(text) == text.index("USE")
-    assert find_repetition("Use dropout and weight decay to regularize. " * 2) is None  # 7 words: too short
+    assert find_repetition("Use dropout and weight decay to regularize. " * 2) is None  # twice: not a loop yet
 
 
 def _guarded(pieces: list[str], stop: list[str]) -> tuple[list[str], str]:
@@ -227,29 +241,25 @@ SERVER = (
 
 
 @pytest.fixture(scope="module")
-def server_url(gguf: str) -> Iterator[str]:
+def server_url(gguf: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
-    args = ["--model", gguf, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER.format(args=args)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    args = ["--model", gguf, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--verbose", "False"]
+    log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
+    with log_path.open("w") as log:  # a file, not a pipe: a full pipe would block the server
+        proc = subprocess.Popen([sys.executable, "-c", SERVER.format(args=args)], cwd=ROOT, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"llama.cpp server exited with {proc.returncode}: {proc.stderr.read()[-2000:]}")
+                pytest.fail(f"llama.cpp server exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
             try:
                 with urllib.request.urlopen(f"{url}/models", timeout=2) as r:
                     json.load(r)
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    pytest.fail("llama.cpp server did not come up within 60 s")
+                    pytest.fail(f"llama.cpp server did not answer within 60 s: {log_path.read_text()[-2000:]}")
                 time.sleep(0.3)
         yield url
     finally:

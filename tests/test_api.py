@@ -1,0 +1,409 @@
+"""The HTTP API in-process (FastAPI's TestClient, lifespan included) on the session index and the bundled LLM.
+
+One engine (AskDoc, sharing the session retriever) serves every app built here, so models load once. Questions go
+through the LLM only where the test is about generation; elsewhere /ask is called with "extractive": true.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from api.app import create_app
+from rag.config import Settings
+from rag.pipeline import AskDoc
+from rag.retrieve import Retriever
+
+QUESTION = "What is self-attention?"  # answerable: goes through the LLM unless extractive
+LLM_QUESTION = "Why is Flash attention needed?"
+HIT_FIELDS = {"rank", "section_id", "heading", "category", "score", "snippet"}
+
+
+@pytest.fixture(scope="module")
+def engine(settings: Settings, retriever: Retriever) -> AskDoc:
+    askdoc = AskDoc(settings)
+    askdoc.retriever = retriever  # the session index, not a second one
+    return askdoc
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings, engine: AskDoc) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, askdoc=engine)) as c:  # runs the lifespan: warm_up, LLM included
+        yield c
+
+
+@pytest.fixture(scope="module")
+def section_id(engine: AskDoc) -> str:
+    return engine.search(QUESTION).hits[0].section_id
+
+
+def _app(settings: Settings, engine: AskDoc, **changes: Any) -> FastAPI:
+    return create_app(settings.replace(**changes), askdoc=engine)
+
+
+def error_of(r: Response, status: int) -> str:
+    """The response is the API's JSON error with this status; returns its message."""
+    assert r.status_code == status, (r.status_code, r.text)
+    assert r.headers["content-type"].startswith("application/json"), r.headers
+    body = r.json()
+    assert set(body) == {"error"} and isinstance(body["error"]["type"], str), body
+    message = body["error"]["message"]
+    assert isinstance(message, str) and message.strip(), body
+    return message
+
+
+def post_json(client: TestClient, path: str, body: Any) -> Response:
+    """json.dumps escapes what httpx would refuse to encode (lone surrogates): the server sees the raw escapes."""
+    return client.post(path, content=json.dumps(body), headers={"Content-Type": "application/json"})
+
+
+def sse_events(text: str) -> list[tuple[str, str]]:
+    """(event, data) pairs of a text/event-stream body; event is "" for data-only events."""
+    events = []
+    for block in text.split("\n\n"):
+        if not block.strip():
+            continue
+        event, data = "", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                event = line[len("event:") :].strip()
+            elif line.startswith("data:"):
+                data.append(line[len("data:") :].strip())
+        events.append((event, "\n".join(data)))
+    return events
+
+
+def wait_until_free(client: TestClient, limit_s: float = 120.0) -> None:
+    """Until the answer queue takes a request again (an abandoned answer has finished in its thread)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        r = client.post("/ask", json={"question": QUESTION, "extractive": True})
+        if r.status_code == 200:
+            return
+        assert r.status_code == 503, r.text
+        time.sleep(0.2)
+    raise AssertionError("the answer queue never drained")
+
+
+# ---- health, docs --------------------------------------------------------------------------------------------
+def test_health_and_readiness(client: TestClient, engine: AskDoc) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    data = ready.json()
+    assert data["status"] == "ready" and data["sections"] == len(engine.retriever.index.sections) > 200
+    assert data["llm"] and data["llm"] == engine.llm_name
+
+
+def test_openapi_and_docs(client: TestClient) -> None:
+    spec = client.get("/openapi.json")
+    assert spec.status_code == 200
+    paths = spec.json()["paths"]
+    assert {"/ask", "/search", "/sections/{section_id}", "/v1/chat/completions", "/healthz", "/readyz"} <= set(paths)
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+# ---- search, sections ----------------------------------------------------------------------------------------
+def test_search_matches_the_cli_json(client: TestClient, engine: AskDoc) -> None:
+    r = client.post("/search", json={"question": "focal loss gamma", "k": 3, "mode": "bm25"})
+    assert r.status_code == 200
+    data = r.json()
+    # `askdoc search --json` prints SearchResult.to_json(): the same object, timings aside.
+    expected = engine.search("focal loss gamma", 3, "bm25").to_json()
+    assert set(data) == set(expected) == {"query", "mode", "results", "timings_ms"}
+    assert data["query"] == "focal loss gamma" and data["mode"] == "bm25"
+    assert len(data["results"]) == 3 and all(set(h) >= HIT_FIELDS for h in data["results"])
+    assert [h["rank"] for h in data["results"]] == [1, 2, 3]
+    assert data["results"] == expected["results"]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense"])
+def test_search_modes_and_default_k(client: TestClient, settings: Settings, mode: str) -> None:
+    data = client.post("/search", json={"question": "label smoothing", "mode": mode}).json()
+    assert data["mode"] == mode and len(data["results"]) == settings.k
+
+
+def test_section_found(client: TestClient, engine: AskDoc, section_id: str) -> None:
+    r = client.get(f"/sections/{section_id}")
+    assert r.status_code == 200
+    data = r.json()
+    section = engine.retriever.index.sections[section_id]
+    assert data["id"] == section_id and data["heading"] == section.heading and data["text"] == section.text
+    assert data["category"] == section.category
+    assert 1 <= data["start_line"] <= data["end_line"]
+
+
+def test_section_not_found(client: TestClient) -> None:
+    message = error_of(client.get("/sections/no-such-section"), 404)
+    assert "no-such-section" in message
+
+
+# ---- ask ----------------------------------------------------------------------------------------------------
+def test_ask_extractive_json(client: TestClient) -> None:
+    r = client.post("/ask", json={"question": QUESTION, "extractive": True, "k": 3})
+    assert r.status_code == 200
+    data = r.json()
+    assert {"question", "answer", "citations", "sentences", "refused", "timings", "mode"} <= set(data)
+    assert data["mode"] == "extractive" and not data["refused"] and data["citations"]
+    assert {"n", "section_id", "heading"} <= set(data["citations"][0])
+
+
+def test_ask_out_of_scope_is_refused(client: TestClient) -> None:
+    data = client.post("/ask", json={"question": "What is the boiling point of water in Celsius?"}).json()
+    assert data["refused"] and data["mode"] == "refused" and data["citations"] == [] and data["nearest"]
+
+
+def test_ask_sse_streams_tokens_then_the_same_answer(client: TestClient) -> None:
+    with client.stream("POST", "/ask", json={"question": LLM_QUESTION, "stream": True}) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        events = sse_events(r.read().decode())
+    kinds = [e for e, _ in events]
+    assert kinds[-1] == "final" and kinds.count("final") == 1 and "error" not in kinds
+    assert kinds[:-1] and set(kinds[:-1]) == {"token"}
+    tokens = "".join(json.loads(d)["text"] for e, d in events if e == "token")
+    final = json.loads(events[-1][1])
+    assert final["draft"] == tokens.strip()
+    plain = client.post("/ask", json={"question": LLM_QUESTION}).json()
+    assert final["answer"] == plain["answer"] and final["citations"] == plain["citations"]
+
+
+def test_ask_sse_by_accept_header(client: TestClient) -> None:
+    body = {"question": QUESTION, "extractive": True}
+    r = client.post("/ask", json=body, headers={"Accept": "text/event-stream"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(r.text)
+    assert [e for e, _ in events] == ["final"]  # extractive: nothing is generated, so no tokens
+    assert json.loads(events[0][1])["answer"] == client.post("/ask", json=body).json()["answer"]
+
+
+# ---- OpenAI-compatible chat -----------------------------------------------------------------------------------
+def test_chat_completions_plain_and_streamed(client: TestClient) -> None:
+    body = {
+        "model": "askdoc",
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": LLM_QUESTION}],
+    }
+    r = client.post("/v1/chat/completions", json=body)
+    assert r.status_code == 200
+    data = r.json()
+    assert data["object"] == "chat.completion" and data["model"] == "askdoc"
+    (choice,) = data["choices"]
+    assert choice["message"]["role"] == "assistant" and choice["finish_reason"] == "stop"
+    content = choice["message"]["content"]
+    assert content == data["askdoc"]["answer"] and isinstance(data["citations"], list)
+
+    with client.stream("POST", "/v1/chat/completions", json={**body, "stream": True}) as s:
+        assert s.status_code == 200 and s.headers["content-type"].startswith("text/event-stream")
+        events = sse_events(s.read().decode())
+    assert events[-1] == ("", "[DONE]")
+    chunks = [json.loads(d) for _, d in events[:-1]]
+    assert all(c["object"] == "chat.completion.chunk" and len({c["id"] for c in chunks}) == 1 for c in chunks)
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop" and chunks[-1]["citations"] == data["citations"]
+    joined = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert joined == content
+
+
+def test_chat_takes_the_last_user_message_and_text_parts(client: TestClient) -> None:
+    # Refused questions never reach the LLM: cheap, and the answer shows which message was taken.
+    body = {
+        "messages": [
+            {"role": "user", "content": QUESTION},
+            {"role": "assistant", "content": "..."},
+            {"role": "user", "content": [{"type": "text", "text": "What is the boiling point of water?"}]},
+        ]
+    }
+    data = client.post("/v1/chat/completions", json=body).json()
+    assert data["askdoc"]["question"] == "What is the boiling point of water?" and data["askdoc"]["refused"]
+
+
+# ---- bad input: always a 4xx with a JSON error, never a 500 ---------------------------------------------------
+BAD_QUESTIONS = [
+    pytest.param({"question": ""}, 400, "empty", id="empty"),
+    pytest.param({"question": " \n\t "}, 400, "empty", id="whitespace"),
+    pytest.param({"question": "x" * 2001}, 400, "2000", id="too-long"),
+    pytest.param({"question": QUESTION, "k": 0}, 422, "k", id="k=0"),
+    pytest.param({"question": QUESTION, "k": 51}, 422, "k", id="k=51"),
+    pytest.param({"question": QUESTION, "k": "many"}, 422, "k", id="k-not-int"),
+    pytest.param({"question": QUESTION, "mode": "psychic"}, 422, "mode", id="unknown-mode"),
+    pytest.param({"question": 42}, 422, "question", id="question-not-string"),
+    pytest.param({"k": 3}, 422, "question", id="no-question"),
+    pytest.param({"question": "attention \ud800 please"}, 422, "surrogate", id="lone-surrogate"),
+]
+
+
+@pytest.mark.parametrize("path", ["/search", "/ask"])
+@pytest.mark.parametrize(("body", "status", "says"), BAD_QUESTIONS)
+def test_bad_questions(client: TestClient, path: str, body: dict[str, Any], status: int, says: str) -> None:
+    if path == "/ask":
+        body = {**body, "extractive": True}
+    assert says in error_of(post_json(client, path, body), status)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 2001])
+def test_bad_question_refused_before_the_stream_starts(client: TestClient, question: str) -> None:
+    error_of(client.post("/ask", json={"question": question, "stream": True}), 400)
+
+
+@pytest.mark.parametrize("path", ["/search", "/ask", "/v1/chat/completions"])
+@pytest.mark.parametrize(
+    ("content", "ctype", "status"),
+    [
+        pytest.param(b'{"question": "what is', "application/json", 400, id="malformed-json"),
+        pytest.param(b'{"question": "caf\xe9 \xff"}', "application/json", 400, id="invalid-utf8"),
+        pytest.param(b"", "application/json", 422, id="empty-body"),
+        pytest.param(b"[1, 2]", "application/json", 422, id="not-an-object"),
+        pytest.param(b'{"question": "what is attention"}', "text/plain", 415, id="text-plain"),
+        pytest.param(b'{"question": "what is attention"}', None, 415, id="no-content-type"),
+        pytest.param(b"question=attention", "application/x-www-form-urlencoded", 415, id="form"),
+    ],
+)
+def test_bad_bodies(client: TestClient, path: str, content: bytes, ctype: str | None, status: int) -> None:
+    headers = {"Content-Type": ctype} if ctype else {}
+    error_of(client.post(path, content=content, headers=headers), status)
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        pytest.param({"messages": []}, 422, id="no-messages"),
+        pytest.param({"messages": [{"role": "system", "content": "hi"}]}, 400, id="no-user-message"),
+        pytest.param({"messages": [{"role": "user", "content": None}]}, 400, id="user-content-null"),
+        pytest.param({"messages": [{"role": "user", "content": "  "}]}, 400, id="user-content-blank"),
+        pytest.param({"messages": [{"role": "user", "content": "x" * 2001}]}, 400, id="user-content-too-long"),
+        pytest.param({"messages": [{"role": "user", "content": 7}]}, 422, id="user-content-number"),
+        pytest.param({"messages": [{"content": "hi"}]}, 422, id="no-role"),
+        pytest.param({"messages": "hi"}, 422, id="messages-not-a-list"),
+        pytest.param({"model": "\udfff", "messages": [{"role": "user", "content": "hi"}]}, 422, id="model-surrogate"),
+    ],
+)
+def test_bad_chat_requests(client: TestClient, body: dict[str, Any], status: int) -> None:
+    error_of(post_json(client, "/v1/chat/completions", body), status)
+
+
+def test_unknown_path_and_wrong_method(client: TestClient) -> None:
+    error_of(client.get("/nowhere"), 404)
+    error_of(client.post("/nowhere", content=b"x"), 404)
+    error_of(client.get("/ask"), 405)
+    error_of(client.post("/healthz"), 405)
+
+
+# ---- API key -------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def keyed(settings: Settings, engine: AskDoc) -> Iterator[TestClient]:
+    with TestClient(_app(settings, engine, api_key="s3cret", cors_origins="http://ui.test")) as c:
+        yield c
+
+
+def _requests(section_id: str) -> list[tuple[str, str, dict[str, Any] | None]]:
+    # The chat request has no user message: with the key it passes auth and gets 400, without running the LLM.
+    return [
+        ("POST", "/search", {"question": "label smoothing"}),
+        ("POST", "/ask", {"question": QUESTION, "extractive": True}),
+        ("POST", "/ask", {"question": QUESTION, "extractive": True, "stream": True}),
+        ("GET", f"/sections/{section_id}", None),
+        ("POST", "/v1/chat/completions", {"messages": [{"role": "system", "content": "hi"}]}),
+        ("GET", "/openapi.json", None),
+        ("GET", "/docs", None),
+    ]
+
+
+def test_api_key_required_everywhere_but_health(keyed: TestClient, section_id: str) -> None:
+    for method, path, body in _requests(section_id):
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret"}):
+            error_of(keyed.request(method, path, json=body, headers=headers), 401)
+    for path in ("/healthz", "/readyz"):
+        assert keyed.get(path).status_code == 200
+
+
+def test_api_key_accepted(keyed: TestClient, section_id: str) -> None:
+    auth = {"Authorization": "Bearer s3cret"}
+    expected = {"/v1/chat/completions": 400}
+    for method, path, body in _requests(section_id):
+        r = keyed.request(method, path, json=body, headers=auth)
+        assert r.status_code == expected.get(path, 200), (path, r.text)
+
+
+def test_cors_preflight_is_not_blocked_by_the_key(keyed: TestClient) -> None:
+    headers = {"Origin": "http://ui.test", "Access-Control-Request-Method": "POST"}
+    r = keyed.options("/ask", headers={**headers, "Access-Control-Request-Headers": "authorization,content-type"})
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://ui.test"
+    denied = keyed.post("/search", json={"question": "x"}, headers={"Origin": "http://ui.test"})
+    error_of(denied, 401)
+    assert denied.headers["access-control-allow-origin"] == "http://ui.test"  # the browser may read the error
+
+
+# ---- queue bound and timeout (the generation lock held by the test: deterministic, no sleeps on the LLM) ------
+def _in_thread(fn: Any) -> tuple[threading.Thread, dict[str, Any]]:
+    out: dict[str, Any] = {}
+    t = threading.Thread(target=lambda: out.update(r=fn()), daemon=True)
+    t.start()
+    return t, out
+
+
+@pytest.fixture
+def asking(engine: AskDoc, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Set once an answer has passed the queue gate and runs in its worker thread (then it waits for the lock)."""
+    started = threading.Event()
+    ask = engine.ask
+
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        return ask(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "ask", traced)
+    return started
+
+
+def test_queue_full_gives_503_and_search_still_answers(
+    settings: Settings, engine: AskDoc, asking: threading.Event
+) -> None:
+    with TestClient(_app(settings, engine, max_pending_answers=1)) as c:
+        assert engine.generation_lock.acquire(timeout=60)
+        try:
+            first, out = _in_thread(lambda: c.post("/ask", json={"question": QUESTION}))
+            assert asking.wait(30), out  # the first answer holds the one slot, waiting for the lock
+            busy = c.post("/ask", json={"question": QUESTION, "extractive": True})
+            assert "retry" in error_of(busy, 503)
+            assert busy.headers["retry-after"].isdigit()
+            assert int(busy.headers["retry-after"]) > 0
+            sse = c.post("/ask", json={"question": QUESTION, "stream": True})
+            error_of(sse, 503)
+            assert sse.headers["retry-after"]
+            error_of(c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}]}), 503)
+            t = time.perf_counter()
+            search = c.post("/search", json={"question": QUESTION})
+            assert search.status_code == 200 and search.json()["results"]
+            assert time.perf_counter() - t < 30
+            assert first.is_alive()  # still waiting for the lock
+        finally:
+            engine.generation_lock.release()
+        first.join(120)
+        assert not first.is_alive() and out["r"].status_code == 200, out
+        assert not out["r"].json()["refused"]
+        assert c.post("/ask", json={"question": QUESTION, "extractive": True}).status_code == 200
+
+
+def test_timeout_gives_504_and_the_abandoned_answer_still_counts(
+    settings: Settings, engine: AskDoc, asking: threading.Event
+) -> None:
+    with TestClient(_app(settings, engine, max_pending_answers=1, request_timeout_s=1.0)) as c:
+        assert engine.generation_lock.acquire(timeout=60)
+        try:
+            t = time.perf_counter()
+            message = error_of(c.post("/ask", json={"question": QUESTION}), 504)
+            assert "1 s" in message and time.perf_counter() - t < 20  # at once, while the lock is still held
+            assert asking.is_set()
+            # The answer's thread is still waiting for the lock: its place in the queue is not given away.
+            error_of(c.post("/ask", json={"question": QUESTION, "extractive": True}), 503)
+        finally:
+            engine.generation_lock.release()
+        wait_until_free(c)  # and the slot comes back once that answer is done

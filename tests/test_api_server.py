@@ -1,0 +1,145 @@
+"""The HTTP API as deployed: a real uvicorn process on a loopback port, driven by httpx and the official OpenAI
+client. The server opens the session index (built by the `retriever` fixture) and loads its own models."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from openai import BadRequestError, OpenAI
+
+from rag.config import Settings
+from rag.retrieve import Retriever
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTION = "Why is Flash attention needed?"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(settings: Settings, retriever: Retriever, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    assert retriever.index.sections  # the session index exists on disk before the server opens it
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOC_")}  # nothing from the caller's shell
+    env |= {
+        "ASKDOC_INDEX_DIR": str(settings.index_dir),
+        "ASKDOC_DEVICE": "cpu",
+        "ASKDOC_REQUEST_TIMEOUT_S": "90",  # a stuck generation lock shows as a 504, well before the test's timeout
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    log_path = tmp_path_factory.mktemp("server") / "uvicorn.log"
+    cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1"]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([*cmd, "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server was not ready within 300 s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def http(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=120) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def openai_client(server: str) -> OpenAI:
+    return OpenAI(base_url=f"{server}/v1", api_key="x", max_retries=0, timeout=120)
+
+
+def test_health_search_and_sections(http: httpx.Client) -> None:
+    assert http.get("/healthz").json() == {"status": "ok"}
+    assert http.get("/readyz").json()["llm"]
+    r = http.post("/search", json={"question": "what is a seed in LLM sampling", "k": 3})
+    assert r.status_code == 200
+    data = r.json()
+    assert data["mode"] == "hybrid" and [h["rank"] for h in data["results"]] == [1, 2, 3]
+    top = data["results"][0]["section_id"]
+    section = http.get(f"/sections/{top}")
+    assert section.status_code == 200 and section.json()["heading"] == data["results"][0]["heading"]
+    missing = http.get("/sections/not-a-section")
+    assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found"
+
+
+def test_ask_and_bad_input(http: httpx.Client) -> None:
+    r = http.post("/ask", json={"question": "What is self-attention?", "extractive": True})
+    assert r.status_code == 200 and r.json()["citations"] and r.json()["mode"] == "extractive"
+    for content, status in ((b'{"question": "\xff"}', 400), (b'{"question": ""}', 400), (b'{"k": 0}', 422)):
+        bad = http.post("/search", content=content, headers={"Content-Type": "application/json"})
+        assert bad.status_code == status and bad.json()["error"]["message"], bad.text
+
+
+def test_openai_client_plain_and_streamed(openai_client: OpenAI) -> None:
+    messages = [{"role": "user", "content": QUESTION}]
+    completion = openai_client.chat.completions.create(model="askdoc", messages=messages)  # type: ignore[arg-type]
+    content = completion.choices[0].message.content
+    assert content and completion.choices[0].finish_reason == "stop"
+    extra = completion.model_extra or {}
+    assert isinstance(extra.get("citations"), list) and extra["askdoc"]["answer"] == content
+    if extra["askdoc"]["mode"] != "refused":
+        assert extra["citations"] and {"n", "section_id"} <= set(extra["citations"][0])
+
+    stream = openai_client.chat.completions.create(model="askdoc", messages=messages, stream=True)  # type: ignore[arg-type]
+    parts: list[str] = []
+    citations = None
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            parts.append(chunk.choices[0].delta.content)
+        if (chunk.model_extra or {}).get("citations") is not None:
+            citations = chunk.model_extra["citations"]  # type: ignore[index]
+    assert "".join(parts) == content
+    assert citations == extra["citations"]
+
+
+def test_openai_client_sees_a_bad_request(openai_client: OpenAI) -> None:
+    with pytest.raises(BadRequestError) as err:
+        openai_client.chat.completions.create(model="askdoc", messages=[{"role": "system", "content": "hi"}])
+    assert err.value.status_code == 400 and "no user message" in str(err.value)
+
+
+def test_a_client_that_leaves_mid_stream_does_not_block_later_answers(http: httpx.Client, server: str) -> None:
+    body = {"question": "What is self-attention?", "stream": True}
+    # Its own connection, closed after the first token while the answer is being generated.
+    with httpx.Client(base_url=server, timeout=120) as leaving, leaving.stream("POST", "/ask", json=body) as r:
+        assert r.status_code == 200
+        for line in r.iter_lines():
+            if line.startswith("event: token"):
+                break
+        else:
+            pytest.fail("no token event")
+    start = time.monotonic()
+    r = http.post("/ask", json={"question": QUESTION})  # needs the generation lock the stream held
+    assert r.status_code == 200, r.text
+    assert not r.json()["refused"] and time.monotonic() - start < 90
