@@ -52,6 +52,10 @@ def clean_question(question: str, settings: Settings) -> str:
     q = " ".join(question.split())
     if not q:
         raise InvalidInputError("the question is empty")
+    try:
+        q.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: undecodable bytes from argv or a JSON "\\ud800"
+        raise InvalidInputError("the question contains invalid characters (not UTF-8 text)") from None
     if len(q) > settings.max_question_chars:
         raise InvalidInputError(
             f"the question is {len(q)} characters long; the limit is {settings.max_question_chars}"

@@ -83,6 +83,7 @@ def test_json_contract(retriever: Retriever) -> None:
         ("ok", {"k": 0}, "k must be"),
         ("ok", {"k": 51}, "k must be"),
         ("ok", {"mode": "magic"}, "unknown mode"),
+        ("bad \udcff byte", {}, "invalid characters"),
     ],
 )
 def test_bad_input_is_refused_clearly(
