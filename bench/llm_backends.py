@@ -7,7 +7,8 @@ Per backend: model load time, time to first token for a ~600-token prompt (syste
 ~180-token sources from the bundled document, a question), decode speed and total time for up to 128 new
 tokens; medians over --runs. Each run asks a different question with different sources, so llama.cpp's prompt
 prefix cache only helps with the shared system instruction, as in real use. "llama.cpp:N" runs llama.cpp on N
-threads (default: half the cores). Run it on an otherwise idle machine: each row shows the load average.
+threads, "llama.cpp:N,M" on N to decode and M to read the prompt (default: half the cores, all of them).
+Run it on an otherwise idle machine: each row shows the load average.
 """
 
 from __future__ import annotations
@@ -112,10 +113,13 @@ def timed_stream(model: ChatModel, messages: Messages, max_new_tokens: int) -> d
 
 
 def make(backend: str, gguf: str, **kwargs: Any) -> ChatModel:
-    """A backend by name: transformers, llama.cpp, or llama.cpp:N for N threads."""
+    """A backend by name: transformers, llama.cpp, llama.cpp:N or llama.cpp:N,M (threads)."""
     if backend.startswith("llama.cpp"):
-        threads = backend.partition(":")[2]
-        return LlamaCppChat(gguf, n_threads=int(threads) if threads else None, **kwargs)
+        threads = backend.partition(":")[2]  # "N" (decode and prompt) or "N,M" (decode, prompt)
+        decode, _, batch = threads.partition(",")
+        return LlamaCppChat(
+            gguf, n_threads=int(decode) if decode else None, n_threads_batch=int(batch or decode or 0) or None, **kwargs
+        )
     return TransformersChat(gguf, device="cpu", **kwargs)
 
 

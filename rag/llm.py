@@ -326,6 +326,7 @@ class LlamaCppChat(ChatModel):
         model_path: str,
         n_ctx: int = 2048,
         n_threads: int | None = None,
+        n_threads_batch: int | None = None,
         gpu: bool = False,
         *,
         repetition_penalty: float = REPETITION_PENALTY,
@@ -335,10 +336,13 @@ class LlamaCppChat(ChatModel):
         self.repetition_penalty = repetition_penalty
         self.model_path = model_path
         self.n_ctx = n_ctx
-        # Half the cores, like llama.cpp's own default, and not all of them: its threads spin-wait at every
-        # op, so when another process takes one core the others stall. On the 2-core dev box, with the
-        # indexer running, 2 threads gave 0.8-96 tok/s and 1 thread a steady ~50 (bench/llm_backends.py).
-        self.n_threads = n_threads or max(1, len(os.sched_getaffinity(0)) // 2)
+        cores = len(os.sched_getaffinity(0))
+        # Decoding gets half the cores, like llama.cpp's own default, not all of them: its threads spin-wait at
+        # every one of the ~300 small ops per token, so when another process holds a core the rest stall. On
+        # the 2-core dev box, while the indexer ran, 2 threads decoded at 0.8-96 tok/s, 1 thread at ~50.
+        # Reading the prompt is a few large matrix products, where all cores pay off (bench/llm_backends.py).
+        self.n_threads = n_threads or max(1, cores // 2)
+        self.n_threads_batch = n_threads_batch or cores
         self.gpu = gpu
         self.name = f"llama.cpp:{Path(model_path).name}"
         self._llm: Any = None
@@ -360,7 +364,7 @@ class LlamaCppChat(ChatModel):
                     model_path=self.model_path,
                     n_ctx=self.n_ctx,
                     n_threads=self.n_threads,
-                    n_threads_batch=self.n_threads,
+                    n_threads_batch=self.n_threads_batch,
                     n_gpu_layers=-1 if self.gpu else 0,
                     verbose=False,
                 )
