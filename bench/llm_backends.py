@@ -7,7 +7,7 @@ Per backend: model load time, time to first token for a ~600-token prompt (syste
 ~180-token sources from the bundled document, a question), decode speed and total time for up to 128 new
 tokens; medians over --runs. Each run asks a different question with different sources, so llama.cpp's prompt
 prefix cache only helps with the shared system instruction, as in real use. "llama.cpp:N" runs llama.cpp on N
-threads, "llama.cpp:N,M" on N to decode and M to read the prompt (default: half the cores, all of them).
+threads, "llama.cpp:N,M" on N to decode and M to read the prompt (default: half the cores for both).
 Run it on an otherwise idle machine: each row shows the load average.
 """
 
@@ -27,7 +27,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.config import REPO_CORPUS
 from rag.llm import (
-    LOOP_NGRAM,
     ChatModel,
     LlamaCppChat,
     Messages,
@@ -170,10 +169,10 @@ def penalty_sweep(args: argparse.Namespace, gguf: str) -> None:
     )
     questions = [rag_messages(pairs, 5 * i + 3, count) for i in range(args.questions)]
     print(f"{backend}, {len(questions)} questions, {args.max_new_tokens} new tokens at most, loop cut-off off")
-    print(f"{'penalty':>8}{'loops@8':>8}{'loops@6':>8}{'loops@12':>9}{'words':>7}{'grounded':>9}{'recall':>8}")
+    print(f"{'penalty':>8}{'loops@6':>8}{'loops@8':>8}{'loops@12':>9}{'words':>7}{'grounded':>9}{'recall':>8}")
     for penalty in args.penalties:
         model.repetition_penalty = penalty
-        loops = {6: 0, LOOP_NGRAM: 0, 12: 0}
+        loops = dict.fromkeys((6, 8, 12), 0)  # answers find_repetition flags, by n-gram length
         words, grounded, recall = [], [], []
         for i, messages in enumerate(questions):
             answer = model.generate(messages, args.max_new_tokens)
@@ -187,7 +186,7 @@ def penalty_sweep(args: argparse.Namespace, gguf: str) -> None:
             if args.show:
                 print(f"--- {penalty} q{i}: {answer!r}")
         print(
-            f"{penalty:>8.2f}{loops[LOOP_NGRAM]:>8}{loops[6]:>8}{loops[12]:>9}{statistics.mean(words):>7.0f}"
+            f"{penalty:>8.2f}{loops[6]:>8}{loops[8]:>8}{loops[12]:>9}{statistics.mean(words):>7.0f}"
             f"{statistics.mean(grounded):>9.2f}{statistics.mean(recall):>8.2f}"
         )
 

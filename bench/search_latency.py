@@ -41,8 +41,10 @@ def main() -> None:
             index = build(settings, embedder, progress=False)
             builds.append(time.perf_counter() - t)
         counts = index.manifest.counts
-        print(f"index build (parse+chunk+embed+FAISS+BM25+save): median {statistics.median(builds):.2f} s over "
-              f"{len(builds)} build(s); {counts['sections']} sections, {counts['passages']} passages")
+        print(
+            f"index build (parse+chunk+embed+FAISS+BM25+save): median {statistics.median(builds):.2f} s over "
+            f"{len(builds)} build(s); {counts['sections']} sections, {counts['passages']} passages"
+        )
 
         retriever = Retriever(settings, progress=False)
         retriever.embedder = embedder
@@ -56,8 +58,10 @@ def main() -> None:
                     t = time.perf_counter()
                     retriever.search(q, mode=mode)
                     times.append((time.perf_counter() - t) * 1000)
-            print(f"search {mode:7s}: p50 {percentile(times, 50):6.2f} ms  p95 {percentile(times, 95):6.2f} ms  "
-                  f"({len(times)} queries)")
+            print(
+                f"search {mode:7s}: p50 {percentile(times, 50):6.2f} ms  p95 {percentile(times, 95):6.2f} ms  "
+                f"({len(times)} queries)"
+            )
 
 
 if __name__ == "__main__":

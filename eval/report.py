@@ -121,7 +121,7 @@ def to_png(report: dict[str, Any], path: Path) -> None:
     ax.set_xticks([x + width * (len(modes) - 1) / 2 for x in range(len(MAIN))], MAIN)
     ax.set_ylim(0, 1)
     ax.set_title("Retrieval quality (answerable questions)")
-    ax.legend()
+    ax.legend(loc="lower right")
     ax = axes[1]
     p50 = [r[m]["latency_ms"].get("total", {}).get("p50", 0.0) for m in modes]
     p95 = [r[m]["latency_ms"].get("total", {}).get("p95", 0.0) for m in modes]

@@ -44,6 +44,9 @@ class Settings:
     openai_model: str = "default"
     openai_api_key: str = "none"
     max_new_tokens: int = 128
+    # llama.cpp threads; 0 = half the cores, which keeps searches served beside an answer and holds up when other
+    # processes share the CPU. On an idle machine all cores are ~1.7x faster (bench/llm_backends.py llama.cpp:2).
+    llm_threads: int = 0
     # Below this question-to-evidence match the corpus is taken not to answer (calibrated on the dev set's
     # tune split: eval/calibrate.py).
     refuse_below: float = 0.52

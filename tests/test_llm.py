@@ -118,6 +118,12 @@ def test_loop_is_cut_off(model: ChatModel, monkeypatch: pytest.MonkeyPatch) -> N
     assert find_repetition(cut) is None
 
 
+def test_prompt_too_long_for_llama_cpp(gguf: str) -> None:
+    model = LlamaCppChat(gguf, n_ctx=256)
+    with pytest.raises(InvalidInputError, match="too long"):
+        model.generate([{"role": "user", "content": "word " * 400}], 8)
+
+
 def test_warm_up_loads_once(llama_model: LlamaCppChat) -> None:
     loaded = llama_model._llm
     llama_model.warm_up()
