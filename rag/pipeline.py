@@ -115,10 +115,13 @@ class AskDoc:
     ) -> Iterator[TokenEvent | FinalEvent]:
         start = time.perf_counter()
         query = clean_question(question, self.settings)
-        result = self.retriever.search(query, k=k, mode=mode)
-        timings = {f"retrieve_{k}": v for k, v in result.timings.items()}
         t = time.perf_counter()
         qvec = self.retriever.embedder.embed([query])[0]
+        embed_ms = _ms(t)
+        result = self.retriever.search(query, k=k, mode=mode, vector=qvec)
+        timings = {f"retrieve_{k}": v for k, v in result.timings.items()}
+        timings["retrieve_embed"] = embed_ms
+        t = time.perf_counter()
         sources, confidence = select_context(query, qvec, result.hits, self.retriever.index, self.retriever.embedder)
         timings["context"] = _ms(t)
 

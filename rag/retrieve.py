@@ -166,7 +166,10 @@ class Retriever:
                 break
         return hits
 
-    def search(self, question: str, k: int | None = None, mode: str | None = None) -> SearchResult:
+    def search(
+        self, question: str, k: int | None = None, mode: str | None = None, vector: np.ndarray | None = None
+    ) -> SearchResult:
+        """`vector`: the question already embedded (the answer pipeline needs it too; embed once)."""
         query = clean_question(question, self.settings)
         k = self.settings.k if k is None else k
         mode = mode or self.settings.mode
@@ -182,10 +185,10 @@ class Retriever:
         depth = max(self.settings.candidates, 4 * k)
         if mode == "rerank":
             depth = max(depth, 4 * self.settings.rerank_candidates)
-            ranking = self.passage_ranking(query, "hybrid", depth, timings)
+            ranking = self.passage_ranking(query, "hybrid", depth, timings, vector)
             hits = self.rerank(query, ranking, k, timings)
         else:
-            ranking = self.passage_ranking(query, mode, depth, timings)
+            ranking = self.passage_ranking(query, mode, depth, timings, vector)
             hits = self.group(ranking, k)
         timings["total"] = _ms(t)
         return SearchResult(query=question, mode=mode, hits=hits, timings=timings)
