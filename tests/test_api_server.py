@@ -4,28 +4,19 @@ client. The server opens the session index (built by the `retriever` fixture) an
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from openai import BadRequestError, OpenAI
+from servers import free_port, running
 
 from rag.config import Settings
 from rag.retrieve import Retriever
 
-ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "Why is Flash attention needed?"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -42,30 +33,15 @@ def server(settings: Settings, retriever: Retriever, tmp_path_factory: pytest.Te
     }
     log_path = tmp_path_factory.mktemp("server") / "uvicorn.log"
     cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1"]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen([*cmd, "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server was not ready within 300 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with running(
+        [*cmd, "--port", str(port)],
+        log_path,
+        lambda: httpx.get(f"{base}/readyz", timeout=5).status_code == 200,
+        300,
+        env,
+    ):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,13 @@ client against a real llama-cpp-python server."""
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from servers import free_port, running
 
 from corpus.errors import AskdocError, InvalidInputError, ModelNotFoundError
 from rag import llm
@@ -28,7 +26,6 @@ from rag.llm import (
     resolve_llm_model,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 QUESTION = [
     {"role": "system", "content": "Answer in one short sentence."},
     {"role": "user", "content": "What is overfitting in machine learning?"},
@@ -233,12 +230,6 @@ def test_bad_backend_choices(tmp_path: Path) -> None:
 # --- the OpenAI-compatible client against a real server ---------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # The server process needs the same llama.cpp workaround as the in-process backend (see skip_weight_repacking).
 SERVER = (
     "import runpy, sys; from rag.llm import skip_weight_repacking; skip_weight_repacking(); "
@@ -248,33 +239,18 @@ SERVER = (
 
 @pytest.fixture(scope="module")
 def server_url(gguf: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     args = ["--model", gguf, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--verbose", "False"]
     log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
-    with log_path.open("w") as log:  # a file, not a pipe: a full pipe would block the server
-        proc = subprocess.Popen([sys.executable, "-c", SERVER.format(args=args)], cwd=ROOT, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama.cpp server exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/models", timeout=2) as r:
-                    json.load(r)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"llama.cpp server did not answer within 60 s: {log_path.read_text()[-2000:]}")
-                time.sleep(0.3)
+
+    def ready() -> bool:
+        with urllib.request.urlopen(f"{url}/models", timeout=2) as r:
+            json.load(r)
+        return True
+
+    with running([sys.executable, "-c", SERVER.format(args=args)], log_path, ready, 60):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_openai_backend_against_a_real_server(server_url: str, llama_model: LlamaCppChat) -> None:
@@ -290,7 +266,7 @@ def test_openai_backend_against_a_real_server(server_url: str, llama_model: Llam
 
 
 def test_openai_backend_unreachable() -> None:
-    url = f"http://127.0.0.1:{_free_port()}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"
     model = OpenAIChat(url, "smollm2")
     model.warm_up()  # needs no server
     with pytest.raises(AskdocError, match=f"cannot reach the OpenAI-compatible server at {url}"):

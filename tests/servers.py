@@ -1,0 +1,56 @@
+"""Real servers for tests: a free loopback port, a subprocess logging to a file, a readiness poll, a sure stop."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running(
+    argv: list[str],
+    log_path: Path,
+    ready: Callable[[], bool],
+    timeout_s: float,
+    env: dict[str, str] | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `argv`, wait until `ready()` is true (an exception counts as not yet), stop it on exit.
+
+    The log goes to a file, not a pipe: a full pipe would block the server."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"{argv[:3]} exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                if ready():
+                    break
+            except Exception:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"{argv[:3]} was not ready within {timeout_s:.0f} s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
