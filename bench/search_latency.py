@@ -19,7 +19,13 @@ from eval.metrics import percentile
 from index.embed import Embedder
 from rag.config import MODES, Settings
 from rag.indexing import build
+from rag.rerank import reranker_dir
 from rag.retrieve import Retriever
+
+
+def _trained(settings: Settings) -> str:
+    path = reranker_dir(settings.index_dir)
+    return str(path) if path.is_dir() else ""
 
 
 def main() -> None:
@@ -46,11 +52,17 @@ def main() -> None:
             f"{len(builds)} build(s); {counts['sections']} sections, {counts['passages']} passages"
         )
 
-        retriever = Retriever(settings, progress=False)
+        # The reranker trained for the index at ASKDOC_INDEX_DIR (if any) fits this fresh copy of the same corpus.
+        retriever = Retriever(
+            settings.replace(reranker_model=settings.reranker_model or _trained(base)), progress=False
+        )
         retriever.embedder = embedder
         retriever.warm_up()
         questions = [q.question for q in load_questions(DEFAULT_QUERIES)]
         for mode in MODES:
+            if mode == "rerank" and not retriever.reranker_ready():
+                print(f"search rerank : skipped ({retriever.reranker_error})")
+                continue
             retriever.search(questions[0], mode=mode)
             times = []
             for _ in range(args.repeat):

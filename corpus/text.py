@@ -16,3 +16,28 @@ def split_sentences(text: str) -> list[str]:
         if line:
             out.extend(s.strip() for s in SENTENCE_END.split(line) if s.strip())
     return out
+
+
+def strip_bullet(line: str) -> str:
+    return _BULLET.sub("", line).strip()
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the sentences of a text, as split_sentences() splits them, over the raw text.
+
+    A span keeps what split_sentences() drops (a line's bullet marker), so text[start:end] is the sentence as
+    written and a run of spans can be cut out of the text with its formatting intact.
+    """
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for line in text.split("\n"):
+        last = 0
+        for cut in [*SENTENCE_END.finditer(line), None]:
+            start, end = offset + last, offset + (cut.start() if cut else len(line))
+            piece = text[start:end]
+            if strip_bullet(piece):
+                spans.append((start + len(piece) - len(piece.lstrip()), end - (len(piece) - len(piece.rstrip()))))
+            if cut:
+                last = cut.end()
+        offset += len(line) + 1
+    return spans

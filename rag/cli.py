@@ -157,9 +157,8 @@ def cmd_index_build(args: argparse.Namespace) -> int:
         index = open_index(settings, embedder, _notify, progress=True)
         _notify(f"index at {settings.index_dir} is up to date")
     _print_info(index.manifest.to_dict(), settings)
-    # Opt-in: the reranker a 2-core CPU can train in minutes ranks worse than hybrid (see issue notes), so
-    # building an index does not spend those minutes unless asked.
-    if args.reranker:
+    # Training takes minutes on a CPU, so a build spends them only when mode rerank will use the model (or asked).
+    if (args.reranker or settings.mode == "rerank") and not args.no_reranker:
         if settings.reranker_model:
             _notify(f"using the reranker at {settings.reranker_model} (reranker_model): not training one")
         else:
@@ -186,7 +185,7 @@ def cmd_reranker_train(args: argparse.Namespace) -> int:
     settings = _settings(args)
     embedder = Embedder(settings.embed_model, settings.device)
     embedder.warm_up()
-    _train_reranker(settings, embedder, steps=args.steps, seed=args.seed)
+    _train_reranker(settings, embedder, steps=args.steps, epochs=args.epochs, seed=args.seed)
     return 0
 
 
@@ -336,8 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--rebuild", action="store_true", help="rebuild even when the index is up to date")
     b.add_argument("--faiss", choices=("flat", "hnsw"), help="FAISS index kind (default flat: exact)")
     b.add_argument(
-        "--reranker", action="store_true", help="also train the domain reranker (mode rerank) when missing or stale"
+        "--reranker",
+        action="store_true",
+        help="also train the domain reranker when missing or stale (done anyway when the mode is rerank)",
     )
+    b.add_argument("--no-reranker", action="store_true", help="never train the reranker during a build")
     b.set_defaults(func=cmd_index_build)
     a = isub.add_parser("add", parents=[common], help="add or update Markdown / plain-text documents")
     a.add_argument("paths", nargs="+", help="files to add")
@@ -349,7 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reranker", help="the cross-encoder of mode rerank")
     rsub = p.add_subparsers(dest="reranker_command", required=True, metavar="ACTION")
     t = rsub.add_parser("train", parents=[common], help="train it on the indexed collection (skipped when current)")
-    t.add_argument("--steps", type=int, help="optimizer steps (default 100)")
+    t.add_argument("--epochs", type=float, help="passes over the training groups (default 2.5)")
+    t.add_argument("--steps", type=int, help="exactly this many optimizer steps instead of --epochs")
     t.add_argument("--seed", type=int, help="random seed (default 13)")
     t.set_defaults(func=cmd_reranker_train)
 

@@ -14,14 +14,19 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from corpus.errors import ModelNotFoundError
+from corpus.text import sentence_spans
 from index.embed import pick_device
+from index.lexical import tokenize
 from index.store import StoredIndex
 from rag.config import Settings
+
+TokenCounter = Callable[[Sequence[str]], list[int]]  # word pieces per text, special tokens not counted
 
 RERANKER_MANIFEST = "reranker_manifest.json"
 
@@ -81,8 +86,7 @@ class Reranker:
             raise RerankerUnavailable(f"no trained reranker at {path}: run `askdoc reranker train`")
         if manifest.get("corpus_hash") != index.manifest.corpus_hash:
             raise RerankerUnavailable(
-                f"the reranker at {path} was trained for another version of the collection: "
-                "run `askdoc reranker train`"
+                f"the reranker at {path} was trained for another version of the collection: run `askdoc reranker train`"
             )
         return path
 
@@ -92,6 +96,14 @@ class Reranker:
         path = self.locate(index)
         self._model = load_cross_encoder(path, self.device, self.max_length, self.quantize)
         self.source = str(path)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        assert self._model is not None, "call warm_up() first"
+        return [len(ids) for ids in self._model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+
+    def pair_text(self, question: str, heading: str, text: str) -> str:
+        """What the cross-encoder reads of a passage for this question (see focus())."""
+        return focus(question, heading, text, self.count_tokens, self.max_length)
 
     def score(self, question: str, texts: list[str]) -> list[float]:
         """Raw relevance logits, one per text (higher = more relevant)."""
@@ -123,7 +135,43 @@ class Reranker:
 
 def pair_text(heading: str, text: str) -> str:
     """What the cross-encoder reads of a passage: its heading, then its body."""
-    return f"{heading}\n{text}" if text else heading
+    if not heading or not text:
+        return heading or text
+    return f"{heading}\n{text}"
+
+
+def focus(question: str, heading: str, text: str, count: TokenCounter, max_length: int) -> str:
+    """Heading + the run of sentences around the one sharing most (stemmed) terms with the question.
+
+    A (question, heading + passage) pair is cut at max_length word pieces, and a passage alone can be longer:
+    plain truncation drops the end of the passage, which is where a detail question's answer often is. So a
+    passage that does not fit is narrowed to the sentences that best match the question, grown both ways
+    while they fit. Training and scoring both use this, so the model sees the same kind of text in both.
+    """
+    if not text:
+        return heading
+    spans = sentence_spans(text)
+    budget = max_length - 4 - sum(count([question, heading] if heading else [question]))  # 4: CLS, SEP x2, \n
+    lengths = count([text[a:b] for a, b in spans]) if spans else []
+    if not spans or sum(lengths) <= budget:
+        return pair_text(heading, text)
+    terms = set(tokenize(question))
+    overlap = [len(terms.intersection(tokenize(text[a:b]))) for a, b in spans]
+    best = max(range(len(spans)), key=lambda i: (overlap[i], -i))
+    lo = hi = best
+    used = lengths[best]
+    grew = True
+    while grew:
+        grew = False
+        if hi + 1 < len(spans) and used + lengths[hi + 1] <= budget:
+            hi += 1
+            used += lengths[hi]
+            grew = True
+        if lo > 0 and used + lengths[lo - 1] <= budget:
+            lo -= 1
+            used += lengths[lo]
+            grew = True
+    return pair_text(heading, text[spans[lo][0] : spans[hi][1]])  # as written: the model was trained on raw text
 
 
 def load_cross_encoder(path: Path, device: str, max_length: int, quantize: bool = False) -> Any:

@@ -15,7 +15,7 @@ from index.vectors import search_faiss
 from rag.config import MODES, Settings
 from rag.fusion import reciprocal_rank_fusion, weighted_fusion
 from rag.indexing import Notify, open_index
-from rag.rerank import Candidate, Reranker, RerankerUnavailable, pair_text
+from rag.rerank import Candidate, Reranker, RerankerUnavailable
 
 
 @dataclass
@@ -57,9 +57,7 @@ def clean_question(question: str, settings: Settings) -> str:
     except UnicodeEncodeError:  # lone surrogates: undecodable bytes from argv or a JSON "\\ud800"
         raise InvalidInputError("the question contains invalid characters (not UTF-8 text)") from None
     if len(q) > settings.max_question_chars:
-        raise InvalidInputError(
-            f"the question is {len(q)} characters long; the limit is {settings.max_question_chars}"
-        )
+        raise InvalidInputError(f"the question is {len(q)} characters long; the limit is {settings.max_question_chars}")
     return q
 
 
@@ -199,9 +197,9 @@ class Retriever:
         """Rescore the best passages of the first stage's top sections with the cross-encoder.
 
         Each of the top `rerank_candidates` sections sends its best `rerank_passages` passages (first-stage
-        order); a section scores as its best passage. The order is the reranker's score alone
-        (rerank_fusion="score") or RRF of the reranker rank and the first-stage rank ("rrf"). Sections beyond
-        the candidates follow in first-stage order.
+        order), narrowed to what fits the cross-encoder (rag.rerank.focus); a section scores as its best passage.
+        The order (rerank_fusion): "weighted" blends the first-stage and reranker scores, "rrf" fuses their ranks,
+        "score" is the reranker alone. Sections beyond the candidates follow in first-stage order.
         """
         index = self.index
         n_sections, per_section = self.settings.rerank_candidates, self.settings.rerank_passages
@@ -217,7 +215,7 @@ class Retriever:
             if len(rows[sid]) < per_section:
                 rows[sid].append(row)
         candidates = [
-            Candidate(r, pair_text(index.passages[r].heading, index.passages[r].text))
+            Candidate(r, self.reranker.pair_text(query, index.passages[r].heading, index.passages[r].text))
             for sid in first
             for r in rows[sid]
         ]
@@ -225,17 +223,22 @@ class Retriever:
         best: dict[str, tuple[int, float]] = {}  # section -> (best row, its reranker score)
         for row, score in scored:  # best first, so the first seen per section is its best
             best.setdefault(index.passages[row].section_id, (row, score))
-        by_reranker = sorted(first, key=lambda sid: (-best[sid][1], first.index(sid)))
-        if self.settings.rerank_fusion == "rrf":
-            fused = reciprocal_rank_fusion(
-                [[(i, 0.0) for i in range(len(first))], [(first.index(s), 0.0) for s in by_reranker]],
-                self.settings.rrf_k,
+        by_reranker = [(i, best[sid][1]) for i, sid in sorted(enumerate(first), key=lambda x: (-best[x[1]][1], x[0]))]
+        fusion = self.settings.rerank_fusion
+        if fusion == "score":
+            fused = dict(by_reranker)
+        elif fusion == "rrf":
+            fused = reciprocal_rank_fusion([[(i, 0.0) for i in range(len(first))], by_reranker], self.settings.rrf_k)
+        else:  # weighted: the first stage's section scores and the reranker's, each min-max normalised
+            first_scores: dict[str, float] = {}
+            for row, score in ranking:
+                first_scores.setdefault(index.passages[row].section_id, score)
+            w = self.settings.rerank_weight
+            fused = weighted_fusion(
+                [[(i, first_scores[sid]) for i, sid in enumerate(first)], by_reranker], [1.0 - w, w]
             )
-            order = [first[i] for i, _ in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))]
-            scores = {first[i]: v for i, v in fused.items()}
-        else:
-            order = by_reranker
-            scores = {sid: best[sid][1] for sid in first}
+        order = [first[i] for i, _ in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))]
+        scores = {first[i]: v for i, v in fused.items()}
         reranked = [(best[sid][0], scores[sid]) for sid in order]
         if len(reranked) < k:  # the rest, as the first stage ranked them
             reranked += [(row, score) for row, score in ranking if index.passages[row].section_id not in best]

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import random
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from corpus.errors import InvalidInputError
 from index.embed import Embedder
+from index.models import DEFAULT_EMBEDDER, resolve_model
 from rag.config import Settings
-from rag.rerank import RERANKER_MANIFEST, Reranker, RerankerUnavailable, reranker_dir
+from rag.rerank import RERANKER_MANIFEST, Reranker, RerankerUnavailable, focus, reranker_dir
 from rag.retrieve import Retriever
-from rag.train_reranker import TrainConfig, train_reranker
+from rag.train_reranker import TrainConfig, _SplitEncoder, augment_query, train_reranker
 
 TINY = """# Tiny handbook
 
@@ -77,6 +83,9 @@ def test_trained_reranker_puts_the_right_passage_first(tiny: tuple[Settings, Ret
     result = r.search(question, k=3)
     assert result.mode == "rerank" and "rerank" in result.timings
     assert "cactus" in result.hits[0].heading.lower()
+    for fusion in ("weighted", "rrf"):  # the fused orders keep the reranker's clear winner first here
+        fused = _rerank_retriever(settings, embedder, said, rerank_fusion=fusion).search(question, k=3)
+        assert "cactus" in fused.hits[0].heading.lower()
     manifest = json.loads((reranker_dir(settings.index_dir) / RERANKER_MANIFEST).read_text())
     assert manifest["corpus_hash"] == base.index.manifest.corpus_hash
     assert manifest["steps"] == CONFIG.steps and manifest["seed"] == CONFIG.seed
@@ -128,3 +137,87 @@ def test_reranker_for_another_corpus_is_not_used(tiny: tuple[Settings, Retriever
     (stale / RERANKER_MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(RerankerUnavailable, match="another version"):
         Reranker(settings.replace(index_dir=index_dir)).warm_up(base.index)
+
+
+def _words(texts: object) -> list[int]:
+    return [len(t.split()) for t in texts]  # type: ignore[attr-defined]
+
+
+def test_focus_keeps_the_sentences_that_match_the_question() -> None:
+    filler = " ".join(f"Sentence {i} talks about unrelated matters at some length here." for i in range(20))
+    text = filler + " The learning rate warmup lasts for two thousand steps in this recipe."
+    short = "Warmup is short."
+    assert focus("how long is the warmup?", "Training", short, _words, 64) == "Training\nWarmup is short."
+    narrowed = focus("how many steps does the learning rate warmup last?", "Training", text, _words, 40)
+    assert narrowed.startswith("Training\n") and "two thousand steps" in narrowed
+    assert sum(_words([narrowed])) <= 40 and "Sentence 0 " not in narrowed
+    # no shared term: the start of the passage, still within the budget
+    start = focus("zebra?", "Training", text, _words, 40)
+    assert "Sentence 0 " in start and sum(_words([start])) <= 40
+    assert focus("q", "Heading only", "", _words, 40) == "Heading only"
+
+
+def test_augmented_queries_are_seeded_and_look_typed() -> None:
+    query = "What is the difference between bagging and boosting?"
+    first, second = random.Random(3), random.Random(3)
+    one = [augment_query(query, first) for _ in range(200)]
+    assert one == [augment_query(query, second) for _ in range(200)]
+    forms = set(one)
+    assert query in forms and query.lower() in forms
+    assert "difference bagging boosting" in forms  # keywords only
+    assert any(f not in (query, query.lower(), "difference bagging boosting") for f in forms)  # typos
+
+
+def test_split_encoder_matches_the_full_forward_pass() -> None:
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    model = CrossEncoder(resolve_model(DEFAULT_EMBEDDER), num_labels=1, max_length=64, device="cpu")
+    model.model.eval()
+    features = model.tokenizer(
+        ["what is dropout?", "what is dropout?"],
+        ["Dropout zeroes random activations.", "Batch norm rescales each mini-batch by its statistics."],
+        padding=True,
+        return_tensors="pt",
+    )
+    with torch.inference_mode():
+        full = model.model(**features).logits.view(-1)
+        split = _SplitEncoder(model.model, 3)
+        parts = split.top(split.bottom(features), features["attention_mask"])
+    assert torch.allclose(full, parts, atol=1e-4)
+
+
+def test_rerank_weight_is_validated() -> None:
+    with pytest.raises(InvalidInputError, match="rerank_weight"):
+        Settings.from_env(rerank_weight=1.5)
+    with pytest.raises(InvalidInputError, match="rerank_fusion"):
+        Settings.from_env(rerank_fusion="max")
+
+
+def test_index_build_trains_the_reranker_when_mode_is_rerank(tmp_path: Path) -> None:
+    corpus = tmp_path / "tiny.md"
+    corpus.write_text(TINY, encoding="utf-8")
+    index_dir = tmp_path / "idx"
+    env = {
+        **os.environ,
+        "ASKDOC_INDEX_DIR": str(index_dir),
+        "ASKDOC_CORPUS_PATH": str(corpus),
+        "ASKDOC_DEVICE": "cpu",
+        "ASKDOC_MODE": "rerank",
+        "ASKDOC_RERANKER_MODEL": "",
+    }
+    askdoc = shutil.which("askdoc") or str(Path(sys.executable).parent / "askdoc")
+
+    def build(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [askdoc, "index", "build", *flags], capture_output=True, text=True, env=env, timeout=300, check=False
+        )
+
+    skipped = build("--no-reranker")
+    assert skipped.returncode == 0, skipped.stderr
+    assert not reranker_dir(index_dir).exists()
+    trained = build()
+    assert trained.returncode == 0, trained.stderr
+    assert "trained the reranker" in trained.stderr
+    manifest = json.loads((reranker_dir(index_dir) / RERANKER_MANIFEST).read_text())
+    assert manifest["config"]["version"] == TrainConfig().version and manifest["steps"] > 0
