@@ -99,7 +99,9 @@ class Reranker:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         assert self._model is not None, "call warm_up() first"
-        return [len(ids) for ids in self._model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+        # verbose=False: whole passages are counted on purpose; the "longer than max length" warning is noise
+        tokens = self._model.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+        return [len(ids) for ids in tokens]
 
     def pair_text(self, question: str, heading: str, text: str) -> str:
         """What the cross-encoder reads of a passage for this question (see focus())."""

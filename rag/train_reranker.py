@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from corpus.errors import InvalidInputError
 from corpus.text import sentence_spans, strip_bullet
 from index.lexical import STOPWORDS
 from index.models import DEFAULT_EMBEDDER, resolve_model
@@ -159,10 +160,14 @@ def make_groups(retriever: Retriever, config: TrainConfig, progress: bool = True
         chosen = pool[: config.negatives * 2]
         rng.shuffle(chosen)
         chosen = chosen[: config.negatives]
-        while len(chosen) < config.negatives:  # shallow ranking: fill with random passages of other sections
-            r = rng.randrange(len(index.passages))
-            if index.passages[r].section_id not in exclude and r not in chosen:
-                chosen.append(r)
+        if len(chosen) < config.negatives:  # shallow ranking: fill with other sections' passages
+            others = [r for r in range(len(index.passages)) if index.passages[r].section_id not in exclude]
+            if not others:
+                raise InvalidInputError("training a reranker needs a collection of at least two sections")
+            spare = [r for r in others if r not in chosen] or others  # a tiny collection repeats negatives
+            chosen += rng.sample(spare, min(len(spare), config.negatives - len(chosen)))
+            while len(chosen) < config.negatives:
+                chosen.append(rng.choice(others))
         negatives = [
             pair_text("" if kind == "heading" else index.passages[r].heading, index.passages[r].text)
             or index.passages[r].heading
@@ -266,7 +271,7 @@ def train_reranker(
     tokenizer = model.tokenizer
     groups = make_groups(retriever, config, progress)
     if not groups:
-        raise ValueError("the collection gives no training pairs (no passage has a body)")
+        raise InvalidInputError("the collection gives no training pairs (no passage has a body)")
     size = 1 + config.negatives
     per_epoch = math.ceil(len(groups) / config.groups_per_batch)
     steps = config.steps or max(1, round(per_epoch * config.epochs))

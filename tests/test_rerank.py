@@ -221,3 +221,21 @@ def test_index_build_trains_the_reranker_when_mode_is_rerank(tmp_path: Path) -> 
     assert "trained the reranker" in trained.stderr
     manifest = json.loads((reranker_dir(index_dir) / RERANKER_MANIFEST).read_text())
     assert manifest["config"]["version"] == TrainConfig().version and manifest["steps"] > 0
+
+
+def test_tiny_collections_train_or_say_why(tmp_path: Path, embedder: Embedder) -> None:
+    def retriever_for(text: str, name: str) -> Retriever:
+        corpus = tmp_path / f"{name}.md"
+        corpus.write_text(text, encoding="utf-8")
+        settings = Settings.from_env(index_dir=tmp_path / name, corpus_path=corpus, device="cpu", reranker_model="")
+        r = Retriever(settings, progress=False)
+        r.embedder = embedder
+        r.warm_up()
+        return r
+
+    two = TINY.split("## How do I bake")[0]  # two sections: fewer other passages than negatives per group
+    out = train_reranker(retriever_for(two, "two"), TrainConfig(steps=2, max_length=64), progress=False)
+    assert (out / RERANKER_MANIFEST).is_file()
+    one = "## How do I change" + TINY.split("## How do I change")[1].split("## How do I bake")[0]
+    with pytest.raises(InvalidInputError, match="at least two sections"):
+        train_reranker(retriever_for(one, "one"), TrainConfig(steps=2), progress=False)
