@@ -156,13 +156,13 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     else:
         index = open_index(settings, embedder, _notify, progress=True)
         _notify(f"index at {settings.index_dir} is up to date")
-    _print_info(index.manifest.to_dict(), settings)
     # Training takes minutes on a CPU, so a build spends them only when mode rerank will use the model (or asked).
     if (args.reranker or settings.mode == "rerank") and not args.no_reranker:
         if settings.reranker_model:
             _notify(f"using the reranker at {settings.reranker_model} (reranker_model): not training one")
         else:
             _train_reranker(settings, embedder, index)
+    _print_info(index.manifest.to_dict(), settings)
     return 0
 
 
@@ -207,7 +207,7 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     settings = _settings(args)
     manifest = read_manifest(settings.index_dir).to_dict()
     if args.json:
-        _emit({"index_dir": str(settings.index_dir), **manifest})
+        _emit({"index_dir": str(settings.index_dir), **manifest, "reranker": _reranker_status(settings, manifest)})
     else:
         _print_info(manifest, settings)
     return 0
@@ -223,6 +223,19 @@ def _print_info(manifest: dict[str, Any], settings: Settings) -> None:
     for doc in manifest["documents"]:
         tag = " (default corpus)" if doc["default"] else ""
         print(f"  - {doc['name']}: {doc['sections']} sections{tag}  [{doc['path']}]")
+    status = _reranker_status(settings, manifest)
+    detail = {
+        "missing": "not trained: run `askdoc reranker train`",
+        "stale": "trained for another collection: run `askdoc reranker train`",
+        "configured": "set by reranker_model",
+    }.get(status["state"], f"trained {status.get('created_at', '?')} in {status.get('train_seconds', '?')} s")
+    print(f"reranker:  {status['path']} ({detail})")
+
+
+def _reranker_status(settings: Settings, manifest: dict[str, Any]) -> dict[str, Any]:
+    from rag.rerank import reranker_status
+
+    return reranker_status(settings, manifest["corpus_hash"])
 
 
 # ---- serve --------------------------------------------------------------------------------------------------

@@ -45,6 +45,19 @@ def read_reranker_manifest(directory: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def reranker_status(settings: Settings, corpus_hash: str) -> dict[str, Any]:
+    """What mode rerank would use for an index: {"state": configured | current | stale | missing, "path", ...}."""
+    if settings.reranker_model:
+        return {"state": "configured", "path": settings.reranker_model}
+    path = reranker_dir(settings.index_dir)
+    manifest = read_reranker_manifest(path)
+    if manifest is None:
+        return {"state": "missing", "path": str(path)}
+    state = "current" if manifest.get("corpus_hash") == corpus_hash else "stale"
+    keep = ("created_at", "train_seconds", "final_loss", "steps")
+    return {"state": state, "path": str(path), **{k: manifest[k] for k in keep if k in manifest}}
+
+
 @dataclass
 class Candidate:
     """One pair to score: a passage row of the index, and the text the cross-encoder sees for it."""
@@ -148,7 +161,7 @@ def focus(question: str, heading: str, text: str, count: TokenCounter, max_lengt
     A (question, heading + passage) pair is cut at max_length word pieces, and a passage alone can be longer:
     plain truncation drops the end of the passage, which is where a detail question's answer often is. So a
     passage that does not fit is narrowed to the sentences that best match the question, grown both ways
-    while they fit. Training and scoring both use this, so the model sees the same kind of text in both.
+    while they fit. Only scoring narrows: training on narrowed documents measured worse (rag/train_reranker.py).
     """
     if not text:
         return heading
