@@ -203,42 +203,37 @@ class Retriever:
         """
         index = self.index
         n_sections, per_section = self.settings.rerank_candidates, self.settings.rerank_passages
-        first: list[str] = []  # candidate sections, first-stage order
+        first: list[tuple[str, float]] = []  # candidate sections and their first-stage scores, in order
         rows: dict[str, list[int]] = {}
-        for row, _ in ranking:
+        for row, score in ranking:
             sid = index.passages[row].section_id
             if sid not in rows:
                 if len(first) == n_sections:
                     continue
-                first.append(sid)
+                first.append((sid, score))
                 rows[sid] = []
             if len(rows[sid]) < per_section:
                 rows[sid].append(row)
         candidates = [
             Candidate(r, self.reranker.pair_text(query, index.passages[r].heading, index.passages[r].text))
-            for sid in first
+            for sid, _ in first
             for r in rows[sid]
         ]
         scored = self.reranker.rerank(query, candidates, timings)
         best: dict[str, tuple[int, float]] = {}  # section -> (best row, its reranker score)
         for row, score in scored:  # best first, so the first seen per section is its best
             best.setdefault(index.passages[row].section_id, (row, score))
-        by_reranker = [(i, best[sid][1]) for i, sid in sorted(enumerate(first), key=lambda x: (-best[x[1]][1], x[0]))]
+        by_reranker = sorted(((i, best[sid][1]) for i, (sid, _) in enumerate(first)), key=lambda x: (-x[1], x[0]))
         fusion = self.settings.rerank_fusion
         if fusion == "score":
             fused = dict(by_reranker)
         elif fusion == "rrf":
             fused = reciprocal_rank_fusion([[(i, 0.0) for i in range(len(first))], by_reranker], self.settings.rrf_k)
         else:  # weighted: the first stage's section scores and the reranker's, each min-max normalised
-            first_scores: dict[str, float] = {}
-            for row, score in ranking:
-                first_scores.setdefault(index.passages[row].section_id, score)
             w = self.settings.rerank_weight
-            fused = weighted_fusion(
-                [[(i, first_scores[sid]) for i, sid in enumerate(first)], by_reranker], [1.0 - w, w]
-            )
-        order = [first[i] for i, _ in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))]
-        scores = {first[i]: v for i, v in fused.items()}
+            fused = weighted_fusion([[(i, score) for i, (_, score) in enumerate(first)], by_reranker], [1.0 - w, w])
+        order = [first[i][0] for i, _ in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))]
+        scores = {first[i][0]: v for i, v in fused.items()}
         reranked = [(best[sid][0], scores[sid]) for sid in order]
         if len(reranked) < k:  # the rest, as the first stage ranked them
             reranked += [(row, score) for row, score in ranking if index.passages[row].section_id not in best]
