@@ -8,18 +8,18 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\\\"'“\[])")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 
+def strip_bullet(line: str) -> str:
+    return _BULLET.sub("", line).strip()
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences of a text: each line (bullet markers removed) split at sentence ends; blanks dropped."""
     out: list[str] = []
     for line in text.split("\n"):
-        line = _BULLET.sub("", line).strip()
+        line = strip_bullet(line)
         if line:
             out.extend(s.strip() for s in SENTENCE_END.split(line) if s.strip())
     return out
-
-
-def strip_bullet(line: str) -> str:
-    return _BULLET.sub("", line).strip()
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

@@ -185,7 +185,7 @@ def cut_span(text: str, span: tuple[int, int]) -> str:
     hit@1 on the tune split fell from 0.69 to 0.50).
     """
     lines = (text[: span[0]] + text[span[1] :]).split("\n")
-    kept = [" ".join(line.split()) if line.strip() else "" for line in lines if strip_bullet(line) or not line.strip()]
+    kept = [" ".join(line.split()) for line in lines if strip_bullet(line) or not line.strip()]
     return "\n".join(kept).strip()
 
 
@@ -356,8 +356,6 @@ def train_reranker(
         losses.append(float(loss.detach()))
         bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
     hf.eval()
-    for param in hf.parameters():
-        param.requires_grad_(True)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
