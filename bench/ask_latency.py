@@ -29,9 +29,7 @@ def main() -> None:
     sample = [q.question for q in questions[::step]][: args.n]
     shared = None
     for backend in args.backends.split(","):
-        askdoc = AskDoc(Settings.from_env(llm_backend=backend), progress=False)
-        if shared is not None:
-            askdoc.retriever = shared
+        askdoc = AskDoc(Settings.from_env(llm_backend=backend), retriever=shared, progress=False)
         askdoc.warm_up()
         shared = askdoc.retriever
         askdoc.ask(sample[0])  # warm caches

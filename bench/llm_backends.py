@@ -26,14 +26,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.config import REPO_CORPUS
-from rag.llm import (
-    ChatModel,
-    LlamaCppChat,
-    Messages,
-    TransformersChat,
-    find_repetition,
-    resolve_llm_model,
-)
+from rag.generation.base import ChatModel, Messages, find_repetition
+from rag.generation.llamacpp import LlamaCppChat
+from rag.generation.models import resolve_llm_model
+from rag.generation.transformers import TransformersChat
 
 SYSTEM = (
     "You are a careful assistant for machine-learning interview preparation. Answer the question using only "

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from eval.dataset import DEFAULT_QUERIES, load_questions
 from eval.metrics import percentile
+from index.collection import Collection
 from index.embed import Embedder
 from rag.config import MODES, Settings
-from rag.indexing import build
 from rag.rerank import reranker_dir
 from rag.retrieve import Retriever
 
@@ -44,7 +44,9 @@ def main() -> None:
         for i in range(args.builds):
             settings = base.replace(index_dir=Path(tmp) / f"idx{i}")
             t = time.perf_counter()
-            index = build(settings, embedder, progress=False)
+            index = Collection(
+                settings.index_dir, settings.corpus_path, embedder, settings.faiss_kind, progress=False
+            ).build()
             builds.append(time.perf_counter() - t)
         counts = index.manifest.counts
         print(
@@ -53,15 +55,13 @@ def main() -> None:
         )
 
         # The reranker trained for the index at ASKDOC_INDEX_DIR (if any) fits this fresh copy of the same corpus.
-        retriever = Retriever(
-            settings.replace(reranker_model=settings.reranker_model or _trained(base)), progress=False
-        )
-        retriever.embedder = embedder
+        reranker_model = settings.reranker_model or _trained(base)
+        retriever = Retriever(settings.replace(reranker_model=reranker_model), embedder=embedder, progress=False)
         retriever.warm_up()
         questions = [q.question for q in load_questions(DEFAULT_QUERIES)]
         for mode in MODES:
-            if mode == "rerank" and not retriever.reranker_ready():
-                print(f"search rerank : skipped ({retriever.reranker_error})")
+            if mode == "rerank" and not retriever.rerank_stage.ready(retriever.index):
+                print(f"search rerank : skipped ({retriever.rerank_stage.error})")
                 continue
             retriever.search(questions[0], mode=mode)
             times = []

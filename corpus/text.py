@@ -1,4 +1,4 @@
-"""Sentence splitting shared by the chunker, context selection and answer verification."""
+"""Sentence splitting shared by the chunker, context selection and answer verification; text normalisation."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ import re
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\\\"'“\[])")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+
+
+def normalise(text: str) -> str:
+    """Lower case, whitespace runs as one space: for comparing headings or facts however they were spaced."""
+    return " ".join(text.lower().split())
 
 
 def strip_bullet(line: str) -> str:
@@ -41,3 +46,15 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
                 last = cut.end()
         offset += len(line) + 1
     return spans
+
+
+def ensure_text(s: str) -> str:
+    """`s` unchanged when it is Unicode text; ValueError when it holds a lone surrogate.
+
+    JSON (the escape \\ud800 alone) and undecodable bytes from argv can carry lone surrogates. They are not text:
+    neither the tokenizer nor a UTF-8 encoder (a response, a log) takes them."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains a lone surrogate escape (not valid Unicode text)") from None
+    return s

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from corpus.errors import InvalidInputError
 from corpus.model import Section
+from corpus.text import normalise
 
 DEFAULT_QUERIES = Path(__file__).resolve().parent / "data" / "dev.jsonl"
 
@@ -75,10 +76,6 @@ def resolve(questions: list[EvalQuestion], sections: dict[str, Section]) -> list
     return problems
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
 def validate(questions: list[EvalQuestion], sections: dict[str, Section]) -> list[str]:
     """Every relevant reference exists and every fact occurs in the text of a relevant section."""
     problems = resolve(questions, sections)
@@ -87,8 +84,8 @@ def validate(questions: list[EvalQuestion], sections: dict[str, Section]) -> lis
         if q.question in seen:
             problems.append(f"{q.question!r}: duplicate question")
         seen.add(q.question)
-        texts = [_norm(sections[i].text) for i in q.expected]
+        texts = [normalise(sections[i].text) for i in q.expected]
         for fact in q.facts:
-            if not any(_norm(fact) in t for t in texts):
+            if not any(normalise(fact) in t for t in texts):
                 problems.append(f"{q.question!r}: fact {fact!r} is in no relevant section")
     return problems

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -11,8 +9,6 @@ from corpus.chunk import ChunkConfig, chunk_sections
 from corpus.model import Document, Passage
 from index.embed import Embedder
 from index.store import DocumentRecord, Manifest, StoredIndex, assemble, corpus_hash
-
-Notify = Callable[[str], None]
 
 
 def build_index(

@@ -1,8 +1,8 @@
 """The on-disk index: one directory with a manifest, section and passage records, vectors, FAISS and BM25.
 
-Writes are atomic at the directory level: a build is written to a sibling temp directory and swapped in by
-rename, so an interrupted build leaves the previous index usable. Loading validates every file and raises
-IndexLoadError with a message that says what to do, never a raw library error.
+Writes are atomic at the directory level (index.atomic): a build is written to a sibling temp directory and
+swapped in by rename, so an interrupted build leaves the previous index usable. Loading validates every file and
+raises IndexLoadError with a message that says what to do, never a raw library error.
 """
 
 from __future__ import annotations
@@ -10,9 +10,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
-import shutil
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,12 +21,12 @@ import numpy as np
 
 from corpus.errors import IndexLoadError
 from corpus.model import Passage, Section
+from index.atomic import staged_dir
 from index.lexical import LexicalIndex
 from index.vectors import build_faiss, load_faiss, save_faiss
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-FILES = ("manifest.json", "sections.jsonl", "passages.jsonl", "vectors.npy", "faiss.index", "bm25")
 
 
 @dataclass
@@ -53,7 +50,9 @@ class Manifest:
     corpus_hash: str
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     format: int = FORMAT_VERSION
-    extra: dict[str, Any] = field(default_factory=dict)  # later stages (reranker) record themselves here
+    # Nothing writes it, but it stays: every manifest.json on disk has the key (without the field, from_dict
+    # would reject them) and `askdoc index info --json` prints it.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -113,10 +112,7 @@ def build_lock(directory: Path) -> Iterator[None]:
 
 
 def save(index: StoredIndex, directory: Path) -> None:
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = directory.parent / f".{directory.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+    with staged_dir(directory) as tmp:
         _write_jsonl(tmp / "sections.jsonl", (s.to_dict() for s in index.sections.values()))
         _write_jsonl(tmp / "passages.jsonl", (p.to_dict() for p in index.passages))
         np.save(tmp / "vectors.npy", index.vectors)
@@ -125,19 +121,7 @@ def save(index: StoredIndex, directory: Path) -> None:
         index.lexical.save(tmp / "bm25")
         # The manifest goes last: a directory without one is never taken for a finished index.
         (tmp / MANIFEST).write_text(json.dumps(index.manifest.to_dict(), indent=2) + "\n")
-        _swap(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     index.directory = directory
-
-
-def _swap(tmp: Path, directory: Path) -> None:
-    old = directory.parent / f".{directory.name}.old-{uuid.uuid4().hex[:8]}"
-    if directory.exists():
-        os.rename(directory, old)
-    os.rename(tmp, directory)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:

@@ -7,15 +7,19 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+# HNSW graph shape (faiss_kind "hnsw"): links per node, and the candidate list sizes used while building and
+# while searching. They belong to the index format, not to a query, so they are not settings.
 HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 200
+HNSW_EF_SEARCH = 128
 
 
 def build_faiss(vectors: np.ndarray, kind: str = "flat") -> faiss.Index:
     dim = vectors.shape[1]
     if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 200
-        index.hnsw.efSearch = 128
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
     else:
         index = faiss.IndexFlatIP(dim)
     if len(vectors):

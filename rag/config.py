@@ -11,6 +11,7 @@ from typing import Any
 
 from corpus.errors import InvalidInputError
 from index.models import DEFAULT_EMBEDDER
+from rag.generation.registry import check_backend
 
 MODES = ("hybrid", "dense", "bm25", "rerank")  # rerank = hybrid, then the cross-encoder
 REPO_CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "data" / "interview_questions.txt"
@@ -41,7 +42,7 @@ class Settings:
     candidates: int = 30  # passages taken from each first-stage ranking before fusion
     max_question_chars: int = 2000
     # Generation (answers).
-    llm_backend: str = "auto"  # auto | transformers | llama.cpp | openai
+    llm_backend: str = "auto"  # one of rag.generation.registry.BACKEND_NAMES
     llm_model: str = "smollm2"  # "smollm2" = the bundled GGUF; or a local path / hub id
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "default"
@@ -50,6 +51,7 @@ class Settings:
     # llama.cpp threads; 0 = half the cores, which keeps searches served beside an answer and holds up when other
     # processes share the CPU. On an idle machine all cores are ~1.7x faster (bench/llm_backends.py llama.cpp:2).
     llm_threads: int = 0
+    llm_n_ctx: int = 2048  # llama.cpp context window (prompt + answer tokens)
     # Below this question-to-evidence match the corpus is taken not to answer (calibrated on the dev set's
     # tune split: eval/calibrate.py).
     refuse_below: float = 0.52
@@ -105,6 +107,7 @@ class Settings:
             raise InvalidInputError(f"rerank_weight must be between 0 and 1, got {self.rerank_weight}")
         if not 1 <= self.rerank_candidates <= 100 or not 1 <= self.rerank_passages <= 10:
             raise InvalidInputError("rerank_candidates must be 1..100 and rerank_passages 1..10")
+        check_backend(self.llm_backend)
         if self.faiss_kind not in ("flat", "hnsw"):
             raise InvalidInputError(f"unknown FAISS index kind {self.faiss_kind!r}; choose flat or hnsw")
         if not 1 <= self.k <= 50:

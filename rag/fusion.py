@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 Ranking = Sequence[tuple[int, float]]  # (item, score), best first
-Fusion = Callable[[Sequence[Ranking]], dict[int, float]]
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Ranking], k: int = 60) -> dict[int, float]:

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corpus.errors import AskdocError
+from corpus.model import Section
+from index.collection import Notify, quiet
 from rag.citations import clean_markers
 from rag.config import Settings
 from rag.context import Source, select_context
-from rag.indexing import Notify
-from rag.llm import ChatModel, load_chat_model
+from rag.generation import ChatModel, load_chat_model
 from rag.prompt import build_messages
 from rag.retrieve import Retriever, SearchResult, clean_question
 from rag.verify import SentenceSupport, supported_share, verify
@@ -74,10 +75,17 @@ class FinalEvent:
 
 
 class AskDoc:
-    def __init__(self, settings: Settings, notify: Notify | None = None, progress: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        retriever: Retriever | None = None,
+        notify: Notify | None = None,
+        progress: bool = True,
+    ) -> None:
+        """`retriever`: a loaded one to share (its embedder and index); else one is made from the settings."""
         self.settings = settings
-        self.retriever = Retriever(settings, notify, progress)
-        self._notify = notify or (lambda _: None)
+        self.retriever = retriever if retriever is not None else Retriever(settings, notify=notify, progress=progress)
+        self._notify = notify or quiet
         self._llm: ChatModel | None = None
         self._llm_error = ""
         # One model instance generates one answer at a time; callers queue here (the API bounds the queue).
@@ -176,6 +184,15 @@ class AskDoc:
         checks = [SentenceSupport(sent, [n], True, score) for score, n, sent in ranked]
         text = " ".join(f"{c.text} [{c.sources[0]}]" for c in checks)
         return Answer(question, text, "extractive", sources, checks, {}, confidence, notice=notice)
+
+    def section(self, section_id: str) -> Section | None:
+        """A whole section of the collection, or None when there is no section with this id."""
+        return self.retriever.index.sections.get(section_id)
+
+    def status(self) -> dict[str, Any]:
+        """What a readiness check reports: the language model (None: answers are extractive) and the collection
+        size."""
+        return {"llm": self.llm_name or None, "sections": len(self.retriever.index.sections)}
 
 
 def _ms(start: float) -> float:

@@ -9,13 +9,14 @@ from typing import Any
 import numpy as np
 
 from corpus.errors import InvalidInputError
+from corpus.text import ensure_text
+from index.collection import Collection, Notify, quiet
 from index.embed import Embedder
 from index.store import StoredIndex
 from index.vectors import search_faiss
 from rag.config import MODES, Settings
 from rag.fusion import reciprocal_rank_fusion, weighted_fusion
-from rag.indexing import Notify, open_index
-from rag.rerank import Candidate, Reranker, RerankerUnavailable
+from rag.rerank.stage import RerankStage
 
 
 @dataclass
@@ -53,8 +54,8 @@ def clean_question(question: str, settings: Settings) -> str:
     if not q:
         raise InvalidInputError("the question is empty")
     try:
-        q.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates: undecodable bytes from argv or a JSON "\\ud800"
+        ensure_text(q)
+    except ValueError:
         raise InvalidInputError("the question contains invalid characters (not UTF-8 text)") from None
     if len(q) > settings.max_question_chars:
         raise InvalidInputError(f"the question is {len(q)} characters long; the limit is {settings.max_question_chars}")
@@ -64,38 +65,34 @@ def clean_question(question: str, settings: Settings) -> str:
 class Retriever:
     """Holds the embedder and the index; load once with warm_up(), then search() many times."""
 
-    def __init__(self, settings: Settings, notify: Notify | None = None, progress: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        index: StoredIndex | None = None,
+        notify: Notify | None = None,
+        progress: bool = True,
+    ) -> None:
+        """`embedder` and `index`: already loaded ones to share (else loaded from the settings on first need)."""
         self.settings = settings
-        self.embedder = Embedder(settings.embed_model, settings.device)
-        self._notify = notify or (lambda _: None)
+        self.embedder = embedder if embedder is not None else Embedder(settings.embed_model, settings.device)
+        self._notify = notify or quiet
         self._progress = progress
-        self._index: StoredIndex | None = None
-        self.reranker = Reranker(settings)
-        self.reranker_error = ""  # why mode "rerank" serves hybrid results, once known
+        self._index = index
+        self.rerank_stage = RerankStage(settings, self._notify)
 
     def warm_up(self) -> None:
         self._load_index()
         if self.settings.mode == "rerank":
-            self.reranker_ready()
-
-    def reranker_ready(self) -> bool:
-        """Load the cross-encoder on first need; when there is none, say why once and return False."""
-        if self.reranker.loaded:
-            return True
-        if self.reranker_error:
-            return False
-        try:
-            self.reranker.warm_up(self.index)
-        except RerankerUnavailable as exc:
-            self.reranker_error = str(exc)
-            self._notify(f"no reranker available ({exc}); mode rerank serves hybrid results")
-            return False
-        return True
+            self.rerank_stage.ready(self.index)
 
     def _load_index(self) -> StoredIndex:
         if self._index is None:
             self.embedder.warm_up()
-            self._index = open_index(self.settings, self.embedder, self._notify, self._progress)
+            s = self.settings
+            self._index = Collection(
+                s.index_dir, s.corpus_path, self.embedder, s.faiss_kind, self._notify, self._progress
+            ).open()
         return self._index
 
     @property
@@ -177,67 +174,19 @@ class Retriever:
             raise InvalidInputError(f"k must be between 1 and 50, got {k}")
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        if mode == "rerank" and not self.reranker_ready():
-            mode = "hybrid"  # said once by reranker_ready(); the result names the mode that served it
+        if mode == "rerank" and not self.rerank_stage.ready(self.index):
+            mode = "hybrid"  # said once by the stage; the result names the mode that served it
         # Several passages of one section can fill the top of a ranking: look deeper than k.
         depth = max(self.settings.candidates, 4 * k)
         if mode == "rerank":
             depth = max(depth, 4 * self.settings.rerank_candidates)
             ranking = self.passage_ranking(query, "hybrid", depth, timings, vector)
-            hits = self.rerank(query, ranking, k, timings)
+            hits = self.group(self.rerank_stage.rank(query, ranking, self.index, k, timings), k)
         else:
             ranking = self.passage_ranking(query, mode, depth, timings, vector)
             hits = self.group(ranking, k)
         timings["total"] = _ms(t)
         return SearchResult(query=question, mode=mode, hits=hits, timings=timings)
-
-    def rerank(
-        self, query: str, ranking: list[tuple[int, float]], k: int, timings: dict[str, float]
-    ) -> list[SectionHit]:
-        """Rescore the best passages of the first stage's top sections with the cross-encoder.
-
-        Each of the top `rerank_candidates` sections sends its best `rerank_passages` passages (first-stage
-        order), narrowed to what fits the cross-encoder (rag.rerank.focus); a section scores as its best passage.
-        The order (rerank_fusion): "weighted" blends the first-stage and reranker scores, "rrf" fuses their ranks,
-        "score" is the reranker alone. Sections beyond the candidates follow in first-stage order.
-        """
-        index = self.index
-        n_sections, per_section = self.settings.rerank_candidates, self.settings.rerank_passages
-        first: list[tuple[str, float]] = []  # candidate sections and their first-stage scores, in order
-        rows: dict[str, list[int]] = {}
-        for row, score in ranking:
-            sid = index.passages[row].section_id
-            if sid not in rows:
-                if len(first) == n_sections:
-                    continue
-                first.append((sid, score))
-                rows[sid] = []
-            if len(rows[sid]) < per_section:
-                rows[sid].append(row)
-        candidates = [
-            Candidate(r, self.reranker.pair_text(query, index.passages[r].heading, index.passages[r].text))
-            for sid, _ in first
-            for r in rows[sid]
-        ]
-        scored = self.reranker.rerank(query, candidates, timings)
-        best: dict[str, tuple[int, float]] = {}  # section -> (best row, its reranker score)
-        for row, score in scored:  # best first, so the first seen per section is its best
-            best.setdefault(index.passages[row].section_id, (row, score))
-        by_reranker = sorted(((i, best[sid][1]) for i, (sid, _) in enumerate(first)), key=lambda x: (-x[1], x[0]))
-        fusion = self.settings.rerank_fusion
-        if fusion == "score":
-            fused = dict(by_reranker)
-        elif fusion == "rrf":
-            fused = reciprocal_rank_fusion([[(i, 0.0) for i in range(len(first))], by_reranker], self.settings.rrf_k)
-        else:  # weighted: the first stage's section scores and the reranker's, each min-max normalised
-            w = self.settings.rerank_weight
-            fused = weighted_fusion([[(i, score) for i, (_, score) in enumerate(first)], by_reranker], [1.0 - w, w])
-        order = [first[i][0] for i, _ in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))]
-        scores = {first[i][0]: v for i, v in fused.items()}
-        reranked = [(best[sid][0], scores[sid]) for sid in order]
-        if len(reranked) < k:  # the rest, as the first stage ranked them
-            reranked += [(row, score) for row, score in ranking if index.passages[row].section_id not in best]
-        return self.group(reranked, k)
 
 
 def _ms(start: float) -> float:

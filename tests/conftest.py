@@ -43,7 +43,6 @@ def settings(index_dir: Path) -> Settings:
 @pytest.fixture(scope="session")
 def retriever(settings: Settings, embedder: Embedder) -> Retriever:
     """The default corpus, indexed once for the whole session (tests must not modify this index)."""
-    r = Retriever(settings, progress=False)
-    r.embedder = embedder  # share the loaded model
+    r = Retriever(settings, embedder=embedder, progress=False)  # share the loaded model
     r.warm_up()
     return r

@@ -29,8 +29,7 @@ HIT_FIELDS = {"rank", "section_id", "heading", "category", "score", "snippet"}
 
 @pytest.fixture(scope="module")
 def engine(settings: Settings, retriever: Retriever) -> AskDoc:
-    askdoc = AskDoc(settings)
-    askdoc.retriever = retriever  # the session index, not a second one
+    askdoc = AskDoc(settings, retriever=retriever)  # the session index, not a second one
     return askdoc
 
 

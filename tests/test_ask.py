@@ -7,12 +7,12 @@ import re
 
 import pytest
 
+from cli.main import main
 from index import models as index_models
-from rag import llm as llm_module
 from rag.citations import cited_numbers, clean_markers, strip_markers
-from rag.cli import main
 from rag.config import Settings
 from rag.context import Source
+from rag.generation import models as llm_module
 from rag.pipeline import AskDoc, FinalEvent, TokenEvent
 from rag.retrieve import Retriever
 from rag.verify import numbers_grounded, verify
@@ -23,8 +23,7 @@ SERVE = "how-much-memory-is-needed-to-serve-a-large-language-model-llm"
 
 @pytest.fixture(scope="module")
 def askdoc(settings: Settings, retriever: Retriever) -> AskDoc:
-    a = AskDoc(settings.replace(llm_backend="llama.cpp"))
-    a.retriever = retriever
+    a = AskDoc(settings.replace(llm_backend="llama.cpp"), retriever=retriever)
     a.warm_up()
     assert a.llm_name.startswith("llama.cpp")
     return a
@@ -78,8 +77,7 @@ def test_missing_llm_package_falls_back_with_a_clear_message(
     monkeypatch.setattr(llm_module, "bundled_file", lambda *_: None)
     monkeypatch.setattr(index_models, "bundled_file", lambda *_: None)
     said: list[str] = []
-    a = AskDoc(settings, notify=said.append)
-    a.retriever = retriever
+    a = AskDoc(settings, retriever=retriever, notify=said.append)
     a.warm_up()
     answer = a.ask("What is label smoothing?")
     assert answer.mode == "extractive"

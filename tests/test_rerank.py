@@ -17,8 +17,8 @@ from index.embed import Embedder
 from index.models import DEFAULT_EMBEDDER, resolve_model
 from rag.config import Settings
 from rag.rerank import RERANKER_MANIFEST, Reranker, RerankerUnavailable, focus, reranker_dir
+from rag.rerank.train import SplitEncoder, TrainConfig, augment_query, train_reranker
 from rag.retrieve import Retriever
-from rag.train_reranker import TrainConfig, _SplitEncoder, augment_query, train_reranker
 
 TINY = """# Tiny handbook
 
@@ -56,16 +56,14 @@ def tiny(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[
     corpus = root / "tiny.md"
     corpus.write_text(TINY, encoding="utf-8")
     settings = Settings.from_env(index_dir=root / "idx", corpus_path=corpus, device="cpu", reranker_model="")
-    retriever = Retriever(settings, progress=False)
-    retriever.embedder = embedder
+    retriever = Retriever(settings, embedder=embedder, progress=False)
     retriever.warm_up()
     train_reranker(retriever, CONFIG, progress=False)
     return settings, retriever
 
 
 def _rerank_retriever(settings: Settings, embedder: Embedder, said: list[str], **changes: object) -> Retriever:
-    r = Retriever(settings.replace(mode="rerank", **changes), notify=said.append, progress=False)
-    r.embedder = embedder
+    r = Retriever(settings.replace(mode="rerank", **changes), embedder=embedder, notify=said.append, progress=False)
     r.warm_up()
     return r
 
@@ -74,10 +72,10 @@ def test_trained_reranker_puts_the_right_passage_first(tiny: tuple[Settings, Ret
     settings, base = tiny
     said: list[str] = []
     r = _rerank_retriever(settings, embedder, said, rerank_fusion="score")
-    assert said == [] and r.reranker.loaded
+    assert said == [] and r.rerank_stage.reranker.loaded
     question = "my succulent's roots are rotting, how often should it get water?"
     texts = [f"{p.heading}\n{p.text}" for p in base.index.passages]
-    scores = r.reranker.score(question, texts)
+    scores = r.rerank_stage.reranker.score(question, texts)
     best = base.index.passages[max(range(len(scores)), key=scores.__getitem__)]
     assert "cactus" in best.heading.lower()
     result = r.search(question, k=3)
@@ -182,7 +180,7 @@ def test_split_encoder_matches_the_full_forward_pass() -> None:
     )
     with torch.inference_mode():
         full = model.model(**features).logits.view(-1)
-        split = _SplitEncoder(model.model, 3)
+        split = SplitEncoder(model.model, 3)
         parts = split.top(split.bottom(features), features["attention_mask"])
     assert torch.allclose(full, parts, atol=1e-4)
 
@@ -228,8 +226,7 @@ def test_tiny_collections_train_or_say_why(tmp_path: Path, embedder: Embedder) -
         corpus = tmp_path / f"{name}.md"
         corpus.write_text(text, encoding="utf-8")
         settings = Settings.from_env(index_dir=tmp_path / name, corpus_path=corpus, device="cpu", reranker_model="")
-        r = Retriever(settings, progress=False)
-        r.embedder = embedder
+        r = Retriever(settings, embedder=embedder, progress=False)
         r.warm_up()
         return r
 

@@ -1,0 +1,74 @@
+"""The OpenAI chat-completions wire format around an askdoc answer: the question taken from the messages, the
+answer as a chat.completion object or as a stream of chat.completion.chunk events."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.schemas import ChatMessage
+from api.sse import sse
+from corpus.errors import InvalidInputError
+
+
+def last_user_text(messages: list[ChatMessage]) -> str:
+    """The question: the last user message (of a list of content parts, the text parts joined)."""
+    for m in reversed(messages):
+        if m.role == "user":
+            if isinstance(m.content, str):
+                return m.content
+            if isinstance(m.content, list):
+                return " ".join(str(p.get("text", "")) for p in m.content if p.get("type") == "text")
+    raise InvalidInputError("no user message to answer")
+
+
+@dataclass
+class Completion:
+    """One completion's identity, shared by the object and by every chunk of its stream."""
+
+    model: str
+    created: int = field(default_factory=lambda: int(time.time()))
+    id: str = field(default_factory=lambda: f"chatcmpl-{uuid.uuid4().hex[:24]}")
+
+    def message(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """The chat.completion object for an answer (`answer`: the JSON of `askdoc ask --json`, kept as "askdoc")."""
+        return {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": answer["answer"]},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "citations": answer["citations"],
+            "askdoc": answer,
+        }
+
+    def chunks(self, answer: dict[str, Any]) -> Iterator[str]:
+        """The answer as SSE chunks, then [DONE]. The verified answer, not the raw draft: a client that joins the
+        deltas gets exactly the non-streaming message."""
+        yield self._chunk({"role": "assistant", "content": ""}, None)
+        words = answer["answer"].split(" ")
+        for i, word in enumerate(words):
+            yield self._chunk({"content": word if i == 0 else " " + word}, None)
+        yield self._chunk({}, "stop", {"citations": answer["citations"]})
+        yield sse("[DONE]")
+
+    def _chunk(self, delta: dict[str, str], finish: str | None, extra: dict[str, Any] | None = None) -> str:
+        obj = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **(extra or {}),
+        }
+        return sse(obj)

@@ -1,0 +1,1 @@
+"""One router per feature; each handler translates HTTP to one engine call and back."""

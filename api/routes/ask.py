@@ -1,0 +1,33 @@
+"""A cited answer: the same JSON as `askdoc ask --json`, or server-sent events as it is generated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import Rt
+from api.errors import error_responses
+from api.schemas import AskRequest
+from api.sse import MEDIA_TYPE, SSE_CONTENT, answer_events, produced, stream_response
+from rag.retrieve import clean_question
+
+router = APIRouter()
+
+
+@router.post(
+    "/ask",
+    summary="A cited answer (same JSON as `askdoc ask --json`; SSE with stream=true)",
+    responses={200: {"content": SSE_CONTENT}, **error_responses(400, 415, 422, 503, 504)},
+)
+async def ask(body: AskRequest, request: Request, rt: Rt) -> Any:
+    if body.stream or MEDIA_TYPE in request.headers.get("accept", ""):
+        engine = rt.engine()
+        # Once the stream has started its status is 200: bad input gets its 400 before that.
+        clean_question(body.question, rt.settings)
+        rt.gate.enter()
+        events = engine.ask_stream(body.question, body.k, body.mode, body.extractive)
+        return stream_response(produced(answer_events(events, rt.gate.leave)))
+    answer = await rt.gate.run(lambda: rt.engine().ask(body.question, body.k, body.mode, body.extractive))
+    return JSONResponse(answer.to_json())

@@ -1,0 +1,19 @@
+"""A whole section by id (the ids that search hits and citations carry)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import Rt
+from api.errors import ApiError, error_responses
+
+router = APIRouter()
+
+
+@router.get("/sections/{section_id:path}", summary="A whole section", responses=error_responses(404, 503))
+async def section(section_id: str, rt: Rt) -> JSONResponse:
+    found = rt.engine().section(section_id)
+    if found is None:
+        raise ApiError(404, f"no section with id {section_id!r}", "not_found")
+    return JSONResponse(found.to_dict())

@@ -1,0 +1,38 @@
+"""Request bodies. Pydantic checks their shape (a 422 on a wrong field); what a question may say is the rag
+layer's call (clean_question: a 400)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from corpus.text import ensure_text
+from rag.config import MODES
+
+# Built from the one list of modes, so it cannot drift from it; a Literal keeps the enum in the OpenAPI schema.
+Mode = Literal[MODES]  # type: ignore[valid-type]
+# A lone surrogate would otherwise reach the tokenizer and the UTF-8 response encoder (a 500).
+Text = Annotated[str, AfterValidator(ensure_text)]
+
+
+class SearchRequest(BaseModel):
+    question: Text = Field(description="the question, 1 to 2,000 characters")
+    k: int | None = Field(default=None, ge=1, le=50)
+    mode: Mode | None = None
+
+
+class AskRequest(SearchRequest):
+    extractive: bool = False
+    stream: bool = False
+
+
+class ChatMessage(BaseModel):
+    role: str
+    content: Text | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    model: Text = "askdoc"
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False

@@ -1,0 +1,107 @@
+"""`askdoc ask`: a cited answer, streamed to a terminal, as one JSON object, or one JSON line per question."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from cli.common import add_question_arguments, batch_questions, emit, notify, settings_from
+from corpus.errors import AskdocError
+from rag.generation.registry import BACKEND_NAMES
+
+if TYPE_CHECKING:
+    from rag.pipeline import Answer, AskDoc
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("ask", parents=[common], help="answer a question, citing the sections it comes from")
+    question = "the question, or - to read one question per line from stdin (JSON out)"
+    add_question_arguments(p, question, "sections to retrieve (default 5)", "print one JSON object")
+    p.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="stream the draft as it is generated (default: when printing to a terminal)",
+    )
+    p.add_argument("--extractive", action="store_true", help="answer with source sentences only, no LLM")
+    p.add_argument(
+        "--backend",
+        choices=BACKEND_NAMES,
+        help="LLM backend (env ASKDOC_LLM_BACKEND)",
+    )
+    p.add_argument("--model", help="LLM: 'smollm2' (bundled), a local path or a hub id (env ASKDOC_LLM_MODEL)")
+    p.set_defaults(func=cmd_ask)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.pipeline import AskDoc
+
+    settings = settings_from(args, k=args.k, mode=args.mode, llm_backend=args.backend, llm_model=args.model)
+    askdoc = AskDoc(settings, notify=notify)
+    askdoc.warm_up(llm=not args.extractive)
+    batch = batch_questions(args.question)
+    if batch is not None:
+        for question in batch:
+            emit(_ask_line(askdoc, question, args.extractive))
+        return 0
+    if args.json:
+        emit(askdoc.ask(args.question, extractive=args.extractive).to_json())
+        return 0
+    stream = sys.stdout.isatty() if args.stream is None else args.stream
+    _print_sources(_print_text(askdoc, args.question, args.extractive, stream))
+    return 0
+
+
+def _ask_line(askdoc: AskDoc, question: str, extractive: bool) -> dict[str, object]:
+    try:
+        return askdoc.ask(question, extractive=extractive).to_json()
+    except AskdocError as exc:  # one bad line must not stop the batch or shift its output
+        return {
+            "question": question,
+            "answer": "",
+            "citations": [],
+            "sentences": [],
+            "refused": False,
+            "timings": {},
+            "error": str(exc),
+        }
+
+
+def _print_text(askdoc: AskDoc, question: str, extractive: bool, stream: bool) -> Answer:
+    """Print the draft as it comes (when streaming), then say what verification kept; return the answer."""
+    from rag.pipeline import FinalEvent
+
+    streamed = ""
+    answer = None
+    for event in askdoc.ask_stream(question, extractive=extractive):
+        if isinstance(event, FinalEvent):
+            answer = event.answer
+        elif stream:
+            streamed += event.text
+            print(event.text, end="", flush=True)
+    assert answer is not None
+    if streamed and streamed.strip() != answer.answer:
+        # What streamed was the model's draft; say plainly what verification kept.
+        print("\n\nVerified answer:" if answer.mode == "generated" else "\n\nNot supported by the sources; instead:")
+    if not streamed or streamed.strip() != answer.answer:
+        print(answer.answer)
+    else:
+        print()
+    return answer
+
+
+def _print_sources(answer: Answer) -> None:
+    """What follows the answer text: a notice, then the sources it cites (or, refused, the nearest sections)."""
+    if answer.notice:
+        notify(answer.notice)
+    if answer.refused:
+        print("\nNearest sections:")
+        for hit in answer.nearest:
+            print(f"  - {hit['heading']}  [{hit['section_id']}]")
+        return
+    cited = {n for sent in answer.sentences for n in sent.sources}
+    print("\nSources:")
+    for src in answer.sources:
+        if src.n in cited:
+            print(f"  [{src.n}] {src.heading}  [{src.section_id}]")

@@ -1,0 +1,143 @@
+"""`askdoc index build|add|info` and `askdoc reranker train`: the on-disk collection and the model trained on it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cli.common import emit, notify, settings_from
+from corpus.errors import AskdocError
+from rag.config import Settings
+
+if TYPE_CHECKING:
+    from index.embed import Embedder
+    from index.store import StoredIndex
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("index", help="build or extend the index")
+    isub = p.add_subparsers(dest="index_command", required=True, metavar="ACTION")
+    b = isub.add_parser("build", parents=[common], help="build the index (default corpus + added documents)")
+    b.add_argument("--rebuild", action="store_true", help="rebuild even when the index is up to date")
+    b.add_argument("--faiss", choices=("flat", "hnsw"), help="FAISS index kind (default flat: exact)")
+    b.add_argument(
+        "--reranker",
+        action="store_true",
+        help="also train the domain reranker when missing or stale (done anyway when the mode is rerank)",
+    )
+    b.add_argument("--no-reranker", action="store_true", help="never train the reranker during a build")
+    b.set_defaults(func=cmd_index_build)
+    a = isub.add_parser("add", parents=[common], help="add or update Markdown / plain-text documents")
+    a.add_argument("paths", nargs="+", help="files to add")
+    a.set_defaults(func=cmd_index_add)
+    i = isub.add_parser("info", parents=[common], help="show what the index holds")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_index_info)
+
+    p = sub.add_parser("reranker", help="the cross-encoder of mode rerank")
+    rsub = p.add_subparsers(dest="reranker_command", required=True, metavar="ACTION")
+    t = rsub.add_parser("train", parents=[common], help="train it on the indexed collection (skipped when current)")
+    t.add_argument("--epochs", type=float, help="passes over the training groups (default 2.5)")
+    t.add_argument("--steps", type=int, help="exactly this many optimizer steps instead of --epochs")
+    t.add_argument("--seed", type=int, help="random seed (default 13)")
+    t.set_defaults(func=cmd_reranker_train)
+
+
+def _embedder(settings: Settings) -> Embedder:
+    from index.embed import Embedder
+
+    embedder = Embedder(settings.embed_model, settings.device)
+    embedder.warm_up()
+    return embedder
+
+
+def cmd_index_build(args: argparse.Namespace) -> int:
+    from index.collection import Collection
+    from index.store import load
+
+    settings = settings_from(args, faiss_kind=args.faiss)
+    embedder = _embedder(settings)
+    collection = Collection(settings.index_dir, settings.corpus_path, embedder, settings.faiss_kind, notify)
+    if args.rebuild:
+        previous = None
+        if (settings.index_dir / "manifest.json").exists():
+            try:  # keep the user's added documents across a rebuild when the old index is readable
+                previous = load(settings.index_dir)
+            except AskdocError as exc:
+                notify(f"previous index unreadable ({exc}); rebuilding the default corpus only")
+        index = collection.build(previous)
+    else:
+        index = collection.open()
+        notify(f"index at {settings.index_dir} is up to date")
+    # Training takes minutes on a CPU, so a build spends them only when mode rerank will use the model (or asked).
+    if (args.reranker or settings.mode == "rerank") and not args.no_reranker:
+        if settings.reranker_model:
+            notify(f"using the reranker at {settings.reranker_model} (reranker_model): not training one")
+        else:
+            _train_reranker(settings, embedder, index)
+    _print_info(index.manifest.to_dict(), settings)
+    return 0
+
+
+def _train_reranker(settings: Settings, embedder: Embedder, index: StoredIndex | None = None, **config: Any) -> None:
+    from rag.rerank.train import TrainConfig, train_reranker
+    from rag.retrieve import Retriever
+
+    retriever = Retriever(settings, embedder=embedder, index=index, notify=notify)
+    retriever.warm_up()
+    out = train_reranker(retriever, TrainConfig(**{k: v for k, v in config.items() if v is not None}), notify)
+    notify(f"reranker: {out}")
+
+
+def cmd_reranker_train(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    _train_reranker(settings, _embedder(settings), steps=args.steps, epochs=args.epochs, seed=args.seed)
+    return 0
+
+
+def cmd_index_add(args: argparse.Namespace) -> int:
+    from index.collection import Collection
+
+    settings = settings_from(args)
+    collection = Collection(settings.index_dir, settings.corpus_path, _embedder(settings), settings.faiss_kind, notify)
+    index = collection.add([Path(p) for p in args.paths])
+    _print_info(index.manifest.to_dict(), settings)
+    return 0
+
+
+def cmd_index_info(args: argparse.Namespace) -> int:
+    from index.store import read_manifest
+
+    settings = settings_from(args)
+    manifest = read_manifest(settings.index_dir).to_dict()
+    if args.json:
+        emit({"index_dir": str(settings.index_dir), **manifest, "reranker": _reranker_status(settings, manifest)})
+    else:
+        _print_info(manifest, settings)
+    return 0
+
+
+def _print_info(manifest: dict[str, Any], settings: Settings) -> None:
+    counts = manifest["counts"]
+    print(f"index:     {settings.index_dir}")
+    print(f"built:     {manifest['created_at']}")
+    print(f"embedder:  {manifest['embed_model']} (dim {manifest['embed_dim']}, FAISS {manifest['faiss_kind']})")
+    print(f"chunker:   {manifest['chunker']}")
+    print(f"contents:  {counts['documents']} documents, {counts['sections']} sections, {counts['passages']} passages")
+    for doc in manifest["documents"]:
+        tag = " (default corpus)" if doc["default"] else ""
+        print(f"  - {doc['name']}: {doc['sections']} sections{tag}  [{doc['path']}]")
+    status = _reranker_status(settings, manifest)
+    detail = {
+        "missing": "not trained: run `askdoc reranker train`",
+        "stale": "trained for another collection: run `askdoc reranker train`",
+        "configured": "set by reranker_model",
+    }.get(status["state"], f"trained {status.get('created_at', '?')} in {status.get('train_seconds', '?')} s")
+    print(f"reranker:  {status['path']} ({detail})")
+
+
+def _reranker_status(settings: Settings, manifest: dict[str, Any]) -> dict[str, Any]:
+    from rag.rerank import reranker_status
+
+    return reranker_status(settings, manifest["corpus_hash"])

@@ -1,0 +1,38 @@
+"""`askdoc eval`: parse the flags and hand them to the eval harness."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cli.common import notify, settings_from
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("eval", parents=[common], help="measure retrieval (and answers) on a question set")
+    p.add_argument("--queries", type=Path, help="JSONL question file (default: the bundled dev set)")
+    p.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated modes to compare")
+    p.add_argument("--split", default="all", choices=("all", "tune", "test"), help="which part of the set")
+    p.add_argument("--k", type=int, default=5, help="k of hit@k and recall@k (default 5)")
+    p.add_argument("--answers", action="store_true", help="also answer every question and score the answers")
+    p.add_argument("--out", type=Path, default=Path("eval-report"), help="report directory")
+    p.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from eval.dataset import DEFAULT_QUERIES
+    from eval.harness import EvalOptions, run_eval
+    from eval.report import to_markdown
+
+    options = EvalOptions(
+        modes=[m.strip() for m in args.modes.split(",") if m.strip()],
+        queries=args.queries or DEFAULT_QUERIES,
+        split=args.split,
+        k=args.k,
+        answers=args.answers,
+        out=args.out,
+    )
+    report, paths = run_eval(settings_from(args), options, notify)
+    print(to_markdown(report))
+    notify("wrote " + ", ".join(str(p) for p in paths))
+    return 0

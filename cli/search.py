@@ -1,0 +1,44 @@
+"""`askdoc search`: the sections that answer a question, as text or JSON (one line per question in batch mode)."""
+
+from __future__ import annotations
+
+import argparse
+
+from cli.common import add_question_arguments, batch_questions, emit, loaded_retriever, settings_from
+from corpus.errors import AskdocError
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("search", parents=[common], help="find the sections that answer a question")
+    question = "the question, or - to read one question per line from stdin"
+    add_question_arguments(p, question, "number of sections (default 5)", "print JSON (always on in batch mode)")
+    p.set_defaults(func=cmd_search)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    settings = settings_from(args, k=args.k, mode=args.mode)
+    retriever = loaded_retriever(settings)
+    batch = batch_questions(args.question)
+    if batch is not None:
+        for question in batch:
+            try:
+                emit(retriever.search(question).to_json())
+            except AskdocError as exc:  # one bad line must not stop the batch or shift its output
+                emit({"query": question, "mode": settings.mode, "results": [], "error": str(exc)})
+        return 0
+    result = retriever.search(args.question)
+    if args.json:
+        emit(result.to_json())
+        return 0
+    if not result.hits:
+        print("No matching sections.")
+    for hit in result.hits:
+        print(f"{hit.rank}. {hit.heading}")
+        print(f"   [{hit.section_id} · {hit.category or '-'} · score {hit.score:.4f}]")
+        print(f"   {_shorten(hit.snippet, 240)}")
+    return 0
+
+
+def _shorten(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1].rsplit(" ", 1)[0] + " …"

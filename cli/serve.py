@@ -1,0 +1,34 @@
+"""`askdoc serve`: the HTTP API under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from cli.common import notify, settings_from
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("serve", parents=[common], help="serve the HTTP API")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="processes; each loads its own models")
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    settings = settings_from(args)  # validates ASKDOC_* before any worker starts
+    # Workers are separate processes that build their settings from the environment: pass the flags on there.
+    if args.index_dir:
+        os.environ["ASKDOC_INDEX_DIR"] = str(args.index_dir)
+    if args.device:
+        os.environ["ASKDOC_DEVICE"] = args.device
+    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO, format="%(message)s")
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_key:
+        notify(f"serving on {args.host} without an API key (set ASKDOC_API_KEY to require one)")
+    uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    return 0
