@@ -4,7 +4,8 @@ Models load once, in the lifespan. Answers are generated one at a time on the on
 the lock); at most `max_pending_answers` may wait or run (api/gate.py), further requests get 503 with
 Retry-After at once instead of hanging. Searches never wait for the generation lock.
 
-This module builds the app: the lifespan, the middleware (API key, content type, request log) and the routers.
+This module builds the app: the lifespan, the middleware (API key, content type, request log, body size: 413
+beyond max_request_bytes) and the routers.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Runtime
 from api.errors import error_response, install_error_handlers
 from api.gate import AnswerGate
+from api.limits import BodyLimit
 from api.routes import ask, chat, health, search, sections
 from rag.config import Settings
 from rag.pipeline import AskDoc
@@ -50,6 +52,8 @@ def create_app(settings: Settings | None = None, askdoc: AskDoc | None = None) -
         description="Questions answered from your documents, with citations.",
     )
     app.state.runtime = runtime
+    # The first added is the innermost: the API key and the content type are checked before the body's size.
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     app.middleware("http")(_gatekeeper(settings))
     if settings.cors_origins:
         # Added last, so it is the outermost layer: browsers' preflights (no Authorization header) are answered

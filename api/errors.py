@@ -40,6 +40,7 @@ _ERROR_TEXT = {
     400: "Bad input: an empty or over-long question, a body that is not JSON or not UTF-8, no user message",
     401: "Missing or wrong API key (only when the server has one)",
     404: "No such section",
+    413: "The request body is larger than the server's max_request_bytes",
     415: "The body is not sent as application/json",
     422: "A field is missing or of the wrong type or range",
     503: "Too many answers in progress (with Retry-After), or the models are still loading",

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 from corpus.text import ensure_text
-from rag.config import MODES
+from rag.config import K_MAX, MODES
 
 # Built from the one list of modes, so it cannot drift from it; a Literal keeps the enum in the OpenAPI schema.
 Mode = Literal[MODES]  # type: ignore[valid-type]
@@ -18,7 +18,7 @@ Text = Annotated[str, AfterValidator(ensure_text)]
 
 class SearchRequest(BaseModel):
     question: Text = Field(description="the question, 1 to 2,000 characters")
-    k: int | None = Field(default=None, ge=1, le=50)
+    k: int | None = Field(default=None, ge=1, le=K_MAX)
     mode: Mode | None = None
 
 

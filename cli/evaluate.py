@@ -15,6 +15,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--split", default="all", choices=("all", "tune", "test"), help="which part of the set")
     p.add_argument("--k", type=int, default=5, help="k of hit@k and recall@k (default 5)")
     p.add_argument("--answers", action="store_true", help="also answer every question and score the answers")
+    p.add_argument(
+        "--styles", default="extractive,generate", help="answer styles to compare with --answers (comma-separated)"
+    )
     p.add_argument("--out", type=Path, default=Path("eval-report"), help="report directory")
     p.set_defaults(func=cmd_eval)
 
@@ -30,6 +33,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         split=args.split,
         k=args.k,
         answers=args.answers,
+        styles=[s.strip() for s in args.styles.split(",") if s.strip()],
         out=args.out,
     )
     report, paths = run_eval(settings_from(args), options, notify)

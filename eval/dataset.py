@@ -14,8 +14,10 @@ from pathlib import Path
 from corpus.errors import InvalidInputError
 from corpus.model import Section
 from corpus.text import normalise
+from eval.metrics import Probe
 
 DEFAULT_QUERIES = Path(__file__).resolve().parent / "data" / "dev.jsonl"
+DEFAULT_PROBES = Path(__file__).resolve().parent / "data" / "probes.jsonl"
 
 
 @dataclass
@@ -89,3 +91,17 @@ def validate(questions: list[EvalQuestion], sections: dict[str, Section]) -> lis
             if not any(normalise(fact) in t for t in texts):
                 problems.append(f"{q.question!r}: fact {fact!r} is in no relevant section")
     return problems
+
+
+def load_probes(path: Path) -> dict[str, list[Probe]]:
+    """Contradiction probes by question: statements that distort the guide the way a small model does."""
+    out: dict[str, list[Probe]] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out[row["question"]] = [Probe(p["claim"], p["true"], p.get("kind", "")) for p in row["probes"]]
+        except (ValueError, KeyError, TypeError) as e:
+            raise InvalidInputError(f"{path}:{n}: not a probe record ({e})") from None
+    return out

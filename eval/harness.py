@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from corpus.errors import InvalidInputError
-from eval.dataset import DEFAULT_QUERIES, EvalQuestion, load_questions, resolve
+from eval.dataset import DEFAULT_PROBES, DEFAULT_QUERIES, EvalQuestion, load_probes, load_questions, resolve
 from eval.report import build_report, write_report
 from eval.runner import AnswerReport, run_answers, run_retrieval
 from index.collection import Notify, quiet
-from rag.config import MODES, Settings
+from rag.config import ANSWER_STYLES, MODES, Settings, check_choice
 from rag.pipeline import AskDoc
 from rag.retrieve import Retriever
 
@@ -25,6 +25,8 @@ class EvalOptions:
     split: str = "all"  # "all", "tune" or "test"
     k: int = 5  # of hit@k and recall@k
     answers: bool = False  # also answer every question and score the answers
+    styles: list[str] = field(default_factory=lambda: list(ANSWER_STYLES))  # answer pipelines to compare
+    probes: Path = DEFAULT_PROBES  # contradiction probes (eval/data/probes.jsonl)
     out: Path = Path("eval-report")
 
 
@@ -34,6 +36,8 @@ def run_eval(settings: Settings, options: EvalOptions, notify: Notify = quiet) -
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
         raise InvalidInputError(f"unknown mode(s) {unknown}; choose from {', '.join(MODES)}")
+    for style in options.styles:
+        check_choice("answer style", style, ANSWER_STYLES)
     questions = _questions(options.queries, options.split)
     retriever = Retriever(settings, notify=notify)
     retriever.warm_up()
@@ -41,7 +45,9 @@ def run_eval(settings: Settings, options: EvalOptions, notify: Notify = quiet) -
     if problems:
         raise InvalidInputError(f"{options.queries}: {len(problems)} problem(s), e.g. " + "; ".join(problems[:3]))
     reports = run_retrieval(retriever, questions, modes, k=options.k)
-    answers = _answers(settings, retriever, questions, notify) if options.answers else []
+    answers = (
+        _answers(settings, retriever, questions, options.styles, options.probes, notify) if options.answers else []
+    )
     manifest = retriever.index.manifest
     meta = {
         "queries": display_path(options.queries),
@@ -64,13 +70,19 @@ def _questions(path: Path, split: str) -> list[EvalQuestion]:
 
 
 def _answers(
-    settings: Settings, retriever: Retriever, questions: list[EvalQuestion], notify: Notify
+    settings: Settings,
+    retriever: Retriever,
+    questions: list[EvalQuestion],
+    styles: list[str],
+    probes_path: Path,
+    notify: Notify,
 ) -> list[AnswerReport]:
     askdoc = AskDoc(settings, retriever=retriever, notify=notify)  # reuse the loaded embedder and index
-    askdoc.warm_up()
+    askdoc.warm_up(llm=any(s != "extractive" for s in styles))
+    probes = load_probes(probes_path)
     return [
-        run_answers(lambda q: askdoc.ask(q).to_json(), questions, "llm+verify"),
-        run_answers(lambda q: askdoc.ask(q, extractive=True).to_json(), questions, "extractive"),
+        run_answers(lambda q, s=style: askdoc.ask(q, style=s).to_json(), questions, style, probes)  # type: ignore[misc]
+        for style in styles
     ]
 
 

@@ -12,7 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.lexical import tokenize
+from corpus.text import split_sentences
+from index.lexical import stem_all, tokenize
 
 
 def _dedupe(ids: Sequence[str]) -> list[str]:
@@ -100,6 +101,8 @@ class AnswerView:
     cited: list[str]  # section ids of the citations the answer kept
     dangling: int  # citation markers in the shown text that point to no source
     refused: bool
+    # Each answer sentence with the text of the sources it cites (their quoted snippets), for faithfulness.
+    sentences: tuple[tuple[str, str], ...] = ()
 
 
 def _content_words(text: str) -> list[str]:
@@ -147,22 +150,78 @@ class DanglingCitations:
         return float(answer.dangling)
 
 
-class RefusalAccuracy:
-    """On unanswerable questions: did askdoc refuse?"""
+class Refused:
+    """Did askdoc refuse? On unanswerable questions its mean is the refusal accuracy, on answerable ones the
+    false-refusal rate."""
 
-    name = "refusal_accuracy"
-
-    def compute(self, answer: AnswerView) -> float:
-        return float(answer.refused)
-
-
-class FalseRefusal:
-    """On answerable questions: did askdoc refuse anyway?"""
-
-    name = "false_refusal"
+    name = "refused"
 
     def compute(self, answer: AnswerView) -> float:
         return float(answer.refused)
+
+
+# ---- faithfulness: how much of an answer its cited sources say ----------------------------------------------
+class SupportedWords:
+    """Share of the answer's content words (stemmed) that occur in the sources each sentence cites."""
+
+    name = "supported_words"
+
+    def compute(self, answer: AnswerView) -> float | None:
+        pairs = [(_content_words(text), set(_content_words(evidence))) for text, evidence in answer.sentences]
+        total = sum(len(words) for words, _ in pairs)
+        if not total:
+            return None
+        return sum(w in have for words, have in pairs for w in words) / total
+
+
+class SupportedSentences:
+    """Share of answer sentences whose every content word and number occurs in the sources they cite."""
+
+    name = "supported_sentences"
+
+    def compute(self, answer: AnswerView) -> float | None:
+        if not answer.sentences:
+            return None
+        ok = [set(_content_words(text)) <= set(_content_words(evidence)) for text, evidence in answer.sentences]
+        return sum(ok) / len(ok)
+
+
+def _probe_words(text: str) -> set[str]:
+    """Every word, stemmed, negations and numbers included: a probe's edit may be a single "not" or digit."""
+    return stem_all(re.sub(r"\[\d+\]", " ", text))
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A statement that distorts the source (inverted direction, swapped entity, wrong number) and the true one."""
+
+    claim: str
+    true: str
+    kind: str = ""
+
+
+def asserts(sentence: str, probe: Probe) -> bool:
+    """A sentence asserts a probe's claim when it states most of the claim, including every word the distortion
+    added, and none of the words the distortion removed from the true statement."""
+    claim, true, said = _probe_words(probe.claim), _probe_words(probe.true), _probe_words(sentence)
+    added, removed = claim - true, true - claim
+    content = set(_content_words(probe.claim))
+    if not added or not content:
+        return False
+    overlap = len(content & set(_content_words(sentence))) / len(content)
+    return overlap >= 0.6 and added <= said and not (removed & said)
+
+
+class ProbeAssertions:
+    """Number of answer sentences that assert one of the question's contradiction probes (should be 0)."""
+
+    name = "probe_assertions"
+
+    def compute(self, answer: AnswerView, probes: Sequence[Probe]) -> float | None:
+        if not probes:
+            return None
+        sentences = [text for text, _ in answer.sentences] or split_sentences(answer.text)
+        return float(sum(any(asserts(s, p) for p in probes) for s in sentences))
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -19,6 +19,9 @@ ANSWER = [
     "false_refusal",
     "dangling_citations",
     "generated_share",
+    "supported_words",
+    "supported_sentences",
+    "probe_assertions",
 ]
 
 
@@ -47,7 +50,7 @@ def build_report(
 def _fmt(v: float | None, column: str = "") -> str:
     if v is None or math.isnan(v):
         return "–"
-    return str(int(v)) if column == "n" else f"{v:.3f}"
+    return str(int(v)) if column in ("n", "probe_assertions") else f"{v:.3f}"
 
 
 def _table(rows: dict[str, dict[str, float]], cols: list[str], first: str = "mode") -> list[str]:

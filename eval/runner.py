@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,9 +17,12 @@ from eval.metrics import (
     CitationPrecision,
     DanglingCitations,
     FactRecall,
-    FalseRefusal,
-    RefusalAccuracy,
+    Probe,
+    ProbeAssertions,
+    Refused,
     RelevantCitation,
+    SupportedSentences,
+    SupportedWords,
     percentile,
     retrieval_metrics,
 )
@@ -121,9 +125,13 @@ class AnswerReport:
             "relevant_citation": avg("relevant_citation", answered),
             "fact_recall": avg("fact_recall", answered),
             "dangling_citations": avg("dangling_citations", self.rows),
-            "refusal_accuracy": avg("refusal_accuracy", unanswerable),
-            "false_refusal": avg("false_refusal", answerable),
+            "refusal_accuracy": avg("refused", unanswerable),
+            "false_refusal": avg("refused", answerable),
             "generated_share": avg("generated", answered),
+            "supported_words": avg("supported_words", answered),
+            "supported_sentences": avg("supported_sentences", answered),
+            "probe_assertions": sum(r["probe_assertions"] or 0 for r in self.rows),
+            "probed": float(sum(r["probe_assertions"] is not None for r in self.rows)),
             "n": float(len(self.rows)),
         }
 
@@ -132,39 +140,53 @@ class AnswerReport:
 
 
 def answer_view(response: dict[str, Any]) -> AnswerView:
-    import re
-
-    shown = {str(c["n"]) for c in response.get("citations", [])}
+    citations = response.get("citations", [])
+    shown = {str(c["n"]) for c in citations}
+    snippet = {c["n"]: c.get("snippet", "") for c in citations}
     markers = re.findall(r"\[(\d+)\]", response.get("answer", ""))
+    sentences = tuple(
+        (s["text"], " ".join(snippet.get(n, "") for n in s["sources"]))
+        for s in response.get("sentences", [])
+        if s.get("supported")
+    )
     return AnswerView(
         text=response.get("answer", ""),
-        cited=[c["section_id"] for c in response.get("citations", [])],
+        cited=[c["section_id"] for c in citations],
         dangling=sum(m not in shown for m in markers),
         refused=bool(response.get("refused")),
+        sentences=sentences if not response.get("refused") else (),
     )
 
 
 def run_answers(
-    answer: Answerer, questions: list[EvalQuestion], name: str, progress: bool = True
+    answer: Answerer,
+    questions: list[EvalQuestion],
+    name: str,
+    probes: dict[str, list[Probe]] | None = None,
+    progress: bool = True,
 ) -> AnswerReport:
+    """`probes`: contradiction probes by question; an answer sentence that asserts one is counted."""
     report = AnswerReport(name)
+    probes = probes or {}
     for q in tqdm(questions, desc=f"Evaluating answers ({name})", unit="q", disable=not progress):
         response = answer(q.question)
         view = answer_view(response)
+        probed = q.question in probes
         report.rows.append(
             {
                 "question": q.question,
                 "kind": q.kind,
                 "split": q.split,
                 "answerable": q.answerable,
-                "refused": view.refused,
+                "refused": float(Refused().compute(view)),
                 "generated": float(response.get("mode") == "generated"),
                 "citation_precision": CitationPrecision().compute(view, q.expected),
                 "relevant_citation": RelevantCitation().compute(view, q.expected),
                 "fact_recall": FactRecall().compute(view, q.facts),
                 "dangling_citations": DanglingCitations().compute(view),
-                "refusal_accuracy": RefusalAccuracy().compute(view) if not q.answerable else None,
-                "false_refusal": FalseRefusal().compute(view) if q.answerable else None,
+                "supported_words": SupportedWords().compute(view),
+                "supported_sentences": SupportedSentences().compute(view),
+                "probe_assertions": ProbeAssertions().compute(view, probes[q.question]) if probed else None,
                 "timings": {k: float(v) for k, v in response.get("timings", {}).items()},
                 "answer": view.text,
                 "cited": view.cited,

@@ -36,6 +36,11 @@ def tokenize(text: str) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
+def stem_all(text: str) -> set[str]:
+    """Every word of a text, stemmed, stopwords kept: where one "not" or "more" changes the meaning."""
+    return set(_stemmer().stemWords(_TOKEN.findall(text.lower())))
+
+
 class LexicalIndex:
     def __init__(self, bm25: bm25s.BM25, size: int) -> None:
         self._bm25 = bm25
@@ -54,6 +59,11 @@ class LexicalIndex:
     @classmethod
     def load(cls, directory: Path, size: int) -> LexicalIndex:
         return cls(bm25s.BM25.load(str(directory), show_progress=False), size)
+
+    def coverage(self, query: str) -> float:
+        """Share of the query's content words that occur anywhere in the collection."""
+        tokens = tokenize(query)
+        return sum(t in self._bm25.vocab_dict for t in tokens) / len(tokens) if tokens else 0.0
 
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(row ids, scores) best first; rows with no matching term are left out."""

@@ -144,54 +144,97 @@ def read_manifest(directory: Path) -> Manifest:
         ) from None
 
 
+REBUILD = "rebuild with `askdoc index build --rebuild`"
+# What bm25s writes into bm25/, checked one by one when the folder does not load (to name the broken file).
+BM25_FILES = (
+    "params.index.json",
+    "vocab.index.json",
+    "data.csc.index.npy",
+    "indices.csc.index.npy",
+    "indptr.csc.index.npy",
+)
+
+
+class _Files:
+    """The index files of a directory, as loaded (one of them broken: IndexLoadError naming it)."""
+
+    def __init__(self, directory: Path) -> None:
+        current = directory / "sections.jsonl"
+        try:
+            self.sections = [Section(**row) for row in _read_jsonl(current)]
+            current = directory / "passages.jsonl"
+            self.passages = [Passage(**row) for row in _read_jsonl(current)]
+            current = directory / "vectors.npy"
+            self.vectors = np.load(current, allow_pickle=False)
+            current = directory / "faiss.index"
+            if not current.is_file():
+                raise FileNotFoundError(current)
+            self.faiss = load_faiss(current)
+            current = directory / "bm25"
+            if not current.is_dir():
+                raise FileNotFoundError(current)
+            self.lexical = LexicalIndex.load(current, len(self.passages))
+            current = current / BM25_FILES[0]
+            self.bm25_documents = int(json.loads(current.read_text(encoding="utf-8"))["num_docs"])
+        except FileNotFoundError as exc:
+            missing = Path(exc.filename) if exc.filename else current
+            raise IndexLoadError(f"index file {missing} is missing: {REBUILD}") from None
+        except Exception as exc:  # any parse/deserialisation failure means the same thing to the user
+            if current.name == "bm25":
+                current = _bm25_culprit(current)
+            raise IndexLoadError(f"index file {current} is corrupt ({exc.__class__.__name__}): {REBUILD}") from None
+
+
 def load(directory: Path) -> StoredIndex:
     manifest = read_manifest(directory)
     if manifest.format != FORMAT_VERSION:
         raise IndexLoadError(
-            f"index at {directory} has format {manifest.format}, this askdoc reads {FORMAT_VERSION}: "
-            "rebuild with `askdoc index build --rebuild`"
+            f"index file {directory / MANIFEST} has format {manifest.format}, this askdoc reads {FORMAT_VERSION}: "
+            + REBUILD
         )
-    current = "?"
-    try:
-        current = "sections.jsonl"
-        sections = [Section(**row) for row in _read_jsonl(directory / current)]
-        current = "passages.jsonl"
-        passages = [Passage(**row) for row in _read_jsonl(directory / current)]
-        current = "vectors.npy"
-        vectors = np.load(directory / current, allow_pickle=False)
-        current = "faiss.index"
-        if not (directory / current).is_file():
-            raise FileNotFoundError(current)
-        index = load_faiss(directory / current)
-        current = "bm25"
-        if not (directory / current).is_dir():
-            raise FileNotFoundError(current)
-        lexical = LexicalIndex.load(directory / current, len(passages))
-    except FileNotFoundError:
-        raise IndexLoadError(
-            f"index file {directory / current} is missing: rebuild with `askdoc index build --rebuild`"
-        ) from None
-    except Exception as exc:  # any parse/deserialisation failure means the same thing to the user
-        raise IndexLoadError(
-            f"index file {directory / current} is corrupt ({exc.__class__.__name__}): "
-            "rebuild with `askdoc index build --rebuild`"
-        ) from None
-    problems = []
-    if len(passages) != manifest.counts.get("passages"):
-        problems.append(f"{len(passages)} passages, manifest says {manifest.counts.get('passages')}")
-    if vectors.shape != (len(passages), manifest.embed_dim):
-        problems.append(f"vectors have shape {vectors.shape}")
-    if index.ntotal != len(passages):
-        problems.append(f"FAISS holds {index.ntotal} vectors for {len(passages)} passages")
-    ids = {s.id for s in sections}
-    if any(p.section_id not in ids for p in passages):
-        problems.append("passages refer to unknown sections")
+    files = _Files(directory)
+    problems = _inconsistencies(manifest, files)
     if problems:
-        raise IndexLoadError(
-            f"index at {directory} is inconsistent ({'; '.join(problems)}): "
-            "rebuild with `askdoc index build --rebuild`"
-        )
-    return StoredIndex(manifest, {s.id: s for s in sections}, passages, vectors, index, lexical, directory)
+        raise IndexLoadError(f"index at {directory} is inconsistent: {'; '.join(problems)}: {REBUILD}")
+    sections = {s.id: s for s in files.sections}
+    return StoredIndex(manifest, sections, files.passages, files.vectors, files.faiss, files.lexical, directory)
+
+
+def _inconsistencies(manifest: Manifest, files: _Files) -> list[str]:
+    """What does not fit together, each naming its file."""
+    problems = []
+    n = len(files.passages)
+    if len(files.sections) != manifest.counts.get("sections"):
+        said = manifest.counts.get("sections")
+        problems.append(f"sections.jsonl holds {len(files.sections)} sections, {MANIFEST} says {said}")
+    if n != manifest.counts.get("passages"):
+        problems.append(f"passages.jsonl holds {n} passages, {MANIFEST} says {manifest.counts.get('passages')}")
+    if files.vectors.shape != (n, manifest.embed_dim):
+        problems.append(f"vectors.npy has shape {files.vectors.shape}, expected ({n}, {manifest.embed_dim})")
+    if files.faiss.ntotal != n:
+        problems.append(f"faiss.index holds {files.faiss.ntotal} vectors for {n} passages")
+    if files.bm25_documents != n:
+        problems.append(f"bm25/{BM25_FILES[0]} counts {files.bm25_documents} documents for {n} passages")
+    ids = {s.id for s in files.sections}
+    unknown = sorted({p.section_id for p in files.passages} - ids)
+    if unknown:
+        example = f"{unknown[0]!r}" + (", ..." if len(unknown) > 1 else "")
+        problems.append(f"passages.jsonl refers to {len(unknown)} sections missing from sections.jsonl ({example})")
+    return problems
+
+
+def _bm25_culprit(folder: Path) -> Path:
+    """The first file of the BM25 folder that does not parse on its own (the folder when each one does)."""
+    for name in BM25_FILES:
+        path = folder / name
+        try:
+            if name.endswith(".json"):
+                json.loads(path.read_text(encoding="utf-8"))
+            else:
+                np.load(path, allow_pickle=False)
+        except Exception:
+            return path
+    return folder
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

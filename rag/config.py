@@ -14,6 +14,8 @@ from index.models import DEFAULT_EMBEDDER
 from rag.generation.registry import check_backend
 
 MODES = ("hybrid", "dense", "bm25", "rerank")  # rerank = hybrid, then the cross-encoder
+ANSWER_STYLES = ("extractive", "generate")  # quote the evidence, or let the LLM write from it (verified)
+K_MAX = 50  # sections a search or an answer may ask for
 REPO_CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "data" / "interview_questions.txt"
 
 
@@ -52,17 +54,19 @@ class Settings:
     # processes share the CPU. On an idle machine all cores are ~1.7x faster (bench/llm_backends.py llama.cpp:2).
     llm_threads: int = 0
     llm_n_ctx: int = 2048  # llama.cpp context window (prompt + answer tokens)
-    # Below this question-to-evidence match the corpus is taken not to answer (calibrated on the dev set's
-    # tune split: eval/calibrate.py).
-    refuse_below: float = 0.52
-    # A generated answer of which less than this share of sentences is supported is replaced by an
-    # extractive one.
-    min_supported: float = 0.5
+    # Refuse when the refusal model (rag/refusal.py, fitted on the dev set's tune split by eval/calibrate.py)
+    # gives the collection less than this probability of answering. 0.5 is the operating point chosen there.
+    refuse_below: float = 0.5
+    # "extractive": the answer quotes the best evidence sentences; "generate": the LLM writes from them and only
+    # sentences the verifier supports are shown. Extractive won every answer and faithfulness measure on the tune
+    # split (eval/results/answers/README.md).
+    answer_style: str = "extractive"
     # HTTP API.
     api_key: str = ""  # when set, every endpoint but the health checks needs "Authorization: Bearer <key>"
     cors_origins: str = ""  # comma-separated origins; CORS stays off when empty
     max_pending_answers: int = 4  # answers queued or running at once; beyond that: 503 + Retry-After
     request_timeout_s: float = 120.0
+    max_request_bytes: int = 1 << 20  # a request body beyond this gets 413 (1 MiB: a question is 2,000 characters)
     debug: bool = False  # log question text
     # Reranking.
     reranker_model: str = ""  # local CrossEncoder folder; empty = the one trained for the index
@@ -97,8 +101,8 @@ class Settings:
     def validate(self) -> None:
         self.index_dir = Path(self.index_dir).expanduser()
         self.corpus_path = Path(self.corpus_path).expanduser()
-        if self.mode not in MODES:
-            raise InvalidInputError(f"unknown mode {self.mode!r}; choose one of {', '.join(MODES)}")
+        check_choice("mode", self.mode, MODES)
+        check_choice("answer_style", self.answer_style, ANSWER_STYLES)
         if self.fusion not in ("rrf", "weighted"):
             raise InvalidInputError(f"unknown fusion {self.fusion!r}; choose rrf or weighted")
         if self.rerank_fusion not in ("weighted", "rrf", "score"):
@@ -110,10 +114,21 @@ class Settings:
         check_backend(self.llm_backend)
         if self.faiss_kind not in ("flat", "hnsw"):
             raise InvalidInputError(f"unknown FAISS index kind {self.faiss_kind!r}; choose flat or hnsw")
-        if not 1 <= self.k <= 50:
-            raise InvalidInputError(f"k must be between 1 and 50, got {self.k}")
+        check_k(self.k)
+        if self.max_request_bytes < 1:
+            raise InvalidInputError(f"max_request_bytes must be at least 1, got {self.max_request_bytes}")
         if self.candidates < self.k:
             self.candidates = self.k
+
+
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise InvalidInputError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
+
+
+def check_k(k: int) -> None:
+    if not 1 <= k <= K_MAX:
+        raise InvalidInputError(f"k must be between 1 and {K_MAX}, got {k}")
 
 
 def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:

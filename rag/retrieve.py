@@ -14,7 +14,7 @@ from index.collection import Collection, Notify, quiet
 from index.embed import Embedder
 from index.store import StoredIndex
 from index.vectors import search_faiss
-from rag.config import MODES, Settings
+from rag.config import MODES, Settings, check_choice, check_k
 from rag.fusion import reciprocal_rank_fusion, weighted_fusion
 from rag.rerank.stage import RerankStage
 
@@ -162,16 +162,20 @@ class Retriever:
         return hits
 
     def search(
-        self, question: str, k: int | None = None, mode: str | None = None, vector: np.ndarray | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        mode: str | None = None,
+        vector: np.ndarray | None = None,
+        cleaned: bool = False,
     ) -> SearchResult:
-        """`vector`: the question already embedded (the answer pipeline needs it too; embed once)."""
-        query = clean_question(question, self.settings)
+        """`vector` and `cleaned`: the question already embedded, already cleaned (the answer pipeline does both
+        once for the whole answer)."""
+        query = question if cleaned else clean_question(question, self.settings)
         k = self.settings.k if k is None else k
         mode = mode or self.settings.mode
-        if mode not in MODES:
-            raise InvalidInputError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-        if not 1 <= k <= 50:
-            raise InvalidInputError(f"k must be between 1 and 50, got {k}")
+        check_choice("mode", mode, MODES)
+        check_k(k)
         timings: dict[str, float] = {}
         t = time.perf_counter()
         if mode == "rerank" and not self.rerank_stage.ready(self.index):

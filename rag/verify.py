@@ -1,7 +1,10 @@
-"""Check a generated answer sentence by sentence against the sources it was given.
+"""Check generated sentences, one at a time, against the sources they were written from.
 
-Support = embedding similarity plus lexical overlap with the best source. Sentences nothing supports are
-removed; each kept sentence is cited to the source that supports it best.
+A sentence is supported when (1) its best source matches it well (embedding similarity plus lexical overlap),
+(2) every number it states occurs in that source, and (3) every content word it uses (stemmed) occurs in that
+source. (3) is what keeps a small model within the evidence: a sentence close in words and embedding to its source
+can still invert it ("more weight to the majority class"), and it can only do so with words of its own.
+Unsupported sentences are never shown; each shown one cites the source that supports it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from corpus.text import split_sentences
 from index.embed import Embedder
 from index.lexical import tokenize
 from rag.citations import cited_numbers, strip_markers
@@ -32,12 +34,10 @@ class SentenceSupport:
         return {"text": self.text, "sources": self.sources, "supported": self.supported, "score": round(self.score, 4)}
 
 
-def _checkable(sentence: str, last: bool) -> bool:
-    """Questions echoed from the prompt and a final fragment cut off by the token cap are never evidence."""
+def checkable(sentence: str) -> bool:
+    """Questions echoed from the prompt and list intros are never evidence."""
     text = strip_markers(sentence)
-    if not text or text.endswith("?") or text.endswith(":"):
-        return False
-    return not (last and text[-1] not in ".!)\"”'")
+    return bool(text) and not text.endswith(("?", ":"))
 
 
 def numbers_grounded(sentence: str, evidence: str) -> bool:
@@ -45,37 +45,42 @@ def numbers_grounded(sentence: str, evidence: str) -> bool:
     return all(n in evidence for n in _NUMBER.findall(sentence))
 
 
-def verify(answer: str, sources: list[Source], embedder: Embedder) -> list[SentenceSupport]:
-    split = split_sentences(answer)
-    sentences = [s for i, s in enumerate(split) if _checkable(s, i == len(split) - 1)]
-    if not sentences or not sources:
-        return [SentenceSupport(strip_markers(s), [], False, 0.0) for s in sentences]
-    plain = [strip_markers(s) for s in sentences]
-    evidence = [(src.n, sent) for src in sources for sent in src.sentences]
-    vecs = embedder.embed(plain + [e for _, e in evidence])
-    answer_vecs, evidence_vecs = vecs[: len(plain)], vecs[len(plain) :]
-    sims = answer_vecs @ evidence_vecs.T  # (answer sentences, evidence sentences)
-    source_text = {src.n: " ".join(src.sentences) for src in sources}
-    source_tokens = {n: set(tokenize(t)) for n, t in source_text.items()}
-    out = []
-    for i, (raw, text) in enumerate(zip(sentences, plain, strict=True)):
+def words_grounded(sentence: str, evidence_tokens: set[str]) -> bool:
+    """Every content word (stemmed) of the sentence occurs in the evidence."""
+    return set(tokenize(sentence)) <= evidence_tokens
+
+
+class Verifier:
+    """The sources of one answer, embedded once; check() then costs one short embedding per sentence."""
+
+    def __init__(self, sources: list[Source], embedder: Embedder) -> None:
+        self.sources = sources
+        self._embedder = embedder
+        self._evidence = [(src.n, sent) for src in sources for sent in src.sentences]
+        self._vecs = embedder.embed([e for _, e in self._evidence]) if self._evidence else np.zeros((0, 1))
+        self._text = {src.n: " ".join(src.sentences) for src in sources}
+        self._tokens = {n: set(tokenize(t)) for n, t in self._text.items()}
+
+    def score(self, text: str, sims: np.ndarray) -> dict[int, float]:
         per_source: dict[int, float] = {}
-        for j, (n, _) in enumerate(evidence):
-            per_source[n] = max(per_source.get(n, -1.0), float(sims[i, j]))
-        scored = {
-            n: 0.5 * cos + 0.5 * lexical_overlap(text, source_tokens[n])
-            if numbers_grounded(text, source_text[n])
+        for j, (n, _) in enumerate(self._evidence):
+            per_source[n] = max(per_source.get(n, -1.0), float(sims[j]))
+        return {
+            n: 0.5 * cos + 0.5 * lexical_overlap(text, self._tokens[n])
+            if numbers_grounded(text, self._text[n]) and words_grounded(text, self._tokens[n])
             else 0.0
             for n, cos in per_source.items()
         }
+
+    def check(self, sentence: str) -> SentenceSupport:
+        text = strip_markers(sentence)
+        if not self._evidence or not checkable(sentence):
+            return SentenceSupport(text, [], False, 0.0)
+        sims = self._vecs @ self._embedder.embed([text])[0]
+        scored = self.score(text, sims)
         ranked = sorted(scored, key=lambda n: -scored[n])
         best = scored[ranked[0]]
         supported = best >= SUPPORT_THRESHOLD
-        claimed = [n for n in cited_numbers(raw) if n in scored and scored[n] >= SUPPORT_THRESHOLD]
+        claimed = [n for n in cited_numbers(sentence) if n in scored and scored[n] >= SUPPORT_THRESHOLD]
         support = list(dict.fromkeys([ranked[0], *claimed])) if supported else []
-        out.append(SentenceSupport(text, support, supported, best))
-    return out
-
-
-def supported_share(checks: list[SentenceSupport]) -> float:
-    return float(np.mean([c.supported for c in checks])) if checks else 0.0
+        return SentenceSupport(text, support, supported, best)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import time
@@ -12,6 +13,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def child_env(**askdoc: str) -> dict[str, str]:
+    """The environment for a child process: this one's without any ASKDOC_* variable (none from the caller's
+    shell, none a test set), plus the given ASKDOC_<NAME> values (keyword NAME)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOC_")}
+    return env | {f"ASKDOC_{name.upper()}": value for name, value in askdoc.items()}
 
 
 def free_port() -> int:

@@ -6,10 +6,13 @@ through the LLM only where the test is about generation; elsewhere /ask is calle
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,20 +20,23 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from api import gate
 from api.app import create_app
+from corpus.errors import InvalidInputError
 from rag.config import Settings
 from rag.pipeline import AskDoc
+from rag.rerank import reranker_dir
 from rag.retrieve import Retriever
 
 QUESTION = "What is self-attention?"  # answerable: goes through the LLM unless extractive
 LLM_QUESTION = "Why is Flash attention needed?"
 HIT_FIELDS = {"rank", "section_id", "heading", "category", "score", "snippet"}
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")
-def engine(settings: Settings, retriever: Retriever) -> AskDoc:
-    askdoc = AskDoc(settings, retriever=retriever)  # the session index, not a second one
-    return askdoc
+def engine(askdoc: AskDoc) -> AskDoc:
+    return askdoc  # the session engine (conftest): index, embedder and LLM loaded once for the whole run
 
 
 @pytest.fixture(scope="module")
@@ -391,6 +397,21 @@ def test_queue_full_gives_503_and_search_still_answers(
         assert c.post("/ask", json={"question": QUESTION, "extractive": True}).status_code == 200
 
 
+@pytest.fixture
+def clock_starts_with_the_answer(asking: threading.Event, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gate's timeout counts from the moment the answer's worker thread runs, not from the request: on a busy
+    machine the thread may take longer than the timeout to start, and the test is about an answer that started."""
+    wait_for = asyncio.wait_for
+
+    async def after_start(aw: Awaitable[Any], timeout: float) -> Any:
+        task = asyncio.ensure_future(aw)  # starts the worker thread
+        assert await asyncio.to_thread(asking.wait, 60), "the answer's worker thread never started"
+        return await wait_for(task, timeout)
+
+    monkeypatch.setattr(gate, "asyncio", SimpleNamespace(wait_for=after_start))
+
+
+@pytest.mark.usefixtures("clock_starts_with_the_answer")
 def test_timeout_gives_504_and_the_abandoned_answer_still_counts(
     settings: Settings, engine: AskDoc, asking: threading.Event
 ) -> None:
@@ -406,3 +427,142 @@ def test_timeout_gives_504_and_the_abandoned_answer_still_counts(
         finally:
             engine.generation_lock.release()
         wait_until_free(c)  # and the slot comes back once that answer is done
+
+
+# ---- while the models load -----------------------------------------------------------------------------------
+def test_readyz_and_endpoints_answer_503_while_models_load(
+    settings: Settings, engine: AskDoc, section_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loading, release, up, stop = (threading.Event() for _ in range(4))
+    warm_up = engine.warm_up
+
+    def slow_warm_up(*args: Any, **kwargs: Any) -> None:  # the lifespan's model loading, held until released
+        loading.set()
+        assert release.wait(60)
+        warm_up(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "warm_up", slow_warm_up)
+    app = _app(settings, engine)
+
+    def serve() -> None:  # the server starting up: its lifespan runs in this thread
+        with TestClient(app):
+            up.set()
+            stop.wait(60)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        assert loading.wait(30)
+        probe = TestClient(app)  # no lifespan of its own: it sees the app as the starting server has it
+        assert probe.get("/healthz").json() == {"status": "ok"}  # alive, but not ready
+        assert "loading" in error_of(probe.get("/readyz"), 503)
+        chat = ("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": QUESTION}]})
+        for method, path, body in [*_requests(section_id)[:4], chat]:
+            assert "loading" in error_of(probe.request(method, path, json=body), 503), path
+        release.set()
+        assert up.wait(60)
+        assert probe.get("/readyz").status_code == 200
+        assert probe.post("/search", json={"question": "label smoothing"}).status_code == 200
+    finally:
+        release.set()
+        stop.set()
+        server.join(60)
+
+
+# ---- mode rerank ---------------------------------------------------------------------------------------------
+def test_mode_rerank_without_a_trained_reranker_serves_hybrid(client: TestClient, settings: Settings) -> None:
+    assert not reranker_dir(settings.index_dir).exists()  # the premise: nothing trained for the session index
+    body = {"question": "explain label smoothing", "k": 3}
+    reranked = client.post("/search", json={**body, "mode": "rerank"})
+    assert reranked.status_code == 200, reranked.text
+    data = reranked.json()
+    assert data["mode"] == "hybrid"  # says which mode served it
+    assert data["results"] == client.post("/search", json={**body, "mode": "hybrid"}).json()["results"]
+    assert data["results"][0]["heading"] == "Explain Label Smoothing"
+    answer = client.post("/ask", json={**body, "mode": "rerank", "extractive": True})
+    assert answer.status_code == 200 and not answer.json()["refused"] and answer.json()["citations"]
+
+
+# ---- request body size ---------------------------------------------------------------------------------------
+def test_oversized_body_gets_413(settings: Settings, engine: AskDoc, client: TestClient) -> None:
+    assert Settings().max_request_bytes == 1 << 20
+    big = json.dumps({"question": "label smoothing", "pad": "x" * (1 << 20)}).encode()
+    assert "1048576 bytes" in error_of(client.post("/search", content=big, headers=JSON), 413)
+    with TestClient(_app(settings, engine, max_request_bytes=1000)) as c:
+        body = json.dumps({"question": "label smoothing", "pad": "x" * 1000}).encode()
+        for path in ("/search", "/ask", "/v1/chat/completions"):
+            assert "1000 bytes" in error_of(c.post(path, content=body, headers=JSON), 413), path
+        # No Content-Length (a chunked body): counted as it arrives.
+        chunked = c.post("/search", content=iter([body[:600], body[600:]]), headers=JSON)
+        assert "content-length" not in chunked.request.headers
+        assert "1000 bytes" in error_of(chunked, 413)
+        under = json.dumps({"question": "label smoothing", "pad": "x" * 900}).encode()
+        assert len(under) <= 1000 and c.post("/search", content=under, headers=JSON).status_code == 200
+
+
+def test_max_request_bytes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASKDOC_MAX_REQUEST_BYTES", "5000")
+    assert Settings.from_env().max_request_bytes == 5000
+    monkeypatch.setenv("ASKDOC_MAX_REQUEST_BYTES", "0")
+    with pytest.raises(InvalidInputError, match="max_request_bytes"):
+        Settings.from_env()
+
+
+# ---- generation failing mid-stream ----------------------------------------------------------------------------
+DRAFT = "Self-attention relates every token of a sequence to every other token. It weighs them by relevance"
+
+
+class DroppingChatServer(ThreadingHTTPServer):
+    """An OpenAI-compatible chat server that streams a few chunks of an answer, then drops the connection."""
+
+    chunks_sent = 0
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for word in DRAFT.split(" "):
+                delta = {"content": word + " "}
+                chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                         "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}  # fmt: skip
+                event = f"data: {json.dumps(chunk)}\n\n".encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+                self.wfile.flush()
+                self.server.chunks_sent += 1  # type: ignore[attr-defined]
+            self.wfile.write(b"ffff\r\ncut short")  # a chunk that never ends: the connection drops mid-answer
+            self.close_connection = True
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+
+@pytest.fixture
+def dropping_server() -> Iterator[DroppingChatServer]:
+    server = DroppingChatServer(("127.0.0.1", 0), DroppingChatServer.Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_sse_error_event_when_generation_fails_mid_stream(
+    settings: Settings, retriever: Retriever, dropping_server: DroppingChatServer
+) -> None:
+    url = f"http://127.0.0.1:{dropping_server.server_address[1]}/v1"
+    backend = settings.replace(llm_backend="openai", openai_base_url=url, answer_style="generate")
+    failing = AskDoc(backend, retriever=retriever)  # the real pipeline and client; only the server fails
+    with TestClient(create_app(backend.replace(max_pending_answers=1), askdoc=failing)) as c:
+        with c.stream("POST", "/ask", json={"question": QUESTION, "stream": True}) as r:
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+            events = sse_events(r.read().decode())
+        assert dropping_server.chunks_sent == len(DRAFT.split(" "))  # it failed mid-answer, not before it
+        kinds = [e for e, _ in events]
+        assert kinds[-1] == "error" and kinds.count("error") == 1 and "final" not in kinds, events
+        assert set(kinds[:-1]) <= {"token"}
+        assert json.loads(events[-1][1])["message"].strip()
+        # The failed answer gave back its queue place and the generation lock.
+        assert not failing.generation_lock.locked()
+        assert c.post("/ask", json={"question": QUESTION, "extractive": True}).status_code == 200

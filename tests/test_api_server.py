@@ -3,7 +3,6 @@ client. The server opens the session index (built by the `retriever` fixture) an
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -11,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from openai import BadRequestError, OpenAI
-from servers import free_port, running
+from servers import child_env, free_port, running
 
 from rag.config import Settings
 from rag.retrieve import Retriever
@@ -23,14 +22,12 @@ QUESTION = "Why is Flash attention needed?"
 def server(settings: Settings, retriever: Retriever, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert retriever.index.sections  # the session index exists on disk before the server opens it
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOC_")}  # nothing from the caller's shell
-    env |= {
-        "ASKDOC_INDEX_DIR": str(settings.index_dir),
-        "ASKDOC_DEVICE": "cpu",
-        "ASKDOC_REQUEST_TIMEOUT_S": "90",  # a stuck generation lock shows as a 504, well before the test's timeout
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
+    env = child_env(
+        index_dir=str(settings.index_dir),
+        device="cpu",
+        request_timeout_s="90",  # a stuck generation lock shows as a 504, well before the test's timeout
+    )
+    env |= {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     log_path = tmp_path_factory.mktemp("server") / "uvicorn.log"
     cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1"]
     base = f"http://127.0.0.1:{port}"

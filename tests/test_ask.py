@@ -1,24 +1,42 @@
-"""The answer pipeline on the real index, embedder and bundled LLM."""
+"""The answer pipeline on the real index, embedder and bundled LLM (and a scripted LLM where a test needs a draft
+that the real model would not write on demand)."""
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
+from scripted_llm import ScriptedChat
 
 from cli.main import main
+from eval.dataset import DEFAULT_PROBES, load_probes
+from eval.metrics import asserts
 from index import models as index_models
+from index.embed import Embedder
+from index.lexical import tokenize
 from rag.citations import cited_numbers, clean_markers, strip_markers
 from rag.config import Settings
 from rag.context import Source
 from rag.generation import models as llm_module
-from rag.pipeline import AskDoc, FinalEvent, TokenEvent
+from rag.pipeline import Answer, AskDoc, FinalEvent, TokenEvent
 from rag.retrieve import Retriever
-from rag.verify import numbers_grounded, verify
+from rag.verify import Verifier, numbers_grounded
 
 VRAM = "how-much-vram-is-required-to-load-a-7b-llm"
 SERVE = "how-much-memory-is-needed-to-serve-a-large-language-model-llm"
+FOCAL = "what-is-focal-loss-how-does-it-help-mitigate-class-imbalance"
+FOCAL_QUESTION = "How does focal loss help with class imbalance?"
+# Verbatim from the focal loss section, and its inversion (what the 135M model once wrote, and the verifier passed).
+FOCAL_TRUE = (
+    "Focal loss is a modified version of the standard cross-entropy loss used in classification tasks, particularly "
+    "designed to address class imbalance by focusing more on hard-to-classify examples."
+)
+FOCAL_INVERTED = (
+    "The goal of focusing on the rare class is to reduce the degree of imbalance by giving more weight to the most "
+    "common class."
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,46 +47,109 @@ def askdoc(settings: Settings, retriever: Retriever) -> AskDoc:
     return a
 
 
-def _no_dangling(data: dict) -> None:
-    shown = {c["n"] for c in data["citations"]}
-    assert set(cited_numbers(data["answer"])) <= shown
-
-
-def test_answerable_question_cites_the_right_section(askdoc: AskDoc) -> None:
-    answer = askdoc.ask("How much GPU memory does a 7B model need in half precision?")
-    data = answer.to_json()
-    assert not data["refused"] and data["mode"] in ("generated", "extractive")
-    assert {VRAM, SERVE} & {c["section_id"] for c in data["citations"]}
-    assert data["sentences"] and all(s["supported"] for s in data["sentences"] if s["text"] in data["answer"])
-    assert re.search(r"\[\d\]", data["answer"])
-    _no_dangling(data)
-    assert {"retrieve_total", "context", "total"} <= set(data["timings"])
-
-
-def test_out_of_scope_question_is_refused(askdoc: AskDoc) -> None:
-    answer = askdoc.ask("What is the boiling point of water at sea level in Celsius?")
-    assert answer.refused and answer.mode == "refused" and answer.to_json()["citations"] == []
-    assert "does not cover" in answer.answer and len(answer.nearest) == 3
-
-
-def test_streaming_yields_the_same_answer(askdoc: AskDoc) -> None:
-    question = "Why is Flash attention needed?"
-    events = list(askdoc.ask_stream(question))
-    tokens = "".join(e.text for e in events if isinstance(e, TokenEvent))
+def run(askdoc: AskDoc, question: str, **kw: object) -> tuple[str, Answer]:
+    """The streamed text (what a user saw) and the final answer."""
+    events = list(askdoc.ask_stream(question, **kw))  # type: ignore[arg-type]
     (final,) = [e.answer for e in events if isinstance(e, FinalEvent)]
-    again = askdoc.ask(question)
-    assert final.answer == again.answer and final.draft == again.draft
-    if final.mode != "refused":
-        assert tokens.strip() == final.draft
+    return "".join(e.text for e in events if isinstance(e, TokenEvent)), final
 
 
-def test_extractive_answer_quotes_the_sources(askdoc: AskDoc) -> None:
-    answer = askdoc.ask("What is label smoothing?", extractive=True)
-    assert answer.mode == "extractive" and answer.sources
-    quoted = {s for src in answer.sources for s in src.sentences}
-    for sentence in answer.sentences:
-        assert sentence.text in quoted and sentence.supported
-    assert "explain-label-smoothing" in {c["section_id"] for c in answer.to_json()["citations"]}
+def check_shown(streamed: str, answer: Answer) -> dict:
+    """What every answer a user sees must be: streamed text = final text, every sentence supported and cited to a
+    source that exists, no dangling marker."""
+    data = answer.to_json()
+    assert streamed == data["answer"]
+    shown = {c["n"]: c for c in data["citations"]}
+    assert data["sentences"] and set(cited_numbers(data["answer"])) <= set(shown)
+    for s in data["sentences"]:
+        assert s["supported"] and s["sources"] and s["sources"][0] in shown
+        assert f"{s['text']} [{s['sources'][0]}]" in data["answer"]
+    return data
+
+
+def test_default_answer_quotes_the_right_section(askdoc: AskDoc) -> None:
+    streamed, answer = run(askdoc, "How much GPU memory does a 7B model need in half precision?")
+    data = check_shown(streamed, answer)
+    assert data["mode"] == "extractive" and not data["refused"]
+    cited = {c["section_id"] for c in data["citations"]}
+    assert cited & {VRAM, SERVE}
+    sections = askdoc.retriever.index.sections
+    for s in data["sentences"]:  # quoted as written, from the section it cites
+        assert s["text"] in sections[data["citations"][0]["section_id"]].text
+    assert {"retrieve_total", "context", "refusal", "total"} <= set(data["timings"])
+
+
+def test_generated_answer_is_shown_only_as_verified_sentences(askdoc: AskDoc) -> None:
+    streamed, answer = run(askdoc, "What is label smoothing?", style="generate")
+    data = check_shown(streamed, answer)
+    assert data["mode"] == "generated" and data["draft"]
+    sources = {src.n: src for src in answer.sources}
+    for s in answer.sentences:  # every word of a shown sentence is in the sentences of the source it cites
+        assert set(tokenize(s.text)) <= set(tokenize(" ".join(sources[s.sources[0]].sentences)))
+    assert "explain-label-smoothing" in {c["section_id"] for c in data["citations"]}
+
+
+@pytest.mark.parametrize("style", ["extractive", "generate"])
+def test_focal_loss_answer_asserts_no_inverted_claim(askdoc: AskDoc, style: str) -> None:
+    probes = [p for q, ps in load_probes(DEFAULT_PROBES).items() if "focal" in q.lower() for p in ps]
+    assert len(probes) >= 4
+    streamed, answer = run(askdoc, FOCAL_QUESTION, style=style)
+    data = check_shown(streamed, answer)
+    assert FOCAL in {c["section_id"] for c in data["citations"]}
+    for s in data["sentences"]:
+        assert not any(asserts(s["text"], p) for p in probes), s["text"]
+
+
+def test_a_draft_the_verifier_rejects_falls_back_to_quotes(settings: Settings, retriever: Retriever) -> None:
+    llm = ScriptedChat(f"{FOCAL_INVERTED} [1]")
+    a = AskDoc(settings.replace(answer_style="generate"), retriever=retriever, llm=llm)
+    streamed, answer = run(a, FOCAL_QUESTION)
+    data = check_shown(streamed, answer)
+    assert llm.calls and data["mode"] == "extractive" and "not supported" in data["notice"]
+    assert data["draft"] == f"{FOCAL_INVERTED} [1]" and "most common class" not in data["answer"]
+
+
+def test_only_the_supported_sentences_of_a_draft_are_streamed(settings: Settings, retriever: Retriever) -> None:
+    llm = ScriptedChat(f"{FOCAL_TRUE} [1] {FOCAL_INVERTED} [1] Focal loss was introduced in 2031 [1].")
+    a = AskDoc(settings.replace(answer_style="generate"), retriever=retriever, llm=llm)
+    streamed, answer = run(a, FOCAL_QUESTION)
+    data = check_shown(streamed, answer)
+    assert data["mode"] == "generated" and [s["text"] for s in data["sentences"]] == [FOCAL_TRUE]
+    assert data["citations"][0]["section_id"] == FOCAL
+
+
+def test_out_of_scope_questions_are_refused(askdoc: AskDoc) -> None:
+    for question in (
+        "What is the boiling point of water at sea level in Celsius?",
+        "Who won the football world cup in 2014?",
+    ):
+        answer = askdoc.ask(question)
+        data = answer.to_json()
+        assert answer.refused and data["citations"] == [] and data["sentences"] == []
+        assert "does not cover" in answer.answer and len(answer.nearest) == 3
+        assert data["refusal"]["covered"] < askdoc.settings.refuse_below
+
+
+def test_refusal_threshold_is_the_boundary(settings: Settings, retriever: Retriever) -> None:
+    question = "What is the boiling point of water at sea level in Celsius?"
+    covered = AskDoc(settings, retriever=retriever).ask(question).refusal["covered"]
+    assert 0.0 < covered < settings.refuse_below
+    below = AskDoc(settings.replace(refuse_below=covered - 1e-3), retriever=retriever).ask(question)
+    above = AskDoc(settings.replace(refuse_below=covered + 1e-3), retriever=retriever).ask(question)
+    assert not below.refused and above.refused
+    vram = AskDoc(settings.replace(refuse_below=1.0), retriever=retriever).ask("How much VRAM does a 7B LLM need?")
+    assert vram.refused  # nothing is certain enough for 1.0
+
+
+def test_no_quotable_evidence_is_refused(tmp_path: Path, embedder: Embedder) -> None:
+    """A section with nothing that can stand alone (a caption, a formula) gives no evidence: refused, even when the
+    refusal model would answer."""
+    doc = tmp_path / "notes.md"
+    doc.write_text("# What does the diagram show?\n\nSee the image below.\n\n\\(x = y^2 + z\\)\n", encoding="utf-8")
+    settings = Settings.from_env(index_dir=tmp_path / "idx", corpus_path=doc, device="cpu", refuse_below=0.0)
+    a = AskDoc(settings, retriever=Retriever(settings, embedder=embedder, progress=False))
+    answer = a.ask("What does the diagram show?")
+    assert answer.refused and answer.sources == []
 
 
 def test_missing_llm_package_falls_back_with_a_clear_message(
@@ -77,7 +158,7 @@ def test_missing_llm_package_falls_back_with_a_clear_message(
     monkeypatch.setattr(llm_module, "bundled_file", lambda *_: None)
     monkeypatch.setattr(index_models, "bundled_file", lambda *_: None)
     said: list[str] = []
-    a = AskDoc(settings, retriever=retriever, notify=said.append)
+    a = AskDoc(settings.replace(answer_style="generate"), retriever=retriever, notify=said.append)
     a.warm_up()
     answer = a.ask("What is label smoothing?")
     assert answer.mode == "extractive"
@@ -91,15 +172,27 @@ def test_dangling_markers_are_dropped() -> None:
     assert cited_numbers("x [2] y [1, 2] z [3]") == [2, 1, 3]
 
 
-def test_verifier_drops_unsupported_and_invented_numbers(retriever: Retriever) -> None:
-    src = Source(1, "s", "VRAM", ["A 7B model in half precision needs 14 GB of memory."], 1.0, "")
-    checks = verify(
-        "A 7B model needs 14 GB of memory in half precision [1]. It needs 3 GB in half precision [1]. "
-        "Penguins live in Antarctica [1]. What is VRAM?",
-        [src],
-        retriever.embedder,
+def test_verifier_rejects_inversions_invented_numbers_and_echoes(retriever: Retriever) -> None:
+    src = Source(
+        1,
+        "s",
+        "VRAM",
+        ["A 7B model in half precision needs 14 GB of memory.", "It reduces the weight of easy examples."],
+        1.0,
+        "",
     )
-    assert [c.supported for c in checks] == [True, False, False]  # the echoed question is not checked at all
+    verifier = Verifier([src], retriever.embedder)
+    checks = [
+        verifier.check(s)
+        for s in (
+            "A 7B model needs 14 GB of memory in half precision [1].",
+            "A 7B model needs 3 GB of memory in half precision [1].",  # invented number
+            "It increases the weight of easy examples [1].",  # inverted: a word the source does not use
+            "Penguins live in Antarctica [1].",
+            "What is VRAM?",  # an echoed question is never evidence
+        )
+    ]
+    assert [c.supported for c in checks] == [True, False, False, False, False]
     assert checks[0].sources == [1]
     assert numbers_grounded("needs 14 GB", "needs 14 GB") and not numbers_grounded("needs 3 GB", "needs 14 GB")
 
@@ -110,12 +203,13 @@ def test_ask_json_and_batch_via_cli(retriever: Retriever, settings: Settings, ca
     code = main(["ask", "What is label smoothing?", "--json", "--extractive", "--index-dir", str(settings.index_dir)])
     assert code == 0
     data = json.loads(capsys.readouterr().out)
-    assert {"question", "answer", "citations", "sentences", "refused", "timings"} <= set(data)
+    assert {"question", "answer", "citations", "sentences", "refused", "timings", "refusal"} <= set(data)
     assert {"n", "section_id", "heading", "snippet", "score"} <= set(data["citations"][0])
     assert {"text", "sources", "supported"} <= set(data["sentences"][0])
+    assert re.search(r"\[\d\]", data["answer"])
 
     monkeypatch.setattr("sys.stdin", io.StringIO("What is label smoothing?\n\nWhat is Redis?\n"))
     assert main(["ask", "-", "--extractive", "--index-dir", str(settings.index_dir)]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["question"] for r in rows] == ["What is label smoothing?", "", "What is Redis?"]
-    assert "empty" in rows[1]["error"] and rows[2]["citations"]
+    assert "empty" in rows[1]["error"]

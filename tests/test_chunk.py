@@ -2,13 +2,26 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from corpus.chunk import ChunkConfig, chunk_section, chunk_sections
-from corpus.model import Document, Section
+from corpus.model import Document, Passage, Section
 from index.embed import Embedder
 
 
-def test_no_passage_exceeds_the_model_window(seed_doc: Document, embedder: Embedder) -> None:
-    passages = chunk_sections(seed_doc.sections, embedder.count_tokens)
+@pytest.fixture(scope="module")
+def passages(seed_doc: Document, embedder: Embedder) -> list[Passage]:
+    """The default corpus chunked once for the module (the default config, as the index chunks it)."""
+    return chunk_sections(seed_doc.sections, embedder.count_tokens)
+
+
+@pytest.fixture(scope="module")
+def by_section(passages: list[Passage]) -> dict[str, list[Passage]]:
+    """Each section's passages, in order: what chunk_section gives for it (chunk_sections concatenates them)."""
+    return {sid: list(group) for sid, group in itertools.groupby(passages, key=lambda p: p.section_id)}
+
+
+def test_no_passage_exceeds_the_model_window(passages: list[Passage], embedder: Embedder) -> None:
     tokenizer = embedder.model.tokenizer
     window = embedder.max_seq_length
     assert window == 256
@@ -17,29 +30,31 @@ def test_no_passage_exceeds_the_model_window(seed_doc: Document, embedder: Embed
         assert n <= window, (p.id, n)
 
 
-def test_every_passage_carries_its_section_heading(seed_doc: Document, embedder: Embedder) -> None:
+def test_every_passage_carries_its_section_heading(seed_doc: Document, passages: list[Passage]) -> None:
     sections = {s.id: s for s in seed_doc.sections}
-    passages = chunk_sections(seed_doc.sections, embedder.count_tokens)
     assert {p.section_id for p in passages} == set(sections)
     for p in passages:
         assert p.heading == sections[p.section_id].heading
         assert p.indexed_text.startswith(p.heading + "\n") or p.indexed_text == p.heading
 
 
-def test_long_section_is_split_with_overlap_and_loses_nothing(seed_doc: Document, embedder: Embedder) -> None:
+def test_long_section_is_split_with_overlap_and_loses_nothing(
+    seed_doc: Document, embedder: Embedder, by_section: dict[str, list[Passage]]
+) -> None:
     long = max(seed_doc.sections, key=lambda s: len(s.text))
     assert len(long.text) > 8000
     passages = chunk_section(long, embedder.count_tokens, ChunkConfig())
+    assert passages == by_section[long.id]  # chunk_sections is chunk_section, section by section
     assert len(passages) >= 5
     joined = "\n".join(p.text for p in passages)
     for line in long.text.split("\n"):
         assert line.strip() in joined or all(w in joined for w in line.split())
 
 
-def test_consecutive_passages_overlap(seed_doc: Document, embedder: Embedder) -> None:
+def test_consecutive_passages_overlap(seed_doc: Document, by_section: dict[str, list[Passage]]) -> None:
+    assert list(by_section) == [s.id for s in seed_doc.sections]  # every section's passages in one run, in order
     boundaries = overlapping = 0
-    for section in seed_doc.sections:
-        passages = chunk_section(section, embedder.count_tokens, ChunkConfig())
+    for passages in by_section.values():
         for a, b in itertools.pairwise(passages):
             boundaries += 1
             overlapping += b.text.split("\n")[0] in a.text

@@ -1,30 +1,54 @@
-"""The installed `askdoc` console script, run as a user would (real process, real index)."""
+"""The `askdoc` command line on the real index and models: in process (cli.main.main, output captured) and once
+as the installed console script in a process of its own."""
 
 from __future__ import annotations
 
+import io
 import json
-import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from index_damage import DAMAGES, Damage
+from servers import child_env
 
+from cli.main import main
+from index import store
+from rag.config import Settings
+from rag.rerank import RERANKER_MANIFEST, reranker_dir
 from rag.retrieve import Retriever
 
 ASKDOC = shutil.which("askdoc") or str(Path(sys.executable).parent / "askdoc")
+LABEL_SMOOTHING = "explain-label-smoothing"
+RUNBOOK = "# Runbook\n## Rotating keys\nKeys rotate every 90 days via the vault job.\n"
 
 
-def run(args: list[str], index_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ASKDOC_INDEX_DIR": str(index_dir), "ASKDOC_DEVICE": "cpu"}
-    return subprocess.run(
-        [ASKDOC, *args], input=stdin, capture_output=True, text=True, env=env, timeout=300, check=False
-    )
+def askdoc(capsys: pytest.CaptureFixture[str], index_dir: Path, *args: str) -> tuple[int, str, str]:
+    """`askdoc ARGS --index-dir INDEX_DIR --device cpu` in this process: (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    code = main([*args, "--index-dir", str(index_dir), "--device", "cpu"])
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
-def test_search_json(retriever: Retriever, index_dir: Path) -> None:
-    out = run(["search", "what is a seed in LLM sampling", "--json", "--k", "3"], index_dir)
+def one_line_error(code: int, err: str) -> str:
+    """The command failed as a user mistake: exit 2, and stderr ends with one line `askdoc: error: ...` (before
+    it, at most what loading the models printed). Returns that line."""
+    assert code == 2 and "Traceback" not in err, err
+    lines = err.splitlines()
+    errors = [line for line in lines if line.startswith("askdoc: error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], err
+    return errors[0]
+
+
+def test_search_json_from_the_installed_script(retriever: Retriever, index_dir: Path) -> None:
+    env = child_env(index_dir=str(index_dir), device="cpu")
+    args = [ASKDOC, "search", "what is a seed in LLM sampling", "--json", "--k", "3"]
+    out = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300, check=False)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["query"] == "what is a seed in LLM sampling" and data["mode"] == "hybrid"
@@ -34,11 +58,14 @@ def test_search_json(retriever: Retriever, index_dir: Path) -> None:
     )
 
 
-def test_batch_mode_keeps_order_and_survives_bad_lines(retriever: Retriever, index_dir: Path) -> None:
+def test_batch_mode_keeps_order_and_survives_bad_lines(
+    retriever: Retriever, index_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     questions = ["what is redis", "", "explain label smoothing", "x" * 3000]
-    out = run(["search", "-", "--mode", "bm25", "--k", "2"], index_dir, stdin="\n".join(questions) + "\n")
-    assert out.returncode == 0, out.stderr
-    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(questions) + "\n"))
+    code, out, err = askdoc(capsys, index_dir, "search", "-", "--mode", "bm25", "--k", "2")
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
     assert [r["query"] for r in rows] == questions
     assert rows[0]["results"][0]["heading"] == "What is Redis?"
     assert rows[1]["results"] == [] and "empty" in rows[1]["error"]
@@ -46,29 +73,166 @@ def test_batch_mode_keeps_order_and_survives_bad_lines(retriever: Retriever, ind
     assert "limit" in rows[3]["error"]
 
 
-def test_human_output(retriever: Retriever, index_dir: Path) -> None:
-    out = run(["search", "explain label smoothing", "--k", "1"], index_dir)
-    assert out.returncode == 0 and out.stdout.startswith("1. Explain Label Smoothing\n")
+def test_search_human_output(retriever: Retriever, index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = askdoc(capsys, index_dir, "search", "explain label smoothing", "--k", "1")
+    assert code == 0 and out.startswith("1. Explain Label Smoothing\n")
+
+
+def test_ask_prints_the_answer_then_its_sources(
+    retriever: Retriever, index_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = askdoc(capsys, index_dir, "ask", "What is label smoothing?")
+    assert code == 0, err
+    answer, sources = out.split("\nSources:\n")
+    assert answer.strip() and "Nearest sections" not in out
+    cited = set(re.findall(r"\[(\d+)\]", answer))
+    listed = re.findall(r"^  \[(\d+)\] (.+)  \[([^\]]+)\]$", sources, re.MULTILINE)
+    assert len(listed) == len(sources.strip().splitlines()) > 0, sources  # every line a source, nothing else
+    assert {n for n, _, _ in listed} == cited  # the sources are what the answer cites, and all of it
+    assert LABEL_SMOOTHING in {sid for _, _, sid in listed}
+
+
+def test_ask_refused_prints_the_nearest_sections(
+    retriever: Retriever, index_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = askdoc(capsys, index_dir, "ask", "What is the boiling point of water in Celsius?")
+    assert code == 0, err
+    answer, nearest = out.split("\nNearest sections:\n")
+    assert answer.strip() and "Sources:" not in out
+    listed = re.findall(r"^  - (.+)  \[([^\]]+)\]$", nearest, re.MULTILINE)
+    assert len(listed) == len(nearest.strip().splitlines()) == 3, nearest
+    assert all(sid in retriever.index.sections for _, sid in listed)
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["search", "   "], "the question is empty"), (["search", "hi", "--k", "0"], "k must be between")],
+    [
+        pytest.param(["search", "   "], "the question is empty", id="search-empty"),
+        pytest.param(["search", "hi", "--k", "0"], "k must be between", id="search-k"),
+        pytest.param(["ask", "   "], "the question is empty", id="ask-empty"),
+        pytest.param(["ask", "x" * 2001], "the limit is 2000", id="ask-too-long"),
+        pytest.param(["ask", "hi", "--k", "51"], "k must be between", id="ask-k"),
+        pytest.param(["ask", "-", "--k", "0"], "k must be between", id="ask-batch-k"),
+    ],
 )
 def test_user_mistakes_exit_2_without_traceback(
-    retriever: Retriever, index_dir: Path, args: list[str], message: str
+    retriever: Retriever, index_dir: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
-    out = run(args, index_dir)
-    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+    code, out, err = askdoc(capsys, index_dir, *args)
+    assert message in one_line_error(code, err) and out == ""
 
 
-def test_corrupt_index_is_reported_not_crashed(tmp_path: Path, retriever: Retriever) -> None:
-    assert retriever.index.directory is not None
-    broken = tmp_path / "idx"
-    shutil.copytree(retriever.index.directory, broken)
-    (broken / "faiss.index").write_bytes(b"not faiss")
-    out = run(["search", "what is redis"], broken)
-    assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert "faiss.index is corrupt" in out.stderr and "--rebuild" in out.stderr
-    info = run(["index", "info", "--json"], broken)
-    assert info.returncode == 0 and json.loads(info.stdout)["counts"]["sections"] == 262
+@pytest.mark.parametrize("command", ["search", "ask"])
+@pytest.mark.parametrize(("damage", "name", "says"), DAMAGES)
+def test_damaged_index_is_one_line_naming_the_file(
+    own_index: Settings, capsys: pytest.CaptureFixture[str], command: str, damage: Damage, name: str, says: str
+) -> None:
+    damage(own_index.index_dir)
+    code, out, err = askdoc(capsys, own_index.index_dir, command, "what is redis")
+    line = one_line_error(code, err)
+    assert f"{name} {says}" in line and str(own_index.index_dir) in line and "--rebuild" in line
+    assert out == ""
+
+
+def test_info_still_reads_an_index_with_a_corrupt_faiss_file(
+    own_index: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (own_index.index_dir / "faiss.index").write_bytes(b"not faiss")
+    code, out, err = askdoc(capsys, own_index.index_dir, "index", "info", "--json")
+    assert code == 0 and json.loads(out)["counts"]["sections"] == 262, err
+
+
+def _reranker_info(capsys: pytest.CaptureFixture[str], index_dir: Path) -> tuple[dict[str, Any], str]:
+    """(the reranker of `index info --json`, the reranker line of `index info`)."""
+    code, out, err = askdoc(capsys, index_dir, "index", "info", "--json")
+    assert code == 0, err
+    status = json.loads(out)["reranker"]
+    code, out, err = askdoc(capsys, index_dir, "index", "info")
+    assert code == 0, err
+    (line,) = [x for x in out.splitlines() if x.startswith("reranker:")]
+    assert status["path"] in line
+    return status, line
+
+
+def test_index_info_shows_the_reranker_status(
+    own_index: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index_dir = own_index.index_dir
+    status, line = _reranker_info(capsys, index_dir)
+    assert status["state"] == "missing" and "not trained: run `askdoc reranker train`" in line
+
+    trained = reranker_dir(index_dir)
+    trained.mkdir()
+    corpus_hash = store.read_manifest(index_dir).corpus_hash
+    manifest = {"corpus_hash": corpus_hash, "created_at": "2024-05-06", "train_seconds": 42}
+    (trained / RERANKER_MANIFEST).write_text(json.dumps(manifest))
+    status, line = _reranker_info(capsys, index_dir)
+    assert status["state"] == "current" and "trained 2024-05-06 in 42 s" in line
+
+    (trained / RERANKER_MANIFEST).write_text(json.dumps(manifest | {"corpus_hash": "another collection"}))
+    status, line = _reranker_info(capsys, index_dir)
+    assert status["state"] == "stale" and "trained for another collection" in line
+
+    monkeypatch.setenv("ASKDOC_RERANKER_MODEL", "/models/my-cross-encoder")
+    status, line = _reranker_info(capsys, index_dir)
+    assert status == {"state": "configured", "path": "/models/my-cross-encoder"} and "set by reranker_model" in line
+
+
+def test_rebuild_keeps_added_documents(
+    own_index: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    doc = tmp_path / "runbook.md"
+    doc.write_text(RUNBOOK, encoding="utf-8")
+    code, out, err = askdoc(capsys, own_index.index_dir, "index", "add", str(doc))
+    assert code == 0 and f"[{doc.resolve()}]" in out, err
+    added = store.read_manifest(own_index.index_dir)
+    assert added.counts["documents"] == 2 and added.counts["sections"] > 262
+    code, out, err = askdoc(capsys, own_index.index_dir, "index", "build", "--rebuild")
+    assert code == 0 and f"indexed {added.counts['sections']} sections" in err, err
+    assert f"[{doc.resolve()}]" in out  # the rebuilt index lists it
+    rebuilt = store.read_manifest(own_index.index_dir)
+    assert [r.path for r in rebuilt.documents] == [r.path for r in added.documents]
+    assert rebuilt.counts == added.counts
+    code, out, err = askdoc(capsys, own_index.index_dir, "search", "how often do keys rotate?", "--json", "--k", "1")
+    assert code == 0 and json.loads(out)["results"][0]["section_id"] == "runbook/rotating-keys", err
+
+
+def test_faiss_hnsw_builds_and_answers(
+    own_index: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = askdoc(capsys, own_index.index_dir, "index", "build", "--faiss", "hnsw")
+    assert code == 0 and "FAISS hnsw" in out and "FAISS index is 'flat'" in err, err
+    index = store.load(own_index.index_dir)
+    assert index.manifest.faiss_kind == "hnsw" and "HNSW" in type(index.faiss).__name__
+    monkeypatch.setenv("ASKDOC_FAISS_KIND", "hnsw")  # what the index is used with from now on
+    code, out, err = askdoc(capsys, own_index.index_dir, "ask", "What is label smoothing?", "--json")
+    assert code == 0 and "rebuilding" not in err, err
+    answer = json.loads(out)
+    assert not answer["refused"] and LABEL_SMOOTHING in {c["section_id"] for c in answer["citations"]}
+    assert store.read_manifest(own_index.index_dir).faiss_kind == "hnsw"
+
+
+@pytest.mark.parametrize(
+    ("host", "api_key", "warned"),
+    [("0.0.0.0", "", True), ("192.168.1.5", "", True), ("0.0.0.0", "s3cret", False), ("127.0.0.1", "", False)],
+)
+def test_serve_warns_on_a_non_loopback_host_without_a_key(
+    own_index: Settings,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    host: str,
+    api_key: str,
+    warned: bool,
+) -> None:
+    import uvicorn
+
+    served: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.append({"app": app, **kwargs}))
+    if api_key:
+        monkeypatch.setenv("ASKDOC_API_KEY", api_key)
+    code, _, err = askdoc(capsys, own_index.index_dir, "serve", "--host", host, "--port", "8765")
+    assert code == 0
+    assert (f"serving on {host} without an API key" in err) is warned, err
+    assert served == [
+        {"app": "api.app:create_app", "factory": True, "host": host, "port": 8765, "workers": 1}
+    ]  # then it serves, warned or not

@@ -1,26 +1,18 @@
 from __future__ import annotations
 
+import dataclasses
 import json
-import shutil
 from pathlib import Path
 
 import pytest
+from index_damage import DAMAGES, Damage
 
 from corpus.errors import IndexLoadError
 from index import store
-from index.collection import Collection, Notify
+from index.collection import Collection, Notify, quiet
 from index.embed import Embedder
 from rag.config import Settings
 from rag.retrieve import Retriever
-
-
-@pytest.fixture
-def own_index(tmp_path: Path, retriever: Retriever, settings: Settings) -> Settings:
-    """A private copy of the session index that a test may damage or extend."""
-    assert retriever.index.directory is not None
-    target = tmp_path / "idx"
-    shutil.copytree(retriever.index.directory, target)
-    return settings.replace(index_dir=target)
 
 
 def _collection(s: Settings, embedder: Embedder, notify: Notify) -> Collection:
@@ -38,16 +30,30 @@ def test_round_trip_build_load_search(retriever: Retriever, settings: Settings) 
     assert hits[0].heading == "What does the “stable” in stable diffusion refer to?"
 
 
+def test_stale_manifest_is_detected(own_index: Settings, embedder: Embedder) -> None:
+    manifest = store.read_manifest(own_index.index_dir)
+    collection = _collection(own_index, embedder, quiet)
+    assert collection.stale_reasons(manifest) == []
+    for name, value, says in [
+        ("chunker", "chunk-v0:old", "chunked by chunk-v0:old"),
+        ("embed_model", "other/model", "built with embedder 'other/model'"),
+        ("faiss_kind", "hnsw", "FAISS index is 'hnsw'"),
+    ]:
+        reasons = collection.stale_reasons(dataclasses.replace(manifest, **{name: value}))
+        assert len(reasons) == 1 and says in reasons[0], (name, reasons)
+
+
 def test_stale_manifest_triggers_rebuild(own_index: Settings, embedder: Embedder) -> None:
+    # Stale by its FAISS kind: the rebuild keeps every vector, where a stale chunker would re-embed the corpus.
     path = own_index.index_dir / "manifest.json"
     manifest = json.loads(path.read_text())
-    manifest["chunker"] = "chunk-v0:old"
+    manifest["faiss_kind"], manifest["created_at"] = "hnsw", "2000-01-01T00:00:00+00:00"
     path.write_text(json.dumps(manifest))
     said: list[str] = []
     index = _collection(own_index, embedder, said.append).open()
-    assert any("out of date" in s and "chunk-v0:old" in s for s in said)
-    assert index.manifest.chunker != "chunk-v0:old"
-    assert store.read_manifest(own_index.index_dir).chunker == index.manifest.chunker
+    assert any("out of date" in s and "FAISS index is 'hnsw'" in s for s in said), said
+    assert index.manifest.faiss_kind == "flat" and index.manifest.created_at != manifest["created_at"]
+    assert store.read_manifest(own_index.index_dir).to_dict() == index.manifest.to_dict()
 
 
 def test_changed_default_corpus_triggers_rebuild(
@@ -60,29 +66,16 @@ def test_changed_default_corpus_triggers_rebuild(
     assert any("default corpus is not" in s for s in said)
 
 
-@pytest.mark.parametrize(
-    ("victim", "damage", "expected"),
-    [
-        ("manifest.json", "{not json", "corrupt"),
-        ("faiss.index", b"\x00garbage", "corrupt"),
-        ("passages.jsonl", None, "missing"),
-        ("vectors.npy", b"\x93NUMPY broken", "corrupt"),
-        ("bm25", None, "missing"),
-    ],
-)
-def test_corrupt_or_missing_file_gives_clear_error(
-    own_index: Settings, victim: str, damage: str | bytes | None, expected: str
+@pytest.mark.parametrize(("damage", "name", "says"), DAMAGES)
+def test_damaged_index_gives_one_line_error_naming_the_file(
+    own_index: Settings, damage: Damage, name: str, says: str
 ) -> None:
-    target = own_index.index_dir / victim
-    if damage is None:
-        shutil.rmtree(target) if target.is_dir() else target.unlink()
-    elif isinstance(damage, bytes):
-        target.write_bytes(damage)
-    else:
-        target.write_text(damage)
+    damage(own_index.index_dir)
     with pytest.raises(IndexLoadError) as err:
         store.load(own_index.index_dir)
-    assert expected in str(err.value) and "askdoc index build --rebuild" in str(err.value)
+    message = str(err.value)
+    assert f"{name} {says}" in message and str(own_index.index_dir) in message
+    assert "askdoc index build --rebuild" in message and "\n" not in message
 
 
 def test_missing_index_dir_is_a_clear_error(tmp_path: Path) -> None:

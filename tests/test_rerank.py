@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -11,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from servers import child_env
 
 from corpus.errors import InvalidInputError
 from index.embed import Embedder
@@ -196,14 +196,7 @@ def test_index_build_trains_the_reranker_when_mode_is_rerank(tmp_path: Path) -> 
     corpus = tmp_path / "tiny.md"
     corpus.write_text(TINY, encoding="utf-8")
     index_dir = tmp_path / "idx"
-    env = {
-        **os.environ,
-        "ASKDOC_INDEX_DIR": str(index_dir),
-        "ASKDOC_CORPUS_PATH": str(corpus),
-        "ASKDOC_DEVICE": "cpu",
-        "ASKDOC_MODE": "rerank",
-        "ASKDOC_RERANKER_MODEL": "",
-    }
+    env = child_env(index_dir=str(index_dir), corpus_path=str(corpus), device="cpu", mode="rerank", reranker_model="")
     askdoc = shutil.which("askdoc") or str(Path(sys.executable).parent / "askdoc")
 
     def build(*flags: str) -> subprocess.CompletedProcess[str]:

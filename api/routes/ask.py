@@ -11,7 +11,6 @@ from api.deps import Rt
 from api.errors import error_responses
 from api.schemas import AskRequest
 from api.sse import MEDIA_TYPE, SSE_CONTENT, answer_events, produced, stream_response
-from rag.retrieve import clean_question
 
 router = APIRouter()
 
@@ -19,15 +18,13 @@ router = APIRouter()
 @router.post(
     "/ask",
     summary="A cited answer (same JSON as `askdoc ask --json`; SSE with stream=true)",
-    responses={200: {"content": SSE_CONTENT}, **error_responses(400, 415, 422, 503, 504)},
+    responses={200: {"content": SSE_CONTENT}, **error_responses(400, 413, 415, 422, 503, 504)},
 )
 async def ask(body: AskRequest, request: Request, rt: Rt) -> Any:
     if body.stream or MEDIA_TYPE in request.headers.get("accept", ""):
-        engine = rt.engine()
-        # Once the stream has started its status is 200: bad input gets its 400 before that.
-        clean_question(body.question, rt.settings)
+        # ask_stream() checks the question at the call: bad input gets its 400 before the stream starts (a 200).
+        events = rt.engine().ask_stream(body.question, body.k, body.mode, body.extractive)
         rt.gate.enter()
-        events = engine.ask_stream(body.question, body.k, body.mode, body.extractive)
         return stream_response(produced(answer_events(events, rt.gate.leave)))
     answer = await rt.gate.run(lambda: rt.engine().ask(body.question, body.k, body.mode, body.extractive))
     return JSONResponse(answer.to_json())

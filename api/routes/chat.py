@@ -19,7 +19,7 @@ router = APIRouter()
 @router.post(
     "/v1/chat/completions",
     summary="OpenAI-compatible chat: the last user message is the question",
-    responses={200: {"content": SSE_CONTENT}, **error_responses(400, 415, 422, 503, 504)},
+    responses={200: {"content": SSE_CONTENT}, **error_responses(400, 413, 415, 422, 503, 504)},
 )
 async def chat(body: ChatRequest, rt: Rt) -> Any:
     question = last_user_text(body.messages)

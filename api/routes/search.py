@@ -16,7 +16,7 @@ router = APIRouter()
 @router.post(
     "/search",
     summary="Sections that answer a question (same JSON as `askdoc search --json`)",
-    responses=error_responses(400, 415, 422, 503),
+    responses=error_responses(400, 413, 415, 422, 503),
 )
 async def search(body: SearchRequest, rt: Rt) -> JSONResponse:
     # Searches never wait for the generation lock, nor for a place in the answer gate.

@@ -1,0 +1,79 @@
+"""Whether the collection answers a question: a small logistic model over signals that each say "covered" in
+their own way, fitted on the dev set's tune split (`python -m eval.calibrate`; the fitted numbers live in
+refusal.json beside this file, so every coefficient can be read and explained).
+
+Signals: the best evidence sentence's match (embedding + question words), its embedding similarity alone, the
+share of the question's content words found in the best section and anywhere in the collection, whether dense and
+BM25 retrieval agree on the top section, and the top dense and BM25 scores.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.lexical import tokenize
+from rag.evidence import Evidence
+
+MODEL_FILE = Path(__file__).resolve().parent / "refusal.json"
+FEATURES = ("evidence", "similarity", "section_coverage", "collection_coverage", "agreement", "dense_top", "bm25_top")
+
+
+@dataclass
+class Signals:
+    evidence: float
+    similarity: float
+    section_coverage: float
+    collection_coverage: float
+    agreement: float
+    dense_top: float
+    bm25_top: float
+
+    def vector(self) -> list[float]:
+        return [getattr(self, f) for f in FEATURES]
+
+    def to_json(self) -> dict[str, float]:
+        return {f: round(getattr(self, f), 4) for f in FEATURES}
+
+
+def signals(
+    question: str, evidence: Evidence, section_text: str, collection_coverage: float, dense: tuple[str, float],
+    bm25: tuple[str, float],
+) -> Signals:
+    """`dense`, `bm25`: each retriever's top section and its score (BM25 per question word, so length-free)."""
+    words = set(tokenize(question))
+    have = set(tokenize(section_text))
+    return Signals(
+        evidence=evidence.best,
+        similarity=max((s.similarity for s in evidence.sentences), default=0.0),
+        section_coverage=len(words & have) / len(words) if words else 0.0,
+        collection_coverage=collection_coverage,
+        agreement=float(dense[0] == bm25[0] and bool(dense[0])),
+        dense_top=dense[1],
+        bm25_top=bm25[1] / max(len(words), 1),
+    )
+
+
+@dataclass
+class RefusalModel:
+    """P(the collection answers) = sigmoid(intercept + coef · (x - mean) / scale); refuse below a threshold."""
+
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+
+    @classmethod
+    def load(cls, path: Path = MODEL_FILE) -> RefusalModel:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("features") != list(FEATURES):
+            raise ValueError(f"{path}: fitted on features {data.get('features')}, expected {list(FEATURES)}")
+        return cls(data["mean"], data["scale"], data["coef"], data["intercept"])
+
+    def probability(self, s: Signals) -> float:
+        z = self.intercept + sum(
+            c * (x - m) / sc for c, x, m, sc in zip(self.coef, s.vector(), self.mean, self.scale, strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-z))
