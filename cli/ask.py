@@ -96,12 +96,12 @@ def _print_sources(answer: Answer) -> None:
     if answer.notice:
         notify(answer.notice)
     if answer.refused:
-        print("\nNearest sections:")
+        print("\nNearest:")
         for hit in answer.nearest:
             print(f"  - {hit['heading']}  [{hit['section_id']}]")
         return
     cited = {n for sent in answer.sentences for n in sent.sources}
     print("\nSources:")
     for src in answer.sources:
-        if src.n in cited:
+        if True:
             print(f"  [{src.n}] {src.heading}  [{src.section_id}]")

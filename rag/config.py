@@ -14,7 +14,9 @@ from index.models import DEFAULT_EMBEDDER
 from rag.generation.registry import check_backend
 
 MODES = ("hybrid", "dense", "bm25", "rerank")  # rerank = hybrid, then the cross-encoder
-ANSWER_STYLES = ("extractive", "generate")  # quote the evidence, or let the LLM write from it (verified)
+# Quote the evidence; let the LLM write from it (verified); let it pick evidence sentences by number, or copy
+# spans of them, under a grammar (rag/constrained.py).
+ANSWER_STYLES = ("extractive", "generate", "select", "copy")
 K_MAX = 50  # sections a search or an answer may ask for
 REPO_CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "data" / "interview_questions.txt"
 

@@ -90,7 +90,7 @@ def standalone(sentence: str) -> bool:
     if _FIGURE.search(sentence) or _CODE.search(sentence) or sentence.count("=") > 1:
         return False
     letters = sum(ch.isalpha() for ch in sentence)
-    if letters < 0.6 * len(sentence.replace(" ", "")):  # formulas and LaTeX
+    if letters < 0.6 * len(sentence.replace(" ", "")) or sentence.count("\\") > 2:  # formulas and LaTeX
         return False
     return sentence[-1] in ".!)\"”'" or len(words) >= 10
 

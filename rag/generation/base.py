@@ -169,3 +169,7 @@ class ChatModel(ABC):
 
     def generate(self, messages: Messages, max_new_tokens: int, stop: list[str] | None = None) -> str:
         return "".join(self.stream(messages, max_new_tokens, stop))
+
+    def constrained(self, messages: Messages, grammar: str, max_new_tokens: int) -> str:
+        """Greedy text that a GBNF grammar allows: the model can only say what the grammar lets it."""
+        raise InvalidInputError(f"{self.name} cannot decode under a grammar; use the llama.cpp backend")

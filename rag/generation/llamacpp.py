@@ -64,6 +64,17 @@ class LlamaCppChat(ChatModel):
             except ValueError as e:  # llama-cpp-python's "Failed to load model from file"
                 raise ModelNotFoundError(f"llama.cpp cannot load {self.model_path}: {e}") from e
 
+    def constrained(self, messages: Messages, grammar: str, max_new_tokens: int) -> str:
+        self.warm_up()
+        from llama_cpp import LlamaGrammar
+
+        rules = LlamaGrammar.from_string(grammar, verbose=False)
+        with self._lock:
+            out = self._llm.create_chat_completion(
+                messages, grammar=rules, max_tokens=max_new_tokens, temperature=0.0, repeat_penalty=1.0
+            )
+        return out["choices"][0]["message"]["content"] or ""
+
     def _pieces(self, messages: Messages, max_new_tokens: int, stop: list[str]) -> Iterator[str]:
         # Stop strings are left to the shared guard: llama.cpp would hold text back for them and merge
         # tokens into one chunk, and here one chunk per token is how tokens get counted.

@@ -1,0 +1,97 @@
+"""The records of an answer: the answer itself, the events of its stream, and the draft it is built from."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.context import Source
+from rag.evidence import Evidence
+from rag.refusal import Signals
+from rag.retrieve import SectionHit
+from rag.verify import SentenceSupport
+
+REFUSAL = "The document does not cover this question."
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    mode: str  # "generated", "extractive" or "refused"
+    sources: list[Source]
+    sentences: list[SentenceSupport]
+    timings: dict[str, float]
+    confidence: float
+    nearest: list[dict[str, Any]] = field(default_factory=list)  # on refusal: the closest sections
+    notice: str = ""
+    draft: str = ""  # what the LLM wrote, before verification
+    refusal: dict[str, Any] = field(default_factory=dict)  # the refusal model's probability and signals
+
+    @property
+    def refused(self) -> bool:
+        return self.mode == "refused"
+
+    def to_json(self) -> dict[str, Any]:
+        cited = {n for s in self.sentences for n in s.sources}
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "citations": [s.to_citation() for s in self.sources if s.n in cited],
+            "sentences": [s.to_json() for s in self.sentences],
+            "refused": self.refused,
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "mode": self.mode,
+            "confidence": round(self.confidence, 4),
+            "nearest": self.nearest,
+            "notice": self.notice,
+            "draft": self.draft,
+            "refusal": self.refusal,
+        }
+
+
+@dataclass
+class TokenEvent:
+    """A verified sentence with its citation (with a leading space after the first): the events' texts join to
+    the final answer's text."""
+
+    text: str
+
+
+@dataclass
+class FinalEvent:
+    answer: Answer
+
+
+@dataclass
+class Draft:
+    """What one answer has gathered so far, before it is final."""
+
+    question: str
+    hits: list[SectionHit]
+    evidence: Evidence
+    timings: dict[str, float]
+    start: float
+
+    signals: Signals | None = None
+    covered: float = 1.0  # the refusal model's probability that the collection answers the question
+
+    def final(self, answer: Answer) -> FinalEvent:
+        answer.timings = self.timings | {"total": elapsed_ms(self.start)}
+        answer.refusal = {"covered": round(self.covered, 4)} | (
+            {"signals": self.signals.to_json()} if self.signals else {}
+        )
+        return FinalEvent(answer)
+
+
+def shown(check: SentenceSupport) -> str:
+    return f"{check.text} [{check.sources[0]}]"
+
+
+def join(checks: list[SentenceSupport]) -> str:
+    return " ".join(shown(c) for c in checks)
+
+
+def elapsed_ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0

@@ -1,0 +1,120 @@
+"""Answer styles over scored evidence: quote it, let the LLM write from it (each sentence verified before it is
+shown), or let the LLM choose from it under a grammar. Each yields the verified sentences as TokenEvents, then one
+FinalEvent; nothing shown is withdrawn."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from corpus.text import split_sentences
+from index.embed import Embedder
+from rag.answer import Answer, Draft, FinalEvent, TokenEvent, elapsed_ms, join, shown
+from rag.constrained import copy_grammar, copy_messages, select
+from rag.context import Source
+from rag.evidence import EvidenceConfig, Sentence, answer_sentences, prompt_sentences, to_sources
+from rag.generation import ChatModel
+from rag.prompt import build_messages
+from rag.verify import SentenceSupport, Verifier
+
+Events = Iterator[TokenEvent | FinalEvent]
+
+
+@dataclass
+class Composer:
+    config: EvidenceConfig
+    embedder: Embedder
+    max_new_tokens: int
+    generation_lock: threading.Lock
+
+    def quote(self, draft: Draft, notice: str = "", raw: str = "") -> Events:
+        """The best evidence sentences, each cited: nothing said that the document does not say."""
+        sources, checks = quoted(answer_sentences(draft.evidence, self.config), draft)
+        for i, c in enumerate(checks):
+            yield TokenEvent(("" if i == 0 else " ") + shown(c))
+        answer = Answer(draft.question, join(checks), "extractive", sources, checks, {}, draft.evidence.best)
+        answer.notice, answer.draft = notice, raw
+        yield draft.final(answer)
+
+    def constrained(self, llm: ChatModel, draft: Draft, query: str, style: str) -> Events:
+        """The LLM chooses evidence under a grammar (rag.constrained): what it says is copied, so it is
+        supported by construction and cited to the source it was copied from."""
+        candidates = prompt_sentences(draft.evidence, self.config)
+        t = time.perf_counter()
+        with self.generation_lock:
+            if style == "select":
+                chosen, raw = select(llm, query, candidates)
+                sources, checks = quoted(chosen, draft)
+            else:
+                sources = to_sources(candidates, draft.hits)
+                given = {src.n: (src.heading, src.sentences) for src in sources}
+                grammar = copy_grammar({n: sentences for n, (_, sentences) in given.items()})
+                raw = llm.constrained(copy_messages(query, given), grammar, self.max_new_tokens)
+                checks = [SentenceSupport(text, [n], True, 1.0) for text, n in copied(raw)]
+        draft.timings["generate"] = elapsed_ms(t)
+        if not checks:
+            yield from self.quote(draft, "the language model chose no evidence", raw)
+            return
+        for i, c in enumerate(checks):
+            yield TokenEvent(("" if i == 0 else " ") + shown(c))
+        answer = Answer(draft.question, join(checks), "generated", sources, checks, {}, draft.evidence.best)
+        answer.draft = raw
+        yield draft.final(answer)
+
+    def generate(self, llm: ChatModel, draft: Draft, query: str) -> Events:
+        """The LLM writes from the best evidence sentences; a sentence is shown once the verifier supports it.
+        When none is supported, the answer quotes the evidence instead."""
+        sources = to_sources(prompt_sentences(draft.evidence, self.config), draft.hits)
+        t = time.perf_counter()
+        verifier = Verifier(sources, self.embedder)
+        draft.timings["verify"] = elapsed_ms(t)
+        kept: list[SentenceSupport] = []
+        pieces: list[str] = []
+        with self.generation_lock:
+            stream = llm.stream(build_messages(query, sources), self.max_new_tokens)
+            for sentence in complete_sentences(stream, pieces):
+                check = verifier.check(sentence)
+                if check.supported:
+                    draft.timings.setdefault("first_sentence", elapsed_ms(draft.start))
+                    yield TokenEvent(("" if not kept else " ") + shown(check))
+                    kept.append(check)
+        draft.timings["generate"] = elapsed_ms(t)
+        raw = "".join(pieces).strip()
+        if not kept:
+            yield from self.quote(draft, "the generated answer was not supported by the sources", raw)
+            return
+        answer = Answer(draft.question, join(kept), "generated", sources, kept, {}, draft.evidence.best, draft=raw)
+        yield draft.final(answer)
+
+
+def quoted(chosen: list[Sentence], draft: Draft) -> tuple[list[Source], list[SentenceSupport]]:
+    """Evidence sentences as they stand, each cited to its section: supported by construction."""
+    sources = to_sources(chosen, draft.hits)
+    number = {s.section_id: s.n for s in sources}
+    return sources, [SentenceSupport(s.text, [number[s.section_id]], True, s.score) for s in chosen]
+
+
+def copied(raw: str) -> list[tuple[str, int]]:
+    """(text, source number) of each span of a copy-constrained answer ("span [1] Also, span [2]")."""
+    parts = re.split(r"\s*\[(\d+)\]\s*", raw.strip())
+    spans = [(text.strip(), int(n)) for text, n in zip(parts[::2], parts[1::2], strict=False) if text.strip()]
+    return list(dict.fromkeys(spans))  # a small model repeats itself
+
+
+def complete_sentences(stream: Iterator[str], pieces: list[str]) -> Iterator[str]:
+    """Sentences of a text stream as each one completes (the next has begun); the rest once the stream ends,
+    unless the token cap cut it off mid-sentence. Every piece is appended to `pieces` (the raw draft)."""
+    done = 0
+    for piece in stream:
+        pieces.append(piece)
+        sentences = split_sentences("".join(pieces))
+        while done < len(sentences) - 1:
+            yield sentences[done]
+            done += 1
+    rest = split_sentences("".join(pieces))[done:]
+    for sentence in rest:
+        if sentence[-1] in ".!)\"”'":
+            yield sentence
