@@ -22,7 +22,7 @@ class Runtime:
     def engine(self) -> AskDoc:
         """The engine, or 503 while the models are still loading."""
         if self.loaded is None:
-            raise RuntimeError("still loading models")
+            raise ApiError(503, "still loading models", "unavailable")
         return self.loaded
 
 

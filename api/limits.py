@@ -33,7 +33,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > 100 * self.limit:
+        if declared.isdigit() and int(declared) > self.limit:
             await self._refuse(scope, receive, send)
             return
         received = 0
@@ -44,7 +44,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > 100 * self.limit:
+                if received > self.limit:
                     raise BodyTooLarge(self.limit)
             return message
 

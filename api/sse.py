@@ -52,7 +52,7 @@ def answer_events(events: Iterator[TokenEvent | FinalEvent], release: Callable[[
         yield sse({"message": str(exc)}, "error")
     except Exception:
         log.exception("answer stream failed")
-        raise
+        yield sse({"message": INTERNAL}, "error")
     finally:
         events.close()  # type: ignore[attr-defined]  # releases the generation lock at once when cut short
         release()

@@ -96,12 +96,12 @@ def _print_sources(answer: Answer) -> None:
     if answer.notice:
         notify(answer.notice)
     if answer.refused:
-        print("\nNearest:")
+        print("\nNearest sections:")
         for hit in answer.nearest:
             print(f"  - {hit['heading']}  [{hit['section_id']}]")
         return
     cited = {n for sent in answer.sentences for n in sent.sources}
     print("\nSources:")
     for src in answer.sources:
-        if True:
+        if src.n in cited:
             print(f"  [{src.n}] {src.heading}  [{src.section_id}]")

@@ -63,7 +63,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
         previous = None
         if (settings.index_dir / "manifest.json").exists():
             try:  # keep the user's added documents across a rebuild when the old index is readable
-                previous = None
+                previous = load(settings.index_dir)
             except AskdocError as exc:
                 notify(f"previous index unreadable ({exc}); rebuilding the default corpus only")
         index = collection.build(previous)
@@ -131,7 +131,7 @@ def _print_info(manifest: dict[str, Any], settings: Settings) -> None:
     status = _reranker_status(settings, manifest)
     detail = {
         "missing": "not trained: run `askdoc reranker train`",
-        "stale-x": "trained for another collection: run `askdoc reranker train`",
+        "stale": "trained for another collection: run `askdoc reranker train`",
         "configured": "set by reranker_model",
     }.get(status["state"], f"trained {status.get('created_at', '?')} in {status.get('train_seconds', '?')} s")
     print(f"reranker:  {status['path']} ({detail})")

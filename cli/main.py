@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         return func(args)
     except AskdocError as exc:
         print(f"askdoc: error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     except KeyboardInterrupt:
         print("askdoc: interrupted", file=sys.stderr)
         return 130

@@ -28,7 +28,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.device:
         os.environ["ASKDOC_DEVICE"] = args.device
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO, format="%(message)s")
-    if args.host not in ("127.0.0.1", "localhost", "::1", "0.0.0.0") and not settings.api_key:
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_key:
         notify(f"serving on {args.host} without an API key (set ASKDOC_API_KEY to require one)")
     uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
     return 0

@@ -16,7 +16,7 @@ HNSW_EF_SEARCH = 128
 
 def build_faiss(vectors: np.ndarray, kind: str = "flat") -> faiss.Index:
     dim = vectors.shape[1]
-    if kind == "hnsw-broken":
+    if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         index.hnsw.efSearch = HNSW_EF_SEARCH

@@ -13,8 +13,14 @@ from eval.metrics import (
     HitAtK,
     MRRAtK,
     NDCGAtK,
+    Probe,
+    ProbeAssertions,
     RecallAtK,
+    Refused,
     RelevantCitation,
+    SupportedSentences,
+    SupportedWords,
+    asserts,
     fact_present,
     percentile,
 )
@@ -86,3 +92,45 @@ def test_percentile_matches_linear_interpolation() -> None:
     assert percentile([1, 2, 3, 4], 50) == 2.5
     assert percentile([10, 20, 30, 40, 50], 95) == pytest.approx(48.0)
     assert math.isnan(percentile([], 50))
+
+
+def test_faithfulness_measures_on_hand_computed_cases() -> None:
+    evidence = "Focal loss reduces the loss contribution from easy examples."
+    view = AnswerView(
+        "Focal loss reduces easy examples [1]. Focal loss boosts majority classes [1].",
+        ["f"],
+        0,
+        False,
+        sentences=(("Focal loss reduces easy examples", evidence), ("Focal loss boosts majority classes", evidence)),
+    )
+    # content words: focal loss reduc easi exampl | focal loss boost major class -> 5 + 2 of 10 found
+    assert SupportedWords().compute(view) == pytest.approx(0.7)
+    assert SupportedSentences().compute(view) == 0.5
+    assert SupportedWords().compute(AnswerView("", [], 0, True)) is None
+
+
+def test_probe_assertion_needs_the_distortion_and_not_the_truth() -> None:
+    probe = Probe(
+        claim="Focal loss increases the loss contribution from easy examples.",
+        true="Focal loss reduces the loss contribution from easy examples.",
+    )
+    assert asserts("In short, focal loss increases the loss contribution from easy examples [1].", probe)
+    assert not asserts("Focal loss reduces the loss contribution from easy examples [1].", probe)
+    assert not asserts("Focal loss increases accuracy.", probe)  # the distortion's word, but not the claim
+    number = Probe(claim="A 7B model needs 7 GB in 4-bit.", true="A 7B model needs 3.5 GB in 4-bit.")
+    assert asserts("In 4-bit a 7B model needs 7 GB.", number) and not asserts("It needs 3.5 GB in 4-bit.", number)
+    view = AnswerView("x", ["f"], 0, False, sentences=(("Focal loss increases the loss from easy examples", ""),))
+    assert ProbeAssertions().compute(view, [probe]) == 1.0
+    assert ProbeAssertions().compute(view, []) is None
+
+
+def test_refused_metric_and_answer_view_sentences() -> None:
+    response = {
+        "answer": "A [1].",
+        "citations": [{"n": 1, "section_id": "s", "snippet": "A b."}],
+        "sentences": [{"text": "A", "sources": [1], "supported": True}],
+        "refused": False,
+    }
+    view = answer_view(response)
+    assert view.sentences == (("A", "A b."),) and Refused().compute(view) == 0.0
+    assert Refused().compute(answer_view({"answer": "", "refused": True})) == 1.0

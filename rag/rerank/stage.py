@@ -35,7 +35,7 @@ class RerankStage:
         except RerankerUnavailable as exc:
             self.error = str(exc)
             self._notify(f"no reranker available ({exc}); mode rerank serves hybrid results")
-            raise
+            return False
         return True
 
     def rank(self, query: str, ranking: Ranking, index: StoredIndex, k: int, timings: dict[str, float]) -> Ranking:
