@@ -8,10 +8,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 from corpus.text import ensure_text
-from rag.config import K_MAX, MODES
+from rag.config import ANSWER_STYLES, K_MAX, MODES
 
 # Built from the one list of modes, so it cannot drift from it; a Literal keeps the enum in the OpenAPI schema.
 Mode = Literal[MODES]  # type: ignore[valid-type]
+Style = Literal[ANSWER_STYLES]  # type: ignore[valid-type]
 # A lone surrogate would otherwise reach the tokenizer and the UTF-8 response encoder (a 500).
 Text = Annotated[str, AfterValidator(ensure_text)]
 
@@ -25,6 +26,7 @@ class SearchRequest(BaseModel):
 class AskRequest(SearchRequest):
     extractive: bool = False
     stream: bool = False
+    style: Style | None = Field(default=None, description="answer style; default: the server's answer_style")
 
 
 class ChatMessage(BaseModel):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from cli.common import add_question_arguments, batch_questions, emit, notify, settings_from
 from corpus.errors import AskdocError
+from rag.config import ANSWER_STYLES
 from rag.generation.registry import BACKEND_NAMES
 
 if TYPE_CHECKING:
@@ -22,9 +23,16 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--stream",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="stream the draft as it is generated (default: when printing to a terminal)",
+        help="print each sentence as soon as it is verified (default: when printing to a terminal)",
     )
     p.add_argument("--extractive", action="store_true", help="answer with source sentences only, no LLM")
+    p.add_argument(
+        "--style",
+        choices=ANSWER_STYLES,
+        help="extractive (quote the evidence; default), generate (the LLM writes, verified sentence by sentence), "
+        "select / copy (the LLM picks or copies evidence under a grammar); env ASKDOC_ANSWER_STYLE",
+    )
+    p.add_argument("--show-draft", action="store_true", help="also print the LLM's raw draft (for debugging)")
     p.add_argument(
         "--backend",
         choices=BACKEND_NAMES,
@@ -37,9 +45,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.pipeline import AskDoc
 
-    settings = settings_from(args, k=args.k, mode=args.mode, llm_backend=args.backend, llm_model=args.model)
+    settings = settings_from(
+        args, k=args.k, mode=args.mode, llm_backend=args.backend, llm_model=args.model, answer_style=args.style
+    )
     askdoc = AskDoc(settings, notify=notify)
-    askdoc.warm_up(llm=not args.extractive)
+    # The LLM loads on first need: never for an extractive answer or a refusal.
+    askdoc.warm_up(llm=False)
     batch = batch_questions(args.question)
     if batch is not None:
         for question in batch:
@@ -49,7 +60,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         emit(askdoc.ask(args.question, extractive=args.extractive).to_json())
         return 0
     stream = sys.stdout.isatty() if args.stream is None else args.stream
-    _print_sources(_print_text(askdoc, args.question, args.extractive, stream))
+    answer = _print_text(askdoc, args.question, args.extractive, stream)
+    if args.show_draft and answer.draft:
+        print(f"\nDraft (unverified, not part of the answer):\n{answer.draft}")
+    _print_sources(answer)
     return 0
 
 
@@ -69,25 +83,18 @@ def _ask_line(askdoc: AskDoc, question: str, extractive: bool) -> dict[str, obje
 
 
 def _print_text(askdoc: AskDoc, question: str, extractive: bool, stream: bool) -> Answer:
-    """Print the draft as it comes (when streaming), then say what verification kept; return the answer."""
+    """Print each verified sentence as it comes (when streaming) or the whole answer at the end; what streams is
+    exactly the answer: nothing shown is taken back."""
     from rag.pipeline import FinalEvent
 
-    streamed = ""
     answer = None
     for event in askdoc.ask_stream(question, extractive=extractive):
         if isinstance(event, FinalEvent):
             answer = event.answer
         elif stream:
-            streamed += event.text
             print(event.text, end="", flush=True)
     assert answer is not None
-    if streamed and streamed.strip() != answer.answer:
-        # What streamed was the model's draft; say plainly what verification kept.
-        print("\n\nVerified answer:" if answer.mode == "generated" else "\n\nNot supported by the sources; instead:")
-    if not streamed or streamed.strip() != answer.answer:
-        print(answer.answer)
-    else:
-        print()
+    print("" if stream and answer.mode != "refused" else answer.answer)
     return answer
 
 

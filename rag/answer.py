@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from rag.context import Source
 from rag.evidence import Evidence
 from rag.refusal import Signals
-from rag.retrieve import SectionHit
+from rag.retrieve import SectionHit, elapsed_ms
 from rag.verify import SentenceSupport
 
 REFUSAL = "The document does not cover this question."
@@ -91,7 +90,3 @@ def shown(check: SentenceSupport) -> str:
 
 def join(checks: list[SentenceSupport]) -> str:
     return " ".join(shown(c) for c in checks)
-
-
-def elapsed_ms(start: float) -> float:
-    return (time.perf_counter() - start) * 1000.0

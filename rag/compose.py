@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 from corpus.text import split_sentences
 from index.embed import Embedder
-from rag.answer import Answer, Draft, FinalEvent, TokenEvent, elapsed_ms, join, shown
+from rag.answer import Answer, Draft, FinalEvent, TokenEvent, join, shown
 from rag.constrained import copy_grammar, copy_messages, select
 from rag.context import Source
 from rag.evidence import EvidenceConfig, Sentence, answer_sentences, prompt_sentences, to_sources
 from rag.generation import ChatModel
 from rag.prompt import build_messages
+from rag.retrieve import elapsed_ms
 from rag.verify import SentenceSupport, Verifier
 
 Events = Iterator[TokenEvent | FinalEvent]
@@ -77,7 +78,7 @@ class Composer:
             stream = llm.stream(build_messages(query, sources), self.max_new_tokens)
             for sentence in complete_sentences(stream, pieces):
                 check = verifier.check(sentence)
-                if check.supported:
+                if check.supported and all(check.text != k.text for k in kept):  # a small model repeats itself
                     draft.timings.setdefault("first_sentence", elapsed_ms(draft.start))
                     yield TokenEvent(("" if not kept else " ") + shown(check))
                     kept.append(check)

@@ -21,13 +21,13 @@ import numpy as np
 from corpus.errors import AskdocError
 from corpus.model import Section
 from index.collection import Notify, quiet
-from rag.answer import REFUSAL, Answer, Draft, FinalEvent, TokenEvent, elapsed_ms
+from rag.answer import REFUSAL, Answer, Draft, FinalEvent, TokenEvent
 from rag.compose import Composer
 from rag.config import ANSWER_STYLES, Settings, check_choice
 from rag.evidence import EvidenceConfig, SentenceVectors, score_evidence
 from rag.generation import ChatModel, load_chat_model
 from rag.refusal import RefusalModel, Signals, signals
-from rag.retrieve import Retriever, SearchResult, clean_question
+from rag.retrieve import Retriever, SearchResult, clean_question, elapsed_ms
 
 __all__ = ["Answer", "AskDoc", "FinalEvent", "TokenEvent"]
 

@@ -113,16 +113,16 @@ class Retriever:
         if mode in ("dense", "hybrid"):
             t = time.perf_counter()
             vec = self.embedder.embed([query])[0] if vector is None else vector
-            timings["embed"] = timings.get("embed", 0.0) + _ms(t)
+            timings["embed"] = timings.get("embed", 0.0) + elapsed_ms(t)
             t = time.perf_counter()
             ids, scores = search_faiss(index.faiss, vec, depth)
             rankings.append(list(zip(ids.tolist(), scores.tolist(), strict=True)))
-            timings["dense"] = _ms(t)
+            timings["dense"] = elapsed_ms(t)
         if mode in ("bm25", "hybrid"):
             t = time.perf_counter()
             ids, scores = index.lexical.search(query, depth)
             rankings.append(list(zip(ids.tolist(), scores.tolist(), strict=True)))
-            timings["bm25"] = _ms(t)
+            timings["bm25"] = elapsed_ms(t)
         if len(rankings) == 1:
             return rankings[0]
         fused = self._fuse(rankings)
@@ -189,9 +189,9 @@ class Retriever:
         else:
             ranking = self.passage_ranking(query, mode, depth, timings, vector)
             hits = self.group(ranking, k)
-        timings["total"] = _ms(t)
+        timings["total"] = elapsed_ms(t)
         return SearchResult(query=question, mode=mode, hits=hits, timings=timings)
 
 
-def _ms(start: float) -> float:
+def elapsed_ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0

@@ -176,7 +176,7 @@ def test_ask_sse_streams_tokens_then_the_same_answer(client: TestClient) -> None
     assert kinds[:-1] and set(kinds[:-1]) == {"token"}
     tokens = "".join(json.loads(d)["text"] for e, d in events if e == "token")
     final = json.loads(events[-1][1])
-    assert final["draft"] == tokens.strip()
+    assert final["answer"] == tokens  # the tokens are the verified sentences, cited: they join to the answer
     plain = client.post("/ask", json={"question": LLM_QUESTION}).json()
     assert final["answer"] == plain["answer"] and final["citations"] == plain["citations"]
 
@@ -186,8 +186,11 @@ def test_ask_sse_by_accept_header(client: TestClient) -> None:
     r = client.post("/ask", json=body, headers={"Accept": "text/event-stream"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
     events = sse_events(r.text)
-    assert [e for e, _ in events] == ["final"]  # extractive: nothing is generated, so no tokens
-    assert json.loads(events[0][1])["answer"] == client.post("/ask", json=body).json()["answer"]
+    kinds = [e for e, _ in events]
+    assert kinds[-1] == "final" and kinds[:-1] and set(kinds[:-1]) == {"token"}  # extractive: quoted sentences
+    answer = json.loads(events[-1][1])["answer"]
+    assert answer == "".join(json.loads(d)["text"] for e, d in events[:-1])
+    assert answer == client.post("/ask", json=body).json()["answer"]
 
 
 # ---- OpenAI-compatible chat -----------------------------------------------------------------------------------

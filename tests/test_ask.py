@@ -80,13 +80,15 @@ def test_default_answer_quotes_the_right_section(askdoc: AskDoc) -> None:
 
 
 def test_generated_answer_is_shown_only_as_verified_sentences(askdoc: AskDoc) -> None:
-    streamed, answer = run(askdoc, "What is label smoothing?", style="generate")
+    question = "What does Shannon entropy tell you about a probability distribution?"
+    streamed, answer = run(askdoc, question, style="generate")
     data = check_shown(streamed, answer)
     assert data["mode"] == "generated" and data["draft"]
     sources = {src.n: src for src in answer.sources}
     for s in answer.sentences:  # every word of a shown sentence is in the sentences of the source it cites
         assert set(tokenize(s.text)) <= set(tokenize(" ".join(sources[s.sources[0]].sentences)))
-    assert "explain-label-smoothing" in {c["section_id"] for c in data["citations"]}
+    assert any(c["section_id"].startswith("what-is-entropy") for c in data["citations"])
+    assert len({s.text for s in answer.sentences}) == len(answer.sentences)  # no sentence shown twice
 
 
 @pytest.mark.parametrize("style", ["extractive", "generate"])

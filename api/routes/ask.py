@@ -23,8 +23,8 @@ router = APIRouter()
 async def ask(body: AskRequest, request: Request, rt: Rt) -> Any:
     if body.stream or MEDIA_TYPE in request.headers.get("accept", ""):
         # ask_stream() checks the question at the call: bad input gets its 400 before the stream starts (a 200).
-        events = rt.engine().ask_stream(body.question, body.k, body.mode, body.extractive)
+        events = rt.engine().ask_stream(body.question, body.k, body.mode, body.extractive, body.style)
         rt.gate.enter()
         return stream_response(produced(answer_events(events, rt.gate.leave)))
-    answer = await rt.gate.run(lambda: rt.engine().ask(body.question, body.k, body.mode, body.extractive))
+    answer = await rt.gate.run(lambda: rt.engine().ask(body.question, body.k, body.mode, body.extractive, body.style))
     return JSONResponse(answer.to_json())
