@@ -4,6 +4,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cli.main import main
@@ -84,3 +85,40 @@ def test_askdoc_eval_end_to_end(retriever: Retriever, index_dir: Path, tmp_path:
 def test_eval_rejects_unknown_mode(index_dir: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["eval", "--modes", "bm25,telepathy", "--index-dir", str(index_dir)]) == 2
     assert "telepathy" in capsys.readouterr().err
+
+
+def test_askdoc_eval_answers_on_the_test_split(index_dir: Path, tmp_path: Path) -> None:
+    """The answer tables end to end: the real dev set's test split, the default (extractive) style, probes on."""
+    out = tmp_path / "answers"
+    args = ["eval", "--split", "test", "--modes", "hybrid", "--answers", "--styles", "extractive"]
+    assert main([*args, "--out", str(out), "--index-dir", str(index_dir)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    summary = report["answers"]["extractive"]["overall"]
+    assert summary["n"] == sum(q.split == "test" for q in load_questions(DEFAULT_QUERIES))
+    assert summary["probed"] >= 25 and summary["probe_assertions"] == 0  # quotes assert no distortion
+    assert summary["supported_sentences"] == 1.0 and summary["dangling_citations"] == 0
+    assert summary["citation_precision"] > 0.8 and summary["fact_recall"] > 0.5
+    md = (out / "report.md").read_text()
+    assert "| pipeline | citation_precision |" in md and "| extractive |" in md and "probe_assertions" in md
+    assert (out / "report.png").stat().st_size > 1000
+
+
+def test_eval_rejects_unknown_answer_style(index_dir: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["eval", "--answers", "--styles", "poetry", "--index-dir", str(index_dir)]) == 2
+    assert "poetry" in capsys.readouterr().err
+
+
+def test_calibrate_fits_an_explainable_model_with_a_bounded_false_refusal_rate() -> None:
+    from eval.calibrate import fit, rates
+    from rag.refusal import FEATURES, RefusalModel, Signals
+
+    rng = np.random.default_rng(0)
+    y = np.array([1] * 80 + [0] * 20)
+    x = rng.normal(size=(100, len(FEATURES))) + y[:, None] * 1.5  # answerable questions score higher
+    params, threshold = fit(x, y, max_false=0.05)
+    assert params["features"] == list(FEATURES) and 0 < threshold < 1
+    model = RefusalModel(params["mean"], params["scale"], params["coef"], params["intercept"])  # type: ignore[arg-type]
+    p = np.array([model.probability(Signals(*row)) for row in x])
+    refused, false = rates(p, y, 0.5)  # the operating point is folded into the intercept
+    assert false <= 0.05 and refused > 0.5
+    assert all(c > 0 for c in params["coef"])  # every signal says "covered" in the same direction here
