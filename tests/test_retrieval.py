@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from corpus.errors import InvalidInputError
+from rag.config import Settings
 from rag.fusion import reciprocal_rank_fusion, weighted_fusion
 from rag.retrieve import Retriever
 
@@ -107,3 +111,23 @@ def test_rrf_by_hand() -> None:
 def test_weighted_fusion_by_hand() -> None:
     fused = weighted_fusion([[(1, 10.0), (2, 5.0), (3, 0.0)], [(3, 1.0), (1, 0.0)]], weights=[0.5, 1.0])
     assert fused == pytest.approx({1: 0.5, 2: 0.25, 3: 1.0})
+
+
+def test_search_json_unchanged_by_the_restructure(settings: Settings, retriever: Retriever, capsys, monkeypatch):  # type: ignore[no-untyped-def]
+    """`askdoc search - --json` gives what main gave before the code was restructured (issue 10): same sections,
+    same order, same scores, for the questions in tests/data/search_before_restructure.json."""
+    import io
+
+    from cli.main import main
+
+    golden = json.loads((Path(__file__).parent / "data" / "search_before_restructure.json").read_text())
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(g["query"] + "\n" for g in golden)))
+    assert main(["search", "-", "--json", "--index-dir", str(settings.index_dir)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    got = [
+        {"query": r["query"], "mode": r["mode"], "results": [
+            {"section_id": h["section_id"], "score": round(h["score"], 4)} for h in r["results"]
+        ]}
+        for r in rows
+    ]
+    assert got == golden
