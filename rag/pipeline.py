@@ -74,16 +74,10 @@ class AskDoc:
     def search(self, question: str, k: int | None = None, mode: str | None = None) -> SearchResult:
         return self.retriever.search(question, k=k, mode=mode)
 
-    def ask(
-        self,
-        question: str,
-        k: int | None = None,
-        mode: str | None = None,
-        extractive: bool = False,
-        style: str | None = None,
-    ) -> Answer:
+    def ask(self, question: str, **options: Any) -> Answer:
+        """The final answer of ask_stream(question, **options) (k, mode, extractive, style)."""
         final = None
-        for event in self.ask_stream(question, k, mode, extractive, style):
+        for event in self.ask_stream(question, **options):
             if isinstance(event, FinalEvent):
                 final = event.answer
         assert final is not None

@@ -26,5 +26,6 @@ async def ask(body: AskRequest, request: Request, rt: Rt) -> Any:
         events = rt.engine().ask_stream(body.question, body.k, body.mode, body.extractive, body.style)
         rt.gate.enter()
         return stream_response(produced(answer_events(events, rt.gate.leave)))
-    answer = await rt.gate.run(lambda: rt.engine().ask(body.question, body.k, body.mode, body.extractive, body.style))
+    options = {"k": body.k, "mode": body.mode, "extractive": body.extractive, "style": body.style}
+    answer = await rt.gate.run(lambda: rt.engine().ask(body.question, **options))
     return JSONResponse(answer.to_json())
