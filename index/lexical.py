@@ -36,6 +36,11 @@ def tokenize(text: str) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
+def share(words: set[str] | frozenset[str], have: set[str] | frozenset[str]) -> float:
+    """Share of `words` found in `have` (0 when there are no words)."""
+    return len(words & have) / len(words) if words else 0.0
+
+
 def stem_all(text: str) -> set[str]:
     """Every word of a text, stemmed, stopwords kept: where one "not" or "more" changes the meaning."""
     return set(_stemmer().stemWords(_TOKEN.findall(text.lower())))

@@ -90,3 +90,8 @@ def shown(check: SentenceSupport) -> str:
 
 def join(checks: list[SentenceSupport]) -> str:
     return " ".join(shown(c) for c in checks)
+
+
+def token(check: SentenceSupport, first: bool) -> TokenEvent:
+    """A streamed piece: the sentence as shown, after a space unless it is the first; the pieces join to join()."""
+    return TokenEvent(("" if first else " ") + shown(check))

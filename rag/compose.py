@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from corpus.text import split_sentences
 from index.embed import Embedder
-from rag.answer import Answer, Draft, FinalEvent, TokenEvent, join, shown
+from rag.answer import Answer, Draft, FinalEvent, TokenEvent, join, token
 from rag.constrained import copy_grammar, copy_messages, select
 from rag.context import Source
 from rag.evidence import EvidenceConfig, Sentence, answer_sentences, prompt_sentences, to_sources
@@ -34,11 +34,7 @@ class Composer:
     def quote(self, draft: Draft, notice: str = "", raw: str = "") -> Events:
         """The best evidence sentences, each cited: nothing said that the document does not say."""
         sources, checks = quoted(answer_sentences(draft.evidence, self.config), draft)
-        for i, c in enumerate(checks):
-            yield TokenEvent(("" if i == 0 else " ") + shown(c))
-        answer = Answer(draft.question, join(checks), "extractive", sources, checks, {}, draft.evidence.best)
-        answer.notice, answer.draft = notice, raw
-        yield draft.final(answer)
+        yield from settled(draft, "extractive", sources, checks, raw, notice)
 
     def constrained(self, llm: ChatModel, draft: Draft, query: str, style: str) -> Events:
         """The LLM chooses evidence under a grammar (rag.constrained): what it says is copied, so it is
@@ -59,11 +55,7 @@ class Composer:
         if not checks:
             yield from self.quote(draft, "the language model chose no evidence", raw)
             return
-        for i, c in enumerate(checks):
-            yield TokenEvent(("" if i == 0 else " ") + shown(c))
-        answer = Answer(draft.question, join(checks), "generated", sources, checks, {}, draft.evidence.best)
-        answer.draft = raw
-        yield draft.final(answer)
+        yield from settled(draft, "generated", sources, checks, raw)
 
     def generate(self, llm: ChatModel, draft: Draft, query: str) -> Events:
         """The LLM writes from the best evidence sentences; a sentence is shown once the verifier supports it.
@@ -80,7 +72,7 @@ class Composer:
                 check = verifier.check(sentence)
                 if check.supported and all(check.text != k.text for k in kept):  # a small model repeats itself
                     draft.timings.setdefault("first_sentence", elapsed_ms(draft.start))
-                    yield TokenEvent(("" if not kept else " ") + shown(check))
+                    yield token(check, first=not kept)
                     kept.append(check)
         draft.timings["generate"] = elapsed_ms(t)
         raw = "".join(pieces).strip()
@@ -89,6 +81,17 @@ class Composer:
             return
         answer = Answer(draft.question, join(kept), "generated", sources, kept, {}, draft.evidence.best, draft=raw)
         yield draft.final(answer)
+
+
+def settled(
+    draft: Draft, mode: str, sources: list[Source], checks: list[SentenceSupport], raw: str, notice: str = ""
+) -> Events:
+    """An answer whose sentences are all known and verified: each streamed, then the final answer."""
+    for i, c in enumerate(checks):
+        yield token(c, first=i == 0)
+    answer = Answer(draft.question, join(checks), mode, sources, checks, {}, draft.evidence.best, notice=notice)
+    answer.draft = raw
+    yield draft.final(answer)
 
 
 def quoted(chosen: list[Sentence], draft: Draft) -> tuple[list[Source], list[SentenceSupport]]:

@@ -18,7 +18,7 @@ import numpy as np
 from corpus.model import Section
 from corpus.text import split_sentences
 from index.embed import Embedder
-from index.lexical import tokenize
+from index.lexical import share, tokenize
 from rag.context import Source
 from rag.retrieve import SectionHit
 
@@ -52,6 +52,7 @@ class Sentence:
     text: str
     score: float = 0.0
     similarity: float = 0.0  # embedding match to the question alone
+    words: frozenset[str] = frozenset()  # content words, stemmed
 
 
 @dataclass
@@ -99,22 +100,34 @@ def leans_back(sentence: str) -> bool:
     return bool(_ANAPHOR.match(sentence))
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+@dataclass(frozen=True)
+class SectionSentences:
+    """What scoring needs of a section that does not depend on the question."""
+
+    texts: list[str]
+    vectors: np.ndarray
+    words: list[frozenset[str]]  # content words of each sentence, stemmed
+    quotable: list[bool]  # standalone() of each sentence
+
+
 class SentenceVectors:
-    """Embeddings of each section's sentences, computed on first need and kept (a section is small)."""
+    """Each section's sentences, embedded and tokenised on first need and kept (a section is small), so a
+    question only pays for the sections it has not met before."""
 
     def __init__(self, embedder: Embedder) -> None:
         self._embedder = embedder
-        self._cache: dict[str, tuple[list[str], np.ndarray]] = {}
+        self._cache: dict[str, SectionSentences] = {}
 
-    def get(self, section: Section) -> tuple[list[str], np.ndarray]:
+    def get(self, section: Section) -> SectionSentences:
         if section.id not in self._cache:
-            sentences = list(dict.fromkeys(split_sentences(section.text)))
-            vecs = self._embedder.embed(sentences) if sentences else np.zeros((0, self._embedder.dim), np.float32)
-            self._cache[section.id] = (sentences, vecs)
+            texts = list(dict.fromkeys(split_sentences(section.text)))
+            vecs = self._embedder.embed(texts) if texts else np.zeros((0, self._embedder.dim), np.float32)
+            words = [frozenset(tokenize(t)) for t in texts]
+            self._cache[section.id] = SectionSentences(texts, vecs, words, [standalone(t) for t in texts])
         return self._cache[section.id]
 
 
@@ -131,17 +144,17 @@ def score_evidence(
     scored: list[Sentence] = []
     by_section: dict[str, list[Sentence]] = {}
     for rank, sid in enumerate(section_ids[: cfg.max_sections]):
-        texts, vecs = vectors.get(sections[sid])
-        sims = vecs @ question_vec if len(texts) else np.zeros(0)
+        known = vectors.get(sections[sid])
+        sims = known.vectors @ question_vec if known.texts else np.zeros(0)
         lead = 0
         row: list[Sentence] = []
-        for position, (text, sim) in enumerate(zip(texts, sims, strict=True)):
-            sentence = Sentence(sid, rank, position, text, float("-inf"), float(sim))
+        for position, (text, sim) in enumerate(zip(known.texts, sims, strict=True)):
+            words = known.words[position]
+            sentence = Sentence(sid, rank, position, text, float("-inf"), float(sim), words)
             row.append(sentence)
-            if not standalone(text):
+            if not known.quotable[position]:
                 continue
-            words = set(tokenize(text))
-            cover = len(q_tokens & words) / len(q_tokens) if q_tokens else 0.0
+            cover = share(q_tokens, words)
             sentence.score = float(sim) + cfg.lexical_weight * cover - cfg.rank_penalty * rank
             if lead < cfg.lead_sentences:
                 sentence.score += cfg.lead_bonus
@@ -157,16 +170,15 @@ def pick(evidence: Evidence, section_id: str, limit: int, floor: float, cfg: Evi
     near-duplicates left out, in document order."""
     row = evidence.by_section.get(section_id, [])
     chosen: dict[int, Sentence] = {}
-    seen: list[set[str]] = []
+    seen: list[frozenset[str]] = []
     for s in evidence.sentences:
         if s.section_id != section_id or s.score < floor or s.position in chosen:
             continue
         if len(seen) >= limit:
             break
-        words = set(tokenize(s.text))
-        if any(_jaccard(words, w) >= cfg.duplicate_jaccard for w in seen):
+        if any(_jaccard(s.words, w) >= cfg.duplicate_jaccard for w in seen):
             continue
-        seen.append(words)
+        seen.append(s.words)
         chosen[s.position] = s
         prev = row[s.position - 1] if s.position > 0 else None
         if leans_back(s.text) and prev is not None and prev.score > float("-inf"):

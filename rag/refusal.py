@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.lexical import tokenize
+from index.lexical import share, tokenize
 from rag.evidence import Evidence
 
 MODEL_FILE = Path(__file__).resolve().parent / "refusal.json"
@@ -48,7 +48,7 @@ def signals(
     return Signals(
         evidence=evidence.best,
         similarity=max((s.similarity for s in evidence.sentences), default=0.0),
-        section_coverage=len(words & have) / len(words) if words else 0.0,
+        section_coverage=share(words, have),
         collection_coverage=collection_coverage,
         agreement=float(dense[0] == bm25[0] and bool(dense[0])),
         dense_top=dense[1],
