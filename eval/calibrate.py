@@ -21,13 +21,12 @@ from eval.dataset import DEFAULT_QUERIES, EvalQuestion, load_questions
 from rag.config import Settings
 from rag.pipeline import AskDoc
 from rag.refusal import FEATURES, MODEL_FILE
-from rag.retrieve import clean_question
 
 
 def signal_matrix(askdoc: AskDoc, questions: list[EvalQuestion]) -> tuple[np.ndarray, np.ndarray]:
     rows, labels = [], []
     for q in questions:
-        draft = askdoc.gather(q.question, clean_question(q.question, askdoc.settings), None, None, time.perf_counter())
+        draft = askdoc.gather(q.question, askdoc.retriever.prepare(q.question)[0], None, None, time.perf_counter())
         assert draft.signals is not None
         rows.append(draft.signals.vector())
         labels.append(int(q.answerable))

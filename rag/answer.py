@@ -27,6 +27,7 @@ class Answer:
     notice: str = ""
     draft: str = ""  # what the LLM wrote, before verification
     refusal: dict[str, Any] = field(default_factory=dict)  # the refusal model's probability and signals
+    corrections: dict[str, str] = field(default_factory=dict)  # misspelt question words -> what was searched for
 
     @property
     def refused(self) -> bool:
@@ -47,6 +48,7 @@ class Answer:
             "notice": self.notice,
             "draft": self.draft,
             "refusal": self.refusal,
+            "corrections": self.corrections,
         }
 
 
@@ -75,9 +77,11 @@ class Draft:
 
     signals: Signals | None = None
     covered: float = 1.0  # the refusal model's probability that the collection answers the question
+    corrections: dict[str, str] = field(default_factory=dict)  # misspelt words and what was searched for
 
     def final(self, answer: Answer) -> FinalEvent:
         answer.timings = self.timings | {"total": elapsed_ms(self.start)}
+        answer.corrections = self.corrections
         answer.refusal = {"covered": round(self.covered, 4)} | (
             {"signals": self.signals.to_json()} if self.signals else {}
         )

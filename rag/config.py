@@ -43,6 +43,9 @@ class Settings:
     fusion: str = "weighted"  # "weighted" or "rrf"
     rrf_k: int = 60
     dense_weight: float = 0.5  # weighted fusion: dense share, BM25 gets the rest
+    # Correct misspelt query words to the collection's own (index/spelling.py): tune split hit@1 0.919 -> 0.944,
+    # MRR@10 0.944 -> 0.964; no question without a typo changed rank.
+    spell_correct: bool = True
     candidates: int = 30  # passages taken from each first-stage ranking before fusion
     max_question_chars: int = 2000
     # Generation (answers).

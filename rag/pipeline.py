@@ -27,7 +27,7 @@ from rag.config import ANSWER_STYLES, Settings, check_choice
 from rag.evidence import EvidenceConfig, SentenceVectors, score_evidence
 from rag.generation import ChatModel, load_chat_model
 from rag.refusal import RefusalModel, Signals, signals
-from rag.retrieve import Retriever, SearchResult, clean_question, elapsed_ms
+from rag.retrieve import Retriever, SearchResult, elapsed_ms
 
 __all__ = ["Answer", "AskDoc", "FinalEvent", "TokenEvent"]
 
@@ -93,17 +93,26 @@ class AskDoc:
     ) -> Iterator[TokenEvent | FinalEvent]:
         """Verified sentences as they are ready (TokenEvent, each with its citation; they join to the final answer's
         text), then one FinalEvent. The question is checked here, at the call, not at the first event, so a caller
-        can refuse bad input before it starts a stream; it is cleaned once for the whole answer."""
+        can refuse bad input before it starts a stream; it is prepared (cleaned, typos corrected) once for the whole
+        answer."""
         start = time.perf_counter()
-        query = clean_question(question, self.settings)
+        query, corrections = self.retriever.prepare(question)
         style = "extractive" if extractive else style or self.settings.answer_style
         check_choice("answer_style", style, ANSWER_STYLES)
-        return self._events(question, query, k, mode, style, start)
+        return self._events(question, query, corrections, k, mode, style, start)
 
     def _events(
-        self, question: str, query: str, k: int | None, mode: str | None, style: str, start: float
+        self,
+        question: str,
+        query: str,
+        corrections: dict[str, str],
+        k: int | None,
+        mode: str | None,
+        style: str,
+        start: float,
     ) -> Iterator[TokenEvent | FinalEvent]:
         draft = self.gather(question, query, k, mode, start)
+        draft.corrections = corrections
         t = time.perf_counter()
         self._refusal = self._refusal or RefusalModel.load()
         draft.covered = self._refusal.probability(draft.signals)
@@ -122,7 +131,7 @@ class AskDoc:
             yield from self.composer.constrained(self._llm, draft, query, style)
 
     def gather(self, question: str, query: str, k: int | None, mode: str | None, start: float) -> Draft:
-        """Retrieve, score the evidence and read the refusal signals for a cleaned question."""
+        """Retrieve, score the evidence and read the refusal signals for a prepared question (Retriever.prepare)."""
         t = time.perf_counter()
         qvec = self.retriever.embedder.embed([query])[0]
         embed_ms = elapsed_ms(t)

@@ -12,6 +12,7 @@ from corpus.errors import InvalidInputError
 from corpus.text import ensure_text
 from index.collection import Collection, Notify, quiet
 from index.embed import Embedder
+from index.spelling import Speller
 from index.store import StoredIndex
 from index.vectors import search_faiss
 from rag.config import MODES, Settings, check_choice, check_k
@@ -39,6 +40,7 @@ class SearchResult:
     mode: str
     hits: list[SectionHit]
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    corrections: dict[str, str] = field(default_factory=dict)  # typed word -> the collection word searched for
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +48,7 @@ class SearchResult:
             "mode": self.mode,
             "results": [h.to_json() for h in self.hits],
             "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
+            "corrections": self.corrections,
         }
 
 
@@ -79,6 +82,7 @@ class Retriever:
         self._notify = notify or quiet
         self._progress = progress
         self._index = index
+        self._speller: tuple[StoredIndex, Speller] | None = None  # built for one index: a swap rebuilds it
         self.rerank_stage = RerankStage(settings, self._notify)
 
     def warm_up(self) -> None:
@@ -98,6 +102,17 @@ class Retriever:
     @property
     def index(self) -> StoredIndex:
         return self._load_index()
+
+    def prepare(self, question: str) -> tuple[str, dict[str, str]]:
+        """The question as it is searched: cleaned (a bad one raises InvalidInputError) and, unless switched off,
+        with misspelt words corrected to the collection's; also the corrections made."""
+        query = clean_question(question, self.settings)
+        if not self.settings.spell_correct:
+            return query, {}
+        index = self.index
+        if self._speller is None or self._speller[0] is not index:
+            self._speller = (index, Speller(p.indexed_text for p in index.passages))
+        return self._speller[1].correct(query)
 
     def passage_ranking(
         self,
@@ -169,9 +184,9 @@ class Retriever:
         vector: np.ndarray | None = None,
         cleaned: bool = False,
     ) -> SearchResult:
-        """`vector` and `cleaned`: the question already embedded, already cleaned (the answer pipeline does both
+        """`vector` and `cleaned`: the question already embedded, already prepared (the answer pipeline does both
         once for the whole answer)."""
-        query = question if cleaned else clean_question(question, self.settings)
+        query, corrections = (question, {}) if cleaned else self.prepare(question)
         k = self.settings.k if k is None else k
         mode = mode or self.settings.mode
         check_choice("mode", mode, MODES)
@@ -190,7 +205,7 @@ class Retriever:
             ranking = self.passage_ranking(query, mode, depth, timings, vector)
             hits = self.group(ranking, k)
         timings["total"] = elapsed_ms(t)
-        return SearchResult(query=question, mode=mode, hits=hits, timings=timings)
+        return SearchResult(query=question, mode=mode, hits=hits, timings=timings, corrections=corrections)
 
 
 def elapsed_ms(start: float) -> float:

@@ -46,9 +46,7 @@ CASES = [
 
 @pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
 @pytest.mark.parametrize(("question", "expected"), CASES, ids=[c[0][:30] for c in CASES])
-def test_each_mode_finds_the_section(
-    retriever: Retriever, mode: str, question: str, expected: set[str]
-) -> None:
+def test_each_mode_finds_the_section(retriever: Retriever, mode: str, question: str, expected: set[str]) -> None:
     result = retriever.search(question, k=3, mode=mode)
     ids = [h.section_id for h in result.hits]
     assert expected & set(ids), ids
@@ -90,9 +88,7 @@ def test_json_contract(retriever: Retriever) -> None:
         ("bad \udcff byte", {}, "invalid characters"),
     ],
 )
-def test_bad_input_is_refused_clearly(
-    retriever: Retriever, question: str, kwargs: dict, message: str
-) -> None:
+def test_bad_input_is_refused_clearly(retriever: Retriever, question: str, kwargs: dict, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         retriever.search(question, **kwargs)
 
@@ -125,9 +121,43 @@ def test_search_json_unchanged_by_the_restructure(settings: Settings, retriever:
     assert main(["search", "-", "--json", "--index-dir", str(settings.index_dir)]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     got = [
-        {"query": r["query"], "mode": r["mode"], "results": [
-            {"section_id": h["section_id"], "score": round(h["score"], 4)} for h in r["results"]
-        ]}
+        {
+            "query": r["query"],
+            "mode": r["mode"],
+            "results": [{"section_id": h["section_id"], "score": round(h["score"], 4)} for h in r["results"]],
+        }
         for r in rows
     ]
     assert got == golden
+
+
+LINEAR_REGRESSION = "explain-the-linear-regression-model-and-discuss-its-assumption"
+
+
+def test_a_typo_in_the_key_terms_still_finds_the_section(retriever: Retriever) -> None:
+    """Two misspelt key terms: uncorrected, the answering section is not even in the top 10 of hybrid."""
+    typed = "vif treshold multicolinearity"
+    plain = Retriever(
+        retriever.settings.replace(spell_correct=False), embedder=retriever.embedder, index=retriever.index
+    )
+    assert LINEAR_REGRESSION not in [h.section_id for h in plain.search(typed, k=10).hits]
+    result = retriever.search(typed, k=3)
+    assert result.hits[0].section_id == LINEAR_REGRESSION
+    assert result.corrections == {"treshold": "threshold", "multicolinearity": "multicollinearity"}
+    assert result.to_json()["corrections"] == result.corrections
+    assert result.query == typed  # the result still names what the user typed
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How does QLoRA differ from regular LoRA fine-tuning?",  # unknown to the collection, near "lora"
+        "will running kmeans twice give me the same clusters?",  # near "means"
+        "How does a Kalman filter estimate a hidden state?",  # English, not in the collection
+        "why is the tokenizer of BERT special?",  # its stem is known
+        "what are capsnets?",  # no close collection word
+    ],
+)
+def test_unknown_or_known_terms_are_left_alone(retriever: Retriever, question: str) -> None:
+    query, corrections = retriever.prepare(question)
+    assert (query, corrections) == (question, {})
