@@ -70,6 +70,11 @@ class LexicalIndex:
         tokens = tokenize(query)
         return sum(t in self._bm25.vocab_dict for t in tokens) / len(tokens) if tokens else 0.0
 
+    def scores(self, query: str) -> np.ndarray:
+        """The BM25 score of every row for a query (zeros when no query word is known): for offline studies."""
+        tokens = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
+        return self._bm25.get_scores(tokens) if tokens else np.zeros(self.size, dtype=np.float32)
+
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(row ids, scores) best first; rows with no matching term are left out."""
         tokens = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
