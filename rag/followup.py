@@ -19,10 +19,10 @@ from index.lexical import STOPWORDS, tokenize
 
 MAX_TURNS = 10  # history items a request may carry (most recent last)
 
-# Words that point back at something said before. "that" is left out: it is mostly a relative pronoun
-# ("the loss that SVM uses"); "this"/"these"/"those" are kept only as determiners or pronouns alike.
+# Words that point back at something said before. "that" is often a relative pronoun instead ("the loss that SVM
+# uses"), but such a question names its topic: the limit on topic words keeps it standing alone.
 _ANAPHOR = re.compile(
-    r"\b(it|its|it's|itself|this|these|those|they|them|their|theirs|such|one|ones|same|former|latter|above)\b"
+    r"\b(it|its|it's|itself|this|that|these|those|they|them|their|theirs|such|one|ones|same|former|latter|above)\b"
 )
 # Openings that continue the conversation: "what about …", "and …", "how about …", "why?", "so …".
 _CONTINUE = re.compile(r"^(and|also|so|but|then|what about|how about|and what|why|why not|how so|any|ok|okay)\b")
