@@ -166,7 +166,7 @@ def write(report: dict[str, Any], out: Path) -> list[Path]:
     return paths
 
 
-GRID = {"max_topic_words": (1, 2, 3, 4), "carry_terms": (3, 6, 10), "prior": (0.0, 0.05, 0.1, 0.15, 0.25, 0.4)}
+GRID = {"max_topic_words": (2, 3, 4), "carry_terms": (6,), "prior": (0.0, 0.1, 0.15, 0.25)}
 
 
 def tune(settings: Settings, path: Path = DEFAULT_FOLLOWUPS) -> list[tuple[dict[str, float], FollowupConfig]]:
@@ -174,6 +174,7 @@ def tune(settings: Settings, path: Path = DEFAULT_FOLLOWUPS) -> list[tuple[dict[
     askdoc = AskDoc(settings, progress=False)
     askdoc.warm_up(llm=False)
     conversations = [c for c in load_conversations(path) if c.split == "tune"]
+    check(conversations, askdoc.retriever.index.sections)  # fills each question's expected sections
     answer_first_turns(askdoc, conversations)
     results, cache = [], {}
     for values in itertools.product(*GRID.values()):
