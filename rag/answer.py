@@ -28,6 +28,7 @@ class Answer:
     draft: str = ""  # what the LLM wrote, before verification
     refusal: dict[str, Any] = field(default_factory=dict)  # the refusal model's probability and signals
     corrections: dict[str, str] = field(default_factory=dict)  # misspelt question words -> what was searched for
+    search_question: str = ""  # what retrieval searched with (a follow-up carries words of the turn before)
 
     @property
     def refused(self) -> bool:
@@ -49,6 +50,7 @@ class Answer:
             "draft": self.draft,
             "refusal": self.refusal,
             "corrections": self.corrections,
+            "search_question": self.search_question or self.question,
         }
 
 
@@ -76,12 +78,14 @@ class Draft:
     start: float
 
     signals: Signals | None = None
+    search: str = ""  # what retrieval searched with, when it is not the question itself
     covered: float = 1.0  # the refusal model's probability that the collection answers the question
     corrections: dict[str, str] = field(default_factory=dict)  # misspelt words and what was searched for
 
     def final(self, answer: Answer) -> FinalEvent:
         answer.timings = self.timings | {"total": elapsed_ms(self.start)}
         answer.corrections = self.corrections
+        answer.search_question = self.search
         answer.refusal = {"covered": round(self.covered, 4)} | (
             {"signals": self.signals.to_json()} if self.signals else {}
         )

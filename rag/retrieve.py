@@ -16,6 +16,7 @@ from index.spelling import Speller
 from index.store import StoredIndex
 from index.vectors import search_faiss
 from rag.config import MODES, Settings, check_choice, check_k
+from rag.followup import boost
 from rag.fusion import reciprocal_rank_fusion, weighted_fusion
 from rag.rerank.stage import RerankStage
 
@@ -41,15 +42,17 @@ class SearchResult:
     hits: list[SectionHit]
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
     corrections: dict[str, str] = field(default_factory=dict)  # typed word -> the collection word searched for
+    search_question: str = ""  # set when a follow-up searched with more than the query (rag.followup)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "query": self.query,
             "mode": self.mode,
             "results": [h.to_json() for h in self.hits],
             "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
             "corrections": self.corrections,
         }
+        return out | ({"search_question": self.search_question} if self.search_question else {})
 
 
 def clean_question(question: str, settings: Settings) -> str:
@@ -150,6 +153,9 @@ class Retriever:
             return weighted_fusion(rankings, [w, 1.0 - w])
         return reciprocal_rank_fusion(rankings, self.settings.rrf_k)
 
+    def _section_of(self, row: int) -> str:
+        return self.index.passages[row].section_id
+
     def group(self, ranking: list[tuple[int, float]], k: int) -> list[SectionHit]:
         """Best passage per section wins; sections keep the order of their best passage."""
         index = self.index
@@ -183,9 +189,10 @@ class Retriever:
         mode: str | None = None,
         vector: np.ndarray | None = None,
         cleaned: bool = False,
+        prior: dict[str, float] | None = None,
     ) -> SearchResult:
         """`vector` and `cleaned`: the question already embedded, already prepared (the answer pipeline does both
-        once for the whole answer)."""
+        once for the whole answer). `prior`: section id -> bonus, a share of the top score (rag.followup)."""
         query, corrections = (question, {}) if cleaned else self.prepare(question)
         k = self.settings.k if k is None else k
         mode = mode or self.settings.mode
@@ -200,10 +207,11 @@ class Retriever:
         if mode == "rerank":
             depth = max(depth, 4 * self.settings.rerank_candidates)
             ranking = self.passage_ranking(query, "hybrid", depth, timings, vector)
+            ranking = boost(ranking, self._section_of, prior or {})
             hits = self.group(self.rerank_stage.rank(query, ranking, self.index, k, timings), k)
         else:
             ranking = self.passage_ranking(query, mode, depth, timings, vector)
-            hits = self.group(ranking, k)
+            hits = self.group(boost(ranking, self._section_of, prior or {}), k)
         timings["total"] = elapsed_ms(t)
         return SearchResult(query=question, mode=mode, hits=hits, timings=timings, corrections=corrections)
 
