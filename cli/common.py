@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +20,29 @@ if TYPE_CHECKING:
 
 def notify(message: str) -> None:
     print(f"askdoc: {message}", file=sys.stderr, flush=True)
+
+
+# Libraries that speak to the terminal on their own: model-loading bars ("Loading weights"), advice and deprecation
+# notices. A person running askdoc sees askdoc's lines only. askdoc's own bars for long work (index build, reranker
+# training, eval) are plain tqdm bars and stay.
+QUIET_ENV = {
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # also turns off transformers' bars (read when it is imported)
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+    "TOKENIZERS_PARALLELISM": "false",  # else tokenizers warns when a process forks after using it
+}
+QUIET_LOGGERS = ("transformers", "sentence_transformers", "huggingface_hub", "torch", "bm25s", "faiss", "accelerate")
+
+
+def quiet_libraries() -> None:
+    """Called once at the CLI's entry, before any library is imported. A variable or warning filter the user set
+    (PYTHONWARNINGS, -W, TRANSFORMERS_VERBOSITY ...) still wins."""
+    for name, value in QUIET_ENV.items():
+        os.environ.setdefault(name, value)
+    if not sys.warnoptions:
+        warnings.simplefilter("ignore")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def common_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 
 from cli import ask, chat, collection, evaluate, search, serve
-from cli.common import common_parser
+from cli.common import common_parser, quiet_libraries
 from corpus.errors import AskdocError
 
 
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_libraries()
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func

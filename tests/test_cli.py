@@ -236,3 +236,31 @@ def test_serve_warns_on_a_non_loopback_host_without_a_key(
     assert served == [
         {"app": "api.app:create_app", "factory": True, "host": host, "port": 8765, "workers": 1}
     ]  # then it serves, warned or not
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["ask", "What is self-attention?"], ["search", "What is self-attention?"]],
+    ids=["ask", "search"],
+)
+def test_a_normal_command_prints_no_library_noise(retriever: Retriever, index_dir: Path, argv: list[str]) -> None:
+    """The real command, as a user runs it: stderr holds askdoc's own lines only: no model-loading progress bar,
+    no library warning or log line."""
+    env = child_env(index_dir=str(index_dir), device="cpu")
+    out = subprocess.run([ASKDOC, *argv], capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "what-is-self-attention" in out.stdout
+    assert "\r" not in out.stderr and "it/s]" not in out.stderr, out.stderr
+    assert all(line.startswith("askdoc: ") for line in out.stderr.splitlines()), out.stderr
+
+
+def test_the_command_line_starts_without_the_heavy_libraries() -> None:
+    """Importing the CLI and parsing arguments loads no model library: each command imports what it needs when it
+    runs (a quick start, and `askdoc --help` in a fraction of a second)."""
+    code = (
+        "import sys; from cli.main import build_parser; build_parser().parse_args(['search', 'q']); "
+        "print(' '.join(m for m in ('torch', 'transformers', 'sentence_transformers', 'llama_cpp', 'fastapi', "
+        "'faiss', 'bm25s') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == ""
