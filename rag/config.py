@@ -45,6 +45,8 @@ class Settings:
     dense_weight: float = 0.5  # weighted fusion: dense share, BM25 gets the rest
     candidates: int = 30  # passages taken from each first-stage ranking before fusion
     max_question_chars: int = 2000
+    # Documents (askdoc index add, POST /documents): a bigger file is skipped with this reason.
+    max_document_bytes: int = 50 * 1024 * 1024
     # Generation (answers).
     llm_backend: str = "auto"  # one of rag.generation.registry.BACKEND_NAMES
     llm_model: str = "smollm2"  # "smollm2" = the bundled GGUF; or a local path / hub id
@@ -117,6 +119,8 @@ class Settings:
         if self.faiss_kind not in ("flat", "hnsw"):
             raise InvalidInputError(f"unknown FAISS index kind {self.faiss_kind!r}; choose flat or hnsw")
         check_k(self.k)
+        if self.max_document_bytes < 1:
+            raise InvalidInputError(f"max_document_bytes must be at least 1, got {self.max_document_bytes}")
         if self.max_request_bytes < 1:
             raise InvalidInputError(f"max_request_bytes must be at least 1, got {self.max_request_bytes}")
         if self.candidates < self.k:
