@@ -58,7 +58,8 @@ class Collection:
     progress: bool = True
     max_document_bytes: int = MAX_DOCUMENT_BYTES
 
-    def stale_reasons(self, manifest: store.Manifest) -> list[str]:
+    def stale_reasons(self, manifest: store.Manifest, documents: bool = True) -> list[str]:
+        """Why the index must be rebuilt; `documents`: an added document whose file changed counts too."""
         reasons = []
         embed_model = self.embedder.model_id
         if manifest.embed_model != embed_model:
@@ -73,7 +74,7 @@ class Collection:
                 if record.default:
                     reasons.append(f"default corpus {path} is gone")
                 continue  # a user document that moved away keeps its sections until it is removed
-            if file_sha256(path) != record.sha256:
+            if (documents or record.default) and file_sha256(path) != record.sha256:
                 reasons.append(f"{record.name} changed since the index was built")
         defaults = [Path(r.path) for r in manifest.documents if r.default]
         if defaults != [self.corpus_path.resolve()]:
@@ -99,16 +100,17 @@ class Collection:
             store.save(index, self.index_dir)
         return index
 
-    def open(self) -> StoredIndex:
+    def open(self, documents: bool = True) -> StoredIndex:
         """Load the index; build it when there is none, rebuild it (saying why) when it is stale.
 
         A corrupt index is not silently replaced: the user may want to look at it; the error says how to rebuild.
+        `documents=False`: a changed added document is not a reason (add and remove deal with documents).
         """
         if not (self.index_dir / store.MANIFEST).exists() and not self.index_dir.exists():
             self.notify(f"no index at {self.index_dir} yet: building it (first run only)")
             return self.build()
         index = store.load(self.index_dir)
-        reasons = self.stale_reasons(index.manifest)
+        reasons = self.stale_reasons(index.manifest, documents)
         if reasons:
             self.notify("index is out of date (" + "; ".join(reasons) + "): rebuilding")
             return self.build(previous=index)
@@ -125,7 +127,7 @@ class Collection:
         """
         if not paths:
             raise InvalidInputError("give at least one file to add")
-        self.open()  # built or rebuilt first when needed (that takes the lock itself)
+        self.open(documents=False)  # built or rebuilt first when needed (that takes the lock itself)
         with store.build_lock(self.index_dir):
             index = self._current()
             results, docs = self._plan(index, paths, on_result or (lambda _: None))
@@ -139,7 +141,7 @@ class Collection:
 
     def remove(self, ref: str) -> tuple[StoredIndex, DocumentRecord]:
         """Remove one added document (by id, name or path): its sections, passages and vectors go."""
-        self.open()
+        self.open(documents=False)
         with store.build_lock(self.index_dir):
             index = self._current()
             record = find_document(index.manifest.documents, ref)
