@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cli.common import emit, notify, settings_from
 from rag.config import Settings
@@ -95,10 +95,11 @@ def _totals(counts: dict[str, int]) -> str:
 
 
 def cmd_index_list(args: argparse.Namespace) -> int:
+    from index.collection import document_row
     from index.store import read_manifest
 
     settings = settings_from(args)
-    rows = document_rows(read_manifest(settings.index_dir).documents)
+    rows = [document_row(r) for r in read_manifest(settings.index_dir).documents]
     if args.json:
         emit({"index_dir": str(settings.index_dir), "documents": rows})
         return 0
@@ -106,14 +107,3 @@ def cmd_index_list(args: argparse.Namespace) -> int:
         tag = "  (default corpus)" if row["default"] else ""
         print(f"{row['id']:<24} {row['sections']:>5} sections  {row['name']}{tag}  [{row['path']}]")
     return 0
-
-
-def document_rows(records: list[Any]) -> list[dict[str, Any]]:
-    """What `index list --json` and GET /documents show of each document."""
-    from index.collection import doc_id
-
-    return [
-        {"id": doc_id(r), "name": r.name, "path": r.path, "sha256": r.sha256, "sections": r.sections,
-         "default": r.default}
-        for r in records
-    ]

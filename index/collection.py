@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from corpus.chunk import ChunkConfig
 from corpus.errors import InvalidInputError
@@ -208,6 +209,18 @@ class Collection:
 def doc_id(record: DocumentRecord) -> str:
     """The id a document is listed and removed by: its section-id prefix, "default" for the default corpus."""
     return record.id_prefix.rstrip("/") or DEFAULT_ID
+
+
+def document_row(record: DocumentRecord) -> dict[str, Any]:
+    """What `askdoc index list --json` and GET /documents show of a document."""
+    return {
+        "id": doc_id(record),
+        "name": record.name,
+        "path": record.path,
+        "sha256": record.sha256,
+        "sections": record.sections,
+        "default": record.default,
+    }
 
 
 def find_document(records: list[DocumentRecord], ref: str) -> DocumentRecord:

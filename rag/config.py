@@ -47,6 +47,7 @@ class Settings:
     max_question_chars: int = 2000
     # Documents (askdoc index add, POST /documents): a bigger file is skipped with this reason.
     max_document_bytes: int = 50 * 1024 * 1024
+    max_upload_bytes: int = 200 * 1024 * 1024  # one POST /documents request, all its files together
     # Generation (answers).
     llm_backend: str = "auto"  # one of rag.generation.registry.BACKEND_NAMES
     llm_model: str = "smollm2"  # "smollm2" = the bundled GGUF; or a local path / hub id
