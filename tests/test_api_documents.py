@@ -26,7 +26,9 @@ QUESTION = {"question": "At what temperature does the Zorblax furnace melt the b
 @pytest.fixture
 def served(own_index: Settings, embedder: Embedder) -> Iterator[tuple[TestClient, Settings]]:
     settings = own_index.replace(max_document_bytes=5000, api_key="k3y")
-    engine = AskDoc(settings, retriever=Retriever(settings, embedder=embedder, progress=False), llm=ScriptedChat())
+    # Answers here are extractive: the scripted model only spares loading the real one.
+    retriever = Retriever(settings, embedder=embedder, progress=False)
+    engine = AskDoc(settings, retriever=retriever, llm=ScriptedChat("unused"))
     with TestClient(create_app(settings, askdoc=engine), headers={"Authorization": "Bearer k3y"}) as client:
         yield client, settings
 
@@ -55,6 +57,8 @@ def test_upload_ask_list_remove(served: tuple[TestClient, Settings], tmp_path: P
     files += [tmp_path / "bad" / name for name in bad if name != "big.txt"]
     r = client.post("/documents", files=_files(*files))
     assert r.status_code == 202 and r.headers["location"] == f"/documents/jobs/{r.json()['id']}"
+    during = client.post("/search", json={"question": QUESTION["question"], "k": 1})  # served while it runs
+    assert during.status_code == 200 and during.json()["results"]
     job = _finished(client, r.json())
     assert job["state"] == "done" and job["total"] == job["done"] == 5
     assert [(f["path"], f["status"]) for f in job["files"]] == [
