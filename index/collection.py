@@ -128,9 +128,9 @@ class Collection:
         """
         if not paths:
             raise InvalidInputError("give at least one file to add")
-        self.open(documents=False)  # built or rebuilt first when needed (that takes the lock itself)
+        opened = self.open(documents=False)  # built or rebuilt first when needed (that takes the lock itself)
         with store.build_lock(self.index_dir):
-            index = self._current()
+            index = self._current(opened)
             results, docs = self._plan(index, paths, on_result or (lambda _: None))
             if not docs:
                 return index, results
@@ -142,15 +142,17 @@ class Collection:
 
     def remove(self, ref: str) -> tuple[StoredIndex, DocumentRecord]:
         """Remove one added document (by id, name or path): its sections, passages and vectors go."""
-        self.open(documents=False)
+        opened = self.open(documents=False)
         with store.build_lock(self.index_dir):
-            index = self._current()
+            index = self._current(opened)
             record = find_document(index.manifest.documents, ref)
             records = [r for r in index.manifest.documents if r is not record]
             return self._update(index, records, []), record
 
-    def _current(self) -> StoredIndex:
-        """The index as it is on disk now (another writer may have saved one since this process loaded it)."""
+    def _current(self, opened: StoredIndex) -> StoredIndex:
+        """The index as it is on disk now: another writer may have saved one since `opened` was loaded."""
+        if store.read_manifest(self.index_dir).to_dict() == opened.manifest.to_dict():
+            return opened
         return store.load(self.index_dir)
 
     def _update(self, index: StoredIndex, records: list[DocumentRecord], added: list[Document]) -> StoredIndex:
