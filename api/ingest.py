@@ -88,19 +88,20 @@ class Ingestor:
             shutil.rmtree(staging, ignore_errors=True)
 
     def _ingest(self, engine: AskDoc, job: Job, files: list[tuple[str, Path]]) -> None:
-        """Files that do not parse are reported and never reach the uploads folder (a good copy there stays);
-        the others are moved in under their names and added."""
+        """Files that do not parse, or whose content is already indexed under another name, are reported and never
+        reach the uploads folder (a good copy there stays as it was); the others are moved in and added."""
         placed: list[Path] = []
         early: dict[int, FileResult] = {}
+        by_sha = {r.sha256: r for r in engine.retriever.index.manifest.documents}
+        batch: dict[str, str] = {}  # content hash -> name, of this request's accepted files
         for i, (name, staged) in enumerate(files):
-            try:
-                load_file(staged, "", self.settings.max_document_bytes)
-            except InvalidInputError as exc:
-                early[i] = FileResult(name, "skipped", str(exc))
+            final = (self.folder / name).resolve()
+            reason = self._refusal(staged, final, by_sha, batch)
+            if reason:
+                early[i] = FileResult(name, "skipped", reason)
                 job.results.append(early[i])
                 continue
             self.folder.mkdir(parents=True, exist_ok=True)
-            final = self.folder / name
             os.replace(staged, final)
             placed.append(final)
         if placed:
@@ -109,6 +110,20 @@ class Ingestor:
             engine.use_index(index)  # the swap: later requests see the new index
             ordered = iter(_named(r) for r in results)
             job.results = [early[i] if i in early else next(ordered) for i in range(len(files))]
+
+    def _refusal(self, staged: Path, final: Path, by_sha: dict[str, DocumentRecord], batch: dict[str, str]) -> str:
+        """Why a staged upload is skipped before it replaces anything ("" when it is not)."""
+        try:
+            doc = load_file(staged, "", self.settings.max_document_bytes)
+        except InvalidInputError as exc:
+            return str(exc)
+        twin = by_sha.get(doc.sha256)
+        if twin is not None and twin.path != str(final):
+            return f"duplicate of {twin.name} (same content, id {doc_id(twin)})"
+        if doc.sha256 in batch:
+            return f"duplicate of {batch[doc.sha256]} (same content)"
+        batch[doc.sha256] = final.name
+        return ""
 
     def remove(self, engine: AskDoc, ref: str) -> DocumentRecord:
         with self._lock:
@@ -139,5 +154,3 @@ def _named(result: FileResult) -> FileResult:
     result.path = Path(result.path).name
     return result
 
-
-__all__ = ["Ingestor", "Job", "doc_id", "uploads_dir"]

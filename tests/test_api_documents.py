@@ -74,8 +74,11 @@ def test_upload_ask_list_remove(served: tuple[TestClient, Settings], tmp_path: P
     listed = client.get("/documents").json()["documents"]
     assert [d["id"] for d in listed] == ["default", "report", "quokka"]
 
-    again = _finished(client, client.post("/documents", files=_files(files[0])).json())
-    assert [f["status"] for f in again["files"]] == ["unchanged"]
+    copy = [("files", ("copy.pdf", files[0].read_bytes()))]
+    again = _finished(client, client.post("/documents", files=_files(files[0]) + copy).json())
+    assert [f["status"] for f in again["files"]] == ["unchanged", "skipped"]
+    assert again["files"][1]["reason"] == "duplicate of report.pdf (same content, id report)"
+    assert not (uploads_dir(settings.index_dir) / "copy.pdf").exists()
 
     r = client.delete("/documents/report")
     assert r.status_code == 200 and r.json()["removed"]["name"] == "report.pdf"
