@@ -25,7 +25,7 @@ from api.deps import Runtime
 from api.errors import error_response, install_error_handlers
 from api.gate import AnswerGate
 from api.limits import BodyLimit
-from api.routes import ask, chat, health, search, sections
+from api.routes import ask, chat, documents, health, search, sections
 from rag.config import Settings
 from rag.pipeline import AskDoc
 
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, askdoc: AskDoc | None = None) -
     )
     app.state.runtime = runtime
     # The first added is the innermost: the API key and the content type are checked before the body's size.
-    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes, uploads=("/documents", settings.max_upload_bytes))
     app.middleware("http")(_gatekeeper(settings))
     if settings.cors_origins:
         # Added last, so it is the outermost layer: browsers' preflights (no Authorization header) are answered
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, askdoc: AskDoc | None = None) -
             allow_headers=["Authorization", "Content-Type"],
         )
     install_error_handlers(app)
-    for module in (health, search, sections, ask, chat):
+    for module in (health, search, sections, ask, chat, documents):
         app.include_router(module.router)
     return app
 

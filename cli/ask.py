@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from cli.common import add_question_arguments, batch_questions, emit, notify, settings_from
 from corpus.errors import AskdocError
+from index.build import doc_prefix
 from rag.config import ANSWER_STYLES
 from rag.generation.registry import BACKEND_NAMES
 
@@ -121,4 +122,6 @@ def print_sources(answer: Answer) -> None:
         return
     print("\nSources:")
     for src in cited_sources(answer):
-        print(f"  [{src.n}] {src.heading}  [{src.section_id}]")
+        # An added document's source names its file (and page): "report.pdf, p. 12, § 3.2 Methods".
+        label = src.reference if doc_prefix(src.section_id) else src.heading
+        print(f"  [{src.n}] {label}  [{src.section_id}]")

@@ -1,11 +1,12 @@
-"""`askdoc index build|add|info` and `askdoc reranker train`: the on-disk collection and the model trained on it."""
+"""`askdoc index build|info` and `askdoc reranker train`: the on-disk collection and the model trained on it.
+(`askdoc index add|remove|list`: cli/documents.py.)"""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cli import documents
 from cli.common import emit, notify, settings_from
 from corpus.errors import AskdocError
 from rag.config import Settings
@@ -28,9 +29,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     b.add_argument("--no-reranker", action="store_true", help="never train the reranker during a build")
     b.set_defaults(func=cmd_index_build)
-    a = isub.add_parser("add", parents=[common], help="add or update Markdown / plain-text documents")
-    a.add_argument("paths", nargs="+", help="files to add")
-    a.set_defaults(func=cmd_index_add)
+    documents.register(isub, common)
     i = isub.add_parser("info", parents=[common], help="show what the index holds")
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_index_info)
@@ -53,12 +52,11 @@ def _embedder(settings: Settings) -> Embedder:
 
 
 def cmd_index_build(args: argparse.Namespace) -> int:
-    from index.collection import Collection
     from index.store import load
 
     settings = settings_from(args, faiss_kind=args.faiss)
     embedder = _embedder(settings)
-    collection = Collection(settings.index_dir, settings.corpus_path, embedder, settings.faiss_kind, notify)
+    collection = documents.open_collection(settings, embedder)
     if args.rebuild:
         previous = None
         if (settings.index_dir / "manifest.json").exists():
@@ -93,16 +91,6 @@ def _train_reranker(settings: Settings, embedder: Embedder, index: StoredIndex |
 def cmd_reranker_train(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     _train_reranker(settings, _embedder(settings), steps=args.steps, epochs=args.epochs, seed=args.seed)
-    return 0
-
-
-def cmd_index_add(args: argparse.Namespace) -> int:
-    from index.collection import Collection
-
-    settings = settings_from(args)
-    collection = Collection(settings.index_dir, settings.corpus_path, _embedder(settings), settings.faiss_kind, notify)
-    index = collection.add([Path(p) for p in args.paths])
-    _print_info(index.manifest.to_dict(), settings)
     return 0
 
 

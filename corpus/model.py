@@ -17,6 +17,13 @@ class Section:
     source: str  # document name (file name)
     start_line: int  # 1-based line of the heading
     end_line: int  # 1-based, inclusive
+    # Added for documents of other formats; defaults keep sections.jsonl files written before them loadable.
+    heading_path: tuple[str, ...] = ()  # outer headings first, this section's heading last
+    page: int | None = None  # 1-based PDF page the section's text is on (a PDF section never spans pages)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.heading_path, tuple):  # read back from JSON as a list
+            object.__setattr__(self, "heading_path", tuple(self.heading_path))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,6 +1,6 @@
 """Turn a document's text into sections. Pure functions: text in, records out.
 
-Three formats:
+Three text formats (PDF and HTML: corpus.formats, which also picks the parser for a file):
 - the guide format of the default corpus: a title, a table of contents of "- entry" lines (category names and
   question headings), then the body, where each TOC heading reappears on a line of its own;
 - Markdown: `#` headings start sections, the nearest level-1 heading is the category;
@@ -27,17 +27,24 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def read_document(path: Path, id_prefix: str = "") -> Document:
-    """Read and parse a file, choosing the parser by its content and suffix."""
-    if not path.is_file():
-        raise InvalidInputError(f"{path}: no such file")
-    if path.stat().st_size > MAX_DOCUMENT_BYTES:
-        raise InvalidInputError(f"{path}: larger than {MAX_DOCUMENT_BYTES // 2**20} MiB; split it first")
+def read_document(path: Path, id_prefix: str = "", max_bytes: int = MAX_DOCUMENT_BYTES) -> Document:
+    """Read and parse a file of any supported format; errors name the file."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInputError(f"{path}: not UTF-8 text (askdoc reads Markdown and plain text)") from None
-    return parse_text(text, path.name, id_prefix)
+        return load_file(path, id_prefix, max_bytes)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{path}: {exc}") from None
+
+
+def load_file(path: Path, id_prefix: str = "", max_bytes: int = MAX_DOCUMENT_BYTES) -> Document:
+    """read_document, with errors that say only what is wrong (the caller names the file)."""
+    from corpus.formats import parse_bytes  # the format parsers build on this module's text parsers
+
+    if not path.is_file():
+        raise InvalidInputError("no such file")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InvalidInputError(f"{size:,} bytes, over the {max_bytes:,}-byte limit (max_document_bytes)")
+    return parse_bytes(path.read_bytes(), path.name, id_prefix)
 
 
 def file_sha256(path: Path) -> str:
@@ -49,7 +56,7 @@ def parse_text(text: str, name: str, id_prefix: str = "") -> Document:
     digest = sha256_text(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        raise InvalidInputError(f"{name}: the document is empty")
+        raise InvalidInputError("the document is empty")
     if name.lower().endswith((".md", ".markdown")):
         doc = parse_markdown(text, name, id_prefix)
     elif _toc_entries(text.split("\n")):
@@ -128,12 +135,16 @@ def parse_markdown(text: str, name: str, id_prefix: str = "") -> Document:
     if _first_nonblank(lines, 0, first) is not None:
         headings.append((-1, first, Path(name).stem, ""))
     category = ""
+    paths: list[tuple[str, ...]] = [(headings[0][2],)] if headings else []
+    stack: list[tuple[int, str]] = []  # (level, heading) of the open headings
     for j, (at, level, heading) in enumerate(found):
         end = found[j + 1][0] if j + 1 < len(found) else len(lines)
         if level == 1:
             category = heading
         headings.append((at, end, heading, category))
-    return _document(lines, headings, name, text, [], id_prefix)
+        stack = [(lv, h) for lv, h in stack if lv < level] + [(level, heading)]
+        paths.append(tuple(h for _, h in stack))
+    return _document(lines, headings, name, text, [], id_prefix, paths)
 
 
 def parse_plain(text: str, name: str, id_prefix: str = "") -> Document:
@@ -152,11 +163,15 @@ def _document(
     text: str,
     toc: list[str],
     id_prefix: str,
+    paths: list[tuple[str, ...]] | None = None,
 ) -> Document:
-    """Build sections from (heading line, end, heading, category); heading line -1 means "no heading line"."""
+    """Build sections from (heading line, end, heading, category); heading line -1 means "no heading line".
+    `paths`: each section's heading path (default: its category, when it has one, then its heading)."""
     ids = unique_ids([h for _, _, h, _ in headings], id_prefix)
+    if paths is None:
+        paths = [tuple(p for p in (category, heading) if p) for _, _, heading, category in headings]
     sections = []
-    for sid, (at, end, heading, category) in zip(ids, headings, strict=True):
+    for sid, (at, end, heading, category), path in zip(ids, headings, paths, strict=True):
         body = "\n".join(lines[at + 1 : end]).strip("\n")
         # Trailing blank lines are not part of the section's span.
         last = end - 1
@@ -171,6 +186,7 @@ def _document(
                 source=name,
                 start_line=max(at, 0) + 1,
                 end_line=max(last, at, 0) + 1,
+                heading_path=path,
             )
         )
     return Document(name=name, sha256=sha256_text(text), sections=sections, toc=toc)

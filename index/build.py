@@ -1,4 +1,4 @@
-"""Build an index from parsed documents: chunk, embed (reusing vectors of unchanged passages), index."""
+"""Build an index from parsed documents, or update one: chunk, embed (reusing vectors of unchanged passages), index."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from corpus.chunk import ChunkConfig, chunk_sections
-from corpus.model import Document, Passage
+from corpus.model import Document, Passage, Section
 from index.embed import Embedder
 from index.store import DocumentRecord, Manifest, StoredIndex, assemble, corpus_hash
 
@@ -23,7 +23,48 @@ def build_index(
     sections = [s for doc, _ in documents for s in doc.sections]
     passages = chunk_sections(sections, embedder.count_tokens, cfg)
     vectors = _embed(passages, embedder, previous, cfg.version, progress)
-    records = [r for _, r in documents]
+    return _finish([r for _, r in documents], sections, passages, vectors, embedder, faiss_kind, cfg)
+
+
+def update_index(
+    previous: StoredIndex,
+    records: list[DocumentRecord],
+    added: list[Document],
+    embedder: Embedder,
+    faiss_kind: str = "flat",
+    progress: bool = True,
+) -> StoredIndex:
+    """`previous` with only the documents of `records` kept and the `added` ones chunked and embedded in: the
+    sections, passages and vectors of the kept documents are taken as they are (nothing re-read, re-chunked or
+    re-embedded); a passage of an added document whose text the previous index held keeps its vector."""
+    cfg = ChunkConfig()
+    replaced = {doc_prefix(s.id) for doc in added for s in doc.sections}
+    keep = {r.id_prefix for r in records} - replaced
+    rows = [i for i, p in enumerate(previous.passages) if doc_prefix(p.section_id) in keep]
+    new_sections = [s for doc in added for s in doc.sections]
+    new_passages = chunk_sections(new_sections, embedder.count_tokens, cfg)
+    sections = [s for s in previous.sections.values() if doc_prefix(s.id) in keep] + new_sections
+    passages = [previous.passages[i] for i in rows] + new_passages
+    new_vectors = _embed(new_passages, embedder, previous, cfg.version, progress)
+    vectors = np.concatenate([previous.vectors[rows], new_vectors]).astype(np.float32, copy=False)
+    return _finish(records, sections, passages, vectors, embedder, faiss_kind, cfg)
+
+
+def doc_prefix(section_id: str) -> str:
+    """The id prefix of the document a section belongs to ("" for the default corpus, whose ids have no "/")."""
+    head, sep, _ = section_id.partition("/")
+    return head + "/" if sep else ""
+
+
+def _finish(
+    records: list[DocumentRecord],
+    sections: list[Section],
+    passages: list[Passage],
+    vectors: np.ndarray,
+    embedder: Embedder,
+    faiss_kind: str,
+    cfg: ChunkConfig,
+) -> StoredIndex:
     manifest = Manifest(
         embed_model=embedder.model_id,
         embed_dim=embedder.dim,

@@ -8,17 +8,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from corpus.chunk import ChunkConfig
-from corpus.errors import IndexLoadError, InvalidInputError
+from corpus.errors import InvalidInputError
 from corpus.ids import slugify
 from corpus.model import Document
-from corpus.parse import file_sha256, read_document
+from corpus.parse import MAX_DOCUMENT_BYTES, file_sha256, load_file, read_document
 from index import store
-from index.build import build_index
+from index.build import build_index, update_index
 from index.embed import Embedder
+from index.ingest import FileResult
 from index.store import DocumentRecord, StoredIndex
 
+DEFAULT_ID = "default"  # how the default corpus is listed
 Notify = Callable[[str], None]  # progress and warnings for a person; the one such type of the project
 
 
@@ -26,9 +29,15 @@ def quiet(_: str) -> None:
     """The Notify that says nothing."""
 
 
-def _read(path: Path, id_prefix: str, default: bool) -> tuple[Document, DocumentRecord]:
-    doc = read_document(path, id_prefix)
-    record = DocumentRecord(
+def _read(
+    path: Path, id_prefix: str, default: bool, max_bytes: int = MAX_DOCUMENT_BYTES
+) -> tuple[Document, DocumentRecord]:
+    doc = read_document(path, id_prefix, max_bytes)
+    return doc, _record(path, doc, id_prefix, default)
+
+
+def _record(path: Path, doc: Document, id_prefix: str, default: bool) -> DocumentRecord:
+    return DocumentRecord(
         path=str(path.resolve()),
         name=doc.name,
         sha256=doc.sha256,
@@ -36,7 +45,6 @@ def _read(path: Path, id_prefix: str, default: bool) -> tuple[Document, Document
         sections=len(doc.sections),
         default=default,
     )
-    return doc, record
 
 
 @dataclass
@@ -49,8 +57,10 @@ class Collection:
     faiss_kind: str = "flat"
     notify: Notify = quiet
     progress: bool = True
+    max_document_bytes: int = MAX_DOCUMENT_BYTES
 
-    def stale_reasons(self, manifest: store.Manifest) -> list[str]:
+    def stale_reasons(self, manifest: store.Manifest, documents: bool = True) -> list[str]:
+        """Why the index must be rebuilt; `documents`: an added document whose file changed counts too."""
         reasons = []
         embed_model = self.embedder.model_id
         if manifest.embed_model != embed_model:
@@ -65,7 +75,7 @@ class Collection:
                 if record.default:
                     reasons.append(f"default corpus {path} is gone")
                 continue  # a user document that moved away keeps its sections until it is removed
-            if file_sha256(path) != record.sha256:
+            if (documents or record.default) and file_sha256(path) != record.sha256:
                 reasons.append(f"{record.name} changed since the index was built")
         defaults = [Path(r.path) for r in manifest.documents if r.default]
         if defaults != [self.corpus_path.resolve()]:
@@ -78,7 +88,8 @@ class Collection:
         if previous is not None:
             for record in previous.manifest.documents:
                 if not record.default and Path(record.path).is_file():
-                    docs.append(_read(Path(record.path), record.id_prefix, default=False))
+                    doc = _reread(record, self.max_document_bytes, self.notify)
+                    docs += [doc] if doc else []
         index = self._save(docs, previous)
         counts = index.manifest.counts
         self.notify(f"indexed {counts['sections']} sections as {counts['passages']} passages into {self.index_dir}")
@@ -90,65 +101,155 @@ class Collection:
             store.save(index, self.index_dir)
         return index
 
-    def open(self) -> StoredIndex:
+    def open(self, documents: bool = True) -> StoredIndex:
         """Load the index; build it when there is none, rebuild it (saying why) when it is stale.
 
         A corrupt index is not silently replaced: the user may want to look at it; the error says how to rebuild.
+        `documents=False`: a changed added document is not a reason (add and remove deal with documents).
         """
         if not (self.index_dir / store.MANIFEST).exists() and not self.index_dir.exists():
             self.notify(f"no index at {self.index_dir} yet: building it (first run only)")
             return self.build()
         index = store.load(self.index_dir)
-        reasons = self.stale_reasons(index.manifest)
+        reasons = self.stale_reasons(index.manifest, documents)
         if reasons:
             self.notify("index is out of date (" + "; ".join(reasons) + "): rebuilding")
             return self.build(previous=index)
         return index
 
-    def add(self, paths: list[Path]) -> StoredIndex:
-        """Add or replace user documents. An unchanged file is a no-op; a changed one replaces its sections."""
+    def add(
+        self, paths: list[Path], on_result: Callable[[FileResult], None] | None = None
+    ) -> tuple[StoredIndex, list[FileResult]]:
+        """Add or replace documents, one result per file (`on_result` hears each as soon as it is known).
+
+        An unchanged file is a no-op, a changed one replaces its sections, a file whose content is already indexed
+        under another name is skipped as a duplicate, an unreadable one is skipped with the reason; only the new
+        documents' passages are chunked and embedded. Nothing is written when no file changes anything.
+        """
         if not paths:
             raise InvalidInputError("give at least one file to add")
-        index = self.open()
-        docs = _changed_documents(index, paths, self.notify)
-        if not docs:
-            return index
-        merged = [_reread(record) for record in index.manifest.documents if record.path not in docs]
-        merged.extend(docs.values())
-        return self._save(merged, index)
+        opened = self.open(documents=False)  # built or rebuilt first when needed (that takes the lock itself)
+        with store.build_lock(self.index_dir):
+            index = self._current(opened)
+            results, docs = self._plan(index, paths, on_result or (lambda _: None))
+            if not docs:
+                return index, results
+            known = {r.path for r in index.manifest.documents}
+            records = [docs[r.path][1] if r.path in docs else r for r in index.manifest.documents]
+            records += [record for key, (_, record) in docs.items() if key not in known]
+            added = [doc for doc, _ in docs.values()]
+            return self._update(index, records, added), results
 
+    def remove(self, ref: str) -> tuple[StoredIndex, DocumentRecord]:
+        """Remove one added document (by id, name or path): its sections, passages and vectors go."""
+        opened = self.open(documents=False)
+        with store.build_lock(self.index_dir):
+            index = self._current(opened)
+            record = find_document(index.manifest.documents, ref)
+            records = [r for r in index.manifest.documents if r is not record]
+            return self._update(index, records, []), record
 
-def _changed_documents(
-    index: StoredIndex, paths: list[Path], notify: Notify
-) -> dict[str, tuple[Document, DocumentRecord]]:
-    """The given files that are new or changed, by resolved path; the others are said and skipped."""
-    by_path = {r.path: r for r in index.manifest.documents}
-    used_prefixes = {r.id_prefix for r in index.manifest.documents}
-    docs: dict[str, tuple[Document, DocumentRecord]] = {}
-    for path in paths:
+    def _current(self, opened: StoredIndex) -> StoredIndex:
+        """The index as it is on disk now: another writer may have saved one since `opened` was loaded."""
+        if store.read_manifest(self.index_dir).to_dict() == opened.manifest.to_dict():
+            return opened
+        return store.load(self.index_dir)
+
+    def _update(self, index: StoredIndex, records: list[DocumentRecord], added: list[Document]) -> StoredIndex:
+        new = update_index(index, records, added, self.embedder, self.faiss_kind, self.progress)
+        store.save(new, self.index_dir)
+        return new
+
+    def _plan(
+        self, index: StoredIndex, paths: list[Path], on_result: Callable[[FileResult], None]
+    ) -> tuple[list[FileResult], dict[str, tuple[Document, DocumentRecord]]]:
+        """Each file read and judged; the new or changed ones by resolved path."""
+        records = index.manifest.documents
+        by_path = {r.path: r for r in records}
+        by_sha = {r.sha256: r for r in records}
+        used = {r.id_prefix for r in records} | {DEFAULT_ID + "/"}
+        docs: dict[str, tuple[Document, DocumentRecord]] = {}
+        results = []
+        for path in paths:
+            result = self._judge(path, by_path, by_sha, used, docs)
+            results.append(result)
+            on_result(result)
+        return results, docs
+
+    def _judge(
+        self,
+        path: Path,
+        by_path: dict[str, DocumentRecord],
+        by_sha: dict[str, DocumentRecord],
+        used: set[str],
+        docs: dict[str, tuple[Document, DocumentRecord]],
+    ) -> FileResult:
         key = str(path.resolve())
         old = by_path.get(key)
         if old is not None and old.default:
-            notify(f"{path}: is the default corpus, already indexed")
-            continue
-        prefix = old.id_prefix if old else _new_prefix(path, used_prefixes)
-        used_prefixes.add(prefix)
-        doc, record = _read(path, prefix, default=False)
-        if old is not None and old.sha256 == record.sha256:
-            notify(f"{path}: unchanged, nothing to do")
-            continue
-        notify(f"{path}: {'replacing' if old else 'adding'} {len(doc.sections)} sections")
+            return FileResult(str(path), "skipped", "it is the default corpus, already indexed")
+        prefix = old.id_prefix if old else _new_prefix(path, used)
+        try:
+            doc = load_file(path, prefix, self.max_document_bytes)
+        except InvalidInputError as exc:
+            return FileResult(str(path), "skipped", str(exc))
+        except OSError as exc:
+            return FileResult(str(path), "skipped", f"cannot read it ({exc.strerror or exc.__class__.__name__})")
+        if old is not None and old.sha256 == doc.sha256:
+            return FileResult(str(path), "unchanged", document=doc_id(old), sections=old.sections)
+        twin = by_sha.get(doc.sha256)
+        if twin is not None and twin.path != key:
+            return FileResult(str(path), "skipped", f"duplicate of {twin.name} (same content, id {doc_id(twin)})")
+        used.add(prefix)
+        record = _record(path, doc, prefix, default=False)
         docs[key] = (doc, record)
-    return docs
+        by_sha[doc.sha256] = record
+        status = "replaced" if old else "added"
+        return FileResult(str(path), status, document=doc_id(record), sections=len(doc.sections))
 
 
-def _reread(record: DocumentRecord) -> tuple[Document, DocumentRecord]:
-    """A document the index already holds, read again so the rebuilt index keeps it."""
+def doc_id(record: DocumentRecord) -> str:
+    """The id a document is listed and removed by: its section-id prefix, "default" for the default corpus."""
+    return record.id_prefix.rstrip("/") or DEFAULT_ID
+
+
+def document_row(record: DocumentRecord) -> dict[str, Any]:
+    """What `askdoc index list --json` and GET /documents show of a document."""
+    return {
+        "id": doc_id(record),
+        "name": record.name,
+        "path": record.path,
+        "sha256": record.sha256,
+        "sections": record.sections,
+        "default": record.default,
+    }
+
+
+def find_document(records: list[DocumentRecord], ref: str) -> DocumentRecord:
+    """The one document `ref` names: by id, by path, or by file name when only one document has it."""
+    resolved = str(Path(ref).expanduser().resolve())
+    found = [r for r in records if doc_id(r) == ref or r.path == resolved]
+    if not found:
+        found = [r for r in records if r.name == ref]
+    if not found:
+        raise InvalidInputError(f"no document {ref!r} in the collection (`askdoc index list` shows them)")
+    if len(found) > 1:
+        ids = ", ".join(doc_id(r) for r in found)
+        raise InvalidInputError(f"{len(found)} documents are named {ref!r} (ids {ids}): give the id or the path")
+    if found[0].default:
+        raise InvalidInputError("the default corpus cannot be removed")
+    return found[0]
+
+
+def _reread(record: DocumentRecord, max_bytes: int, notify: Notify) -> tuple[Document, DocumentRecord] | None:
+    """A document the index already holds, read again so the rebuilt index keeps it (None: it cannot be)."""
     if record.default:
         return _read(Path(record.path), "", default=True)
-    if Path(record.path).is_file():
-        return _read(Path(record.path), record.id_prefix, default=False)
-    raise IndexLoadError(f"{record.path} was indexed but is gone; rebuild to drop it")
+    try:
+        return _read(Path(record.path), record.id_prefix, default=False, max_bytes=max_bytes)
+    except InvalidInputError as exc:
+        notify(f"dropping {record.name} from the index: {exc}")
+        return None
 
 
 def _new_prefix(path: Path, used: set[str]) -> str:

@@ -48,6 +48,9 @@ class Settings:
     spell_correct: bool = True
     candidates: int = 30  # passages taken from each first-stage ranking before fusion
     max_question_chars: int = 2000
+    # Documents (askdoc index add, POST /documents): a bigger file is skipped with this reason.
+    max_document_bytes: int = 50 * 1024 * 1024
+    max_upload_bytes: int = 200 * 1024 * 1024  # one POST /documents request, all its files together
     # Generation (answers).
     llm_backend: str = "auto"  # one of rag.generation.registry.BACKEND_NAMES
     llm_model: str = "smollm2"  # "smollm2" = the bundled GGUF; or a local path / hub id
@@ -120,6 +123,8 @@ class Settings:
         if self.faiss_kind not in ("flat", "hnsw"):
             raise InvalidInputError(f"unknown FAISS index kind {self.faiss_kind!r}; choose flat or hnsw")
         check_k(self.k)
+        if self.max_document_bytes < 1:
+            raise InvalidInputError(f"max_document_bytes must be at least 1, got {self.max_document_bytes}")
         if self.max_request_bytes < 1:
             raise InvalidInputError(f"max_request_bytes must be at least 1, got {self.max_request_bytes}")
         if self.candidates < self.k:

@@ -16,6 +16,15 @@ class Source:
     score: float  # first-stage score of the section
     snippet: str  # the best passage of the section
     sentence_scores: list[float] = field(default_factory=list)  # match of each chosen sentence to the question
+    document: str = ""  # the file the section is from
+    heading_path: list[str] = field(default_factory=list)
+    page: int | None = None  # PDF page
+
+    @property
+    def reference(self) -> str:
+        """ "report.pdf, p. 12, § 3.2 Methods" """
+        page = [f"p. {self.page}"] if self.page is not None else []
+        return ", ".join([self.document, *page, f"§ {self.heading}"]) if self.document else self.heading
 
     def to_citation(self) -> dict[str, object]:
         return {
@@ -24,6 +33,10 @@ class Source:
             "heading": self.heading,
             "snippet": " ".join(self.sentences) or self.snippet,
             "score": round(self.score, 6),
+            "document": self.document,
+            "heading_path": self.heading_path,
+            "page": self.page,
+            "reference": self.reference,
         }
 
 

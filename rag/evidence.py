@@ -220,6 +220,9 @@ def to_sources(sentences: list[Sentence], hits: list[SectionHit]) -> list[Source
             score=by_id[sid].score,
             snippet=by_id[sid].snippet,
             sentence_scores=[s.score for s in group],
+            document=by_id[sid].document,
+            heading_path=by_id[sid].heading_path,
+            page=by_id[sid].page,
         )
         for n, (sid, group) in enumerate(grouped.items(), start=1)
     ]

@@ -21,6 +21,7 @@ import numpy as np
 from corpus.errors import AskdocError
 from corpus.model import Section
 from index.collection import Notify, quiet
+from index.store import StoredIndex
 from rag.answer import REFUSAL, Answer, Draft, FinalEvent, TokenEvent
 from rag.compose import Composer
 from rag.config import ANSWER_STYLES, Settings, check_choice
@@ -72,6 +73,11 @@ class AskDoc:
     @property
     def llm_name(self) -> str:
         return self._llm.name if self._llm else ""
+
+    def use_index(self, index: StoredIndex) -> None:
+        """Answer from `index` from now on; the sentence vectors cached per section id may be out of date."""
+        self.retriever.use_index(index)
+        self._vectors = SentenceVectors(self.retriever.embedder)
 
     def search(
         self, question: str, k: int | None = None, mode: str | None = None, history: Sequence[Turn] = ()

@@ -30,6 +30,10 @@ class SectionHit:
     score: float
     snippet: str  # text of the best passage of the section
     passage_id: str
+    # Where the section is, for a citation such as "report.pdf, p. 12, § 3.2" (added fields; older ones unchanged).
+    document: str = ""
+    heading_path: list[str] = field(default_factory=list)
+    page: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,6 +110,10 @@ class Retriever:
     def index(self) -> StoredIndex:
         return self._load_index()
 
+    def use_index(self, index: StoredIndex) -> None:
+        """Serve from `index` from now on (a collection changed while the server runs: the new one, swapped in)."""
+        self._index = index
+
     def prepare(self, question: str) -> tuple[str, dict[str, str]]:
         """The question as it is searched: cleaned (a bad one raises InvalidInputError) and, unless switched off,
         with misspelt words corrected to the collection's; also the corrections made."""
@@ -176,6 +184,9 @@ class Retriever:
                     score=float(score),
                     snippet=passage.text or section.heading,
                     passage_id=passage.id,
+                    document=section.source,
+                    heading_path=list(section.heading_path),
+                    page=section.page,
                 )
             )
             if len(hits) == k:

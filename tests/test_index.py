@@ -111,7 +111,8 @@ def test_add_markdown_then_unchanged_readd_is_a_noop(
         encoding="utf-8",
     )
     said: list[str] = []
-    index = _collection(own_index, embedder, said.append).add([doc])
+    index, results = _collection(own_index, embedder, said.append).add([doc])
+    assert [r.status for r in results] == ["added"]
     assert index.manifest.counts["documents"] == 2
     assert {"runbook/restarting-the-frobnicator", "runbook/rotating-keys"} <= set(index.sections)
     r = Retriever(own_index, embedder=embedder, progress=False)
@@ -119,13 +120,13 @@ def test_add_markdown_then_unchanged_readd_is_a_noop(
     assert hit.section_id == "runbook/rotating-keys"
 
     created = store.read_manifest(own_index.index_dir).created_at
-    said.clear()
-    _collection(own_index, embedder, said.append).add([doc])
-    assert any("unchanged" in s for s in said)
+    _, results = _collection(own_index, embedder, said.append).add([doc])
+    assert [r.status for r in results] == ["unchanged"]
     assert store.read_manifest(own_index.index_dir).created_at == created
 
     doc.write_text("# Runbook\n## Rotating keys\nKeys now rotate every 30 days.\n", encoding="utf-8")
-    index = _collection(own_index, embedder, said.append).add([doc])
+    index, results = _collection(own_index, embedder, said.append).add([doc])
+    assert [r.status for r in results] == ["replaced"]
     runbook = [s for s in index.sections if s.startswith("runbook/")]
     assert sorted(runbook) == ["runbook/rotating-keys", "runbook/runbook"]
     assert "30 days" in index.sections["runbook/rotating-keys"].text

@@ -1,0 +1,156 @@
+"""Document ingestion for the HTTP API: uploads kept beside the index, one background job at a time, each with
+an id and its progress; the engine switches to the new index once it is saved (atomically, by index.store).
+
+Until then /ask and /search keep answering from the index they hold. Uploaded files live in
+`<index_dir>.documents/` under their own names: the index refers to its documents by path, and a rebuild reads
+them again; uploading a name again replaces that document.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from corpus.errors import AskdocError, InvalidInputError
+from corpus.parse import load_file
+from index.collection import Collection, doc_id
+from index.ingest import STATUSES, FileResult
+from index.store import DocumentRecord
+from rag.config import Settings
+from rag.pipeline import AskDoc
+
+MAX_JOBS_KEPT = 100  # finished jobs remembered for GET /documents/jobs/{id}
+
+
+def uploads_dir(index_dir: Path) -> Path:
+    return index_dir.parent / f"{index_dir.name}.documents"
+
+
+@dataclass
+class Job:
+    id: str
+    total: int
+    state: str = "queued"  # queued | running | indexing | done | failed
+    results: list[FileResult] = field(default_factory=list)
+    error: str = ""
+    created: float = field(default_factory=time.time)
+    finished: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "state": self.state,
+            "total": self.total,
+            "done": len(self.results),
+            "files": [r.to_json() for r in self.results],
+            "summary": {s: sum(r.status == s for r in self.results) for s in STATUSES},
+            "error": self.error or None,
+            "seconds": round((self.finished or time.time()) - self.created, 3),
+        }
+
+
+class Ingestor:
+    """Runs ingestion jobs one after another on a worker thread; removals wait for the running job."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.folder = uploads_dir(settings.index_dir)
+        self.jobs: dict[str, Job] = {}
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="askdoc-ingest")
+        self._lock = threading.Lock()  # one writer at a time in this process (index.store's lock: across them)
+
+    def submit(self, engine: AskDoc, files: list[tuple[str, Path]], staging: Path) -> Job:
+        """`files`: (name as uploaded, staged copy) pairs, already checked for name, type and size."""
+        job = Job(uuid.uuid4().hex[:12], len(files))
+        self.jobs[job.id] = job
+        for old in list(self.jobs)[:-MAX_JOBS_KEPT]:
+            self.jobs.pop(old, None)
+        self._worker.submit(self._run, engine, job, files, staging)
+        return job
+
+    def _run(self, engine: AskDoc, job: Job, files: list[tuple[str, Path]], staging: Path) -> None:
+        job.state = "running"
+        try:
+            with self._lock:
+                self._ingest(engine, job, files)
+            job.state = "done"
+        except Exception as exc:  # the job says what went wrong; the index is as it was (atomic save)
+            job.state, job.error = "failed", str(exc) if isinstance(exc, AskdocError) else repr(exc)
+        finally:
+            job.finished = time.time()
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _ingest(self, engine: AskDoc, job: Job, files: list[tuple[str, Path]]) -> None:
+        """Files that do not parse, or whose content is already indexed under another name, are reported and never
+        reach the uploads folder (a good copy there stays as it was); the others are moved in and added."""
+        placed: list[Path] = []
+        early: dict[int, FileResult] = {}
+        by_sha = {r.sha256: r for r in engine.retriever.index.manifest.documents}
+        batch: dict[str, str] = {}  # content hash -> name, of this request's accepted files
+        for i, (name, staged) in enumerate(files):
+            final = (self.folder / name).resolve()
+            reason = self._refusal(staged, final, by_sha, batch)
+            if reason:
+                early[i] = FileResult(name, "skipped", reason)
+                job.results.append(early[i])
+                continue
+            self.folder.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, final)
+            placed.append(final)
+        if placed:
+            job.state = "indexing"
+            index, results = self._collection(engine).add(placed, on_result=lambda r: job.results.append(_named(r)))
+            engine.use_index(index)  # the swap: later requests see the new index
+            ordered = iter(_named(r) for r in results)
+            job.results = [early[i] if i in early else next(ordered) for i in range(len(files))]
+
+    def _refusal(self, staged: Path, final: Path, by_sha: dict[str, DocumentRecord], batch: dict[str, str]) -> str:
+        """Why a staged upload is skipped before it replaces anything ("" when it is not)."""
+        try:
+            doc = load_file(staged, "", self.settings.max_document_bytes)
+        except InvalidInputError as exc:
+            return str(exc)
+        twin = by_sha.get(doc.sha256)
+        if twin is not None and twin.path != str(final):
+            return f"duplicate of {twin.name} (same content, id {doc_id(twin)})"
+        if doc.sha256 in batch:
+            return f"duplicate of {batch[doc.sha256]} (same content)"
+        batch[doc.sha256] = final.name
+        return ""
+
+    def remove(self, engine: AskDoc, ref: str) -> DocumentRecord:
+        with self._lock:
+            index, record = self._collection(engine).remove(ref)
+            engine.use_index(index)
+        path = Path(record.path)
+        if path.parent == self.folder.resolve():
+            path.unlink(missing_ok=True)  # an upload is gone with its document; a user's own file is left alone
+        return record
+
+    def _collection(self, engine: AskDoc) -> Collection:
+        s = self.settings
+        return Collection(
+            s.index_dir,
+            s.corpus_path,
+            engine.retriever.embedder,
+            s.faiss_kind,
+            progress=False,
+            max_document_bytes=s.max_document_bytes,
+        )
+
+    def shutdown(self) -> None:
+        self._worker.shutdown(wait=True, cancel_futures=True)
+
+
+def _named(result: FileResult) -> FileResult:
+    """A result as the uploader knows the file: by its name, not the server's path."""
+    result.path = Path(result.path).name
+    return result
+

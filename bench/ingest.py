@@ -1,0 +1,156 @@
+"""Ingesting a folder of generated documents into a live server: passages/s, the server's peak RSS, and /search
+latency before vs during the ingestion (same server, same questions, same run).
+
+    python bench/ingest.py [--docs 200] [--kb 100] [--base-index DIR]
+
+Documents (Markdown, plain text and HTML in turn) are made of the default corpus's sentences, shuffled per
+document with a document-specific fact line, so no two are duplicates; --kb sets each one's size (200 x 100 KB
+= 20 MB). The server (`askdoc serve`, CPU) starts on a copy of --base-index (default: ASKDOC_INDEX_DIR, built when
+missing) in a temp dir; the upload is one POST /documents; /search is called in a loop until the job is done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from api.routes.documents import MAX_FILES
+from eval.dataset import DEFAULT_QUERIES, load_questions
+from eval.metrics import percentile
+from rag.config import REPO_CORPUS, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_documents(folder: Path, docs: int, kb: int, seed: int = 7) -> int:
+    """`docs` files of about `kb` KB each; returns the total bytes."""
+    sentences = [s for s in REPO_CORPUS.read_text(encoding="utf-8").split("\n") if len(s) > 40]
+    rng = random.Random(seed)
+    total = 0
+    for n in range(docs):
+        lines = [f"Document {n} records that widget {n} weighs {n * 13 % 997} grams."]
+        while sum(len(x) + 1 for x in lines) < kb * 1024:
+            lines.append(rng.choice(sentences))
+        kind = ("md", "txt", "html")[n % 3]
+        if kind == "md":
+            body = "\n".join(f"## Part {i // 25}\n{x}" if i % 25 == 0 else x for i, x in enumerate(lines))
+            text = f"# Notes {n}\n{body}\n"
+        elif kind == "html":
+            paras = "".join(f"<h2>Part {i // 25}</h2>" * (i % 25 == 0) + f"<p>{x}</p>" for i, x in enumerate(lines))
+            text = f"<!doctype html><html><head><title>Page {n}</title></head><body><main>{paras}</main></body></html>"
+        else:
+            text = "\n".join(lines) + "\n"
+        path = folder / f"doc{n:03d}.{kind}"
+        path.write_text(text, encoding="utf-8")
+        total += path.stat().st_size
+    return total
+
+
+def vm_hwm_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def search_times(client: httpx.Client, questions: list[str], stop: Callable[[], bool] | None = None) -> list[float]:
+    out = []
+    i = 0
+    while (stop is None and i < len(questions)) or (stop is not None and not stop()):
+        t = time.perf_counter()
+        r = client.post("/search", json={"question": questions[i % len(questions)]})
+        r.raise_for_status()
+        out.append((time.perf_counter() - t) * 1000)
+        i += 1
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=200)
+    ap.add_argument("--kb", type=int, default=100, help="size of each document in KB")
+    ap.add_argument("--base-index", type=Path, default=Settings.from_env().index_dir)
+    ap.add_argument("--queries", type=int, default=60, help="searches before the ingestion")
+    args = ap.parse_args()
+    questions = [q.question for q in load_questions(DEFAULT_QUERIES)][: args.queries]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder, index_dir = Path(tmp) / "docs", Path(tmp) / "idx"
+        folder.mkdir()
+        size = make_documents(folder, args.docs, args.kb)
+        print(f"generated {args.docs} documents, {size / 1e6:.1f} MB")
+        if (args.base_index / "manifest.json").exists():
+            shutil.copytree(args.base_index, index_dir)
+        port = 8765 + os.getpid() % 1000
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOC_")} | {
+            "ASKDOC_INDEX_DIR": str(index_dir), "ASKDOC_DEVICE": "cpu", "HF_HUB_OFFLINE": "1",
+            "ASKDOC_MAX_UPLOAD_BYTES": str(size + 2**20)
+        }
+        argv = [sys.executable, "-m", "cli.main", "serve", "--port", str(port)]
+        with open(Path(tmp) / "server.log", "wb") as log:
+            server = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            run(server, port, folder, questions, index_dir)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+
+
+def run(server: subprocess.Popen[bytes], port: int, folder: Path, questions: list[str], index_dir: Path) -> None:
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600)
+    deadline = time.monotonic() + 600
+    while True:
+        try:
+            if client.get("/readyz").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.5)
+    before_passages = _passages(index_dir)
+    rss_before = vm_hwm_mib(server.pid)
+    before = search_times(client, questions)
+    paths = sorted(folder.iterdir())
+    t = time.perf_counter()
+    jobs = []
+    for start in range(0, len(paths), MAX_FILES):  # one request holds at most MAX_FILES files: one job each
+        files = [("files", (p.name, p.read_bytes())) for p in paths[start : start + MAX_FILES]]
+        r = client.post("/documents", files=files)
+        assert r.status_code == 202, r.text
+        jobs.append(r.json())
+
+    def done() -> bool:
+        jobs[:] = [client.get(f"/documents/jobs/{j['id']}").json() for j in jobs]
+        return all(j["state"] in ("done", "failed") for j in jobs)
+
+    during = search_times(client, questions, stop=done)
+    seconds = time.perf_counter() - t
+    summary = {k: sum(j["summary"][k] for j in jobs) for k in jobs[0]["summary"]}
+    states = sorted({j["state"] for j in jobs})
+    added = _passages(index_dir) - before_passages
+    print(f"{len(jobs)} job(s) {states}: {summary} in {seconds:.1f} s (upload included); {added} new passages, "
+          f"{added / seconds:.1f} passages/s")
+    print(f"server peak RSS: {rss_before:.0f} MiB before the upload, {vm_hwm_mib(server.pid):.0f} MiB after")
+    for name, times in (("before", before), ("during", during)):
+        print(f"/search {name:<6} ingestion: n={len(times):4d}  p50 {percentile(times, 50):7.1f} ms  "
+              f"p95 {percentile(times, 95):7.1f} ms  max {max(times):7.1f} ms")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared: figures vary)")
+
+
+def _passages(index_dir: Path) -> int:
+    import json
+
+    return int(json.loads((index_dir / "manifest.json").read_text())["counts"]["passages"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""`askdoc index add|remove|list`: the documents of the collection.
+
+`add` prints one line per file (added / replaced / unchanged / skipped: reason) as it is judged, then a summary;
+a bad file is skipped with its reason and never stops the others. Exit code 0 when every file was read, 2 when
+one was skipped for an error (a duplicate or the default corpus is not an error).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cli.common import emit, notify, settings_from
+from rag.config import Settings
+
+if TYPE_CHECKING:
+    from index.collection import Collection
+    from index.embed import Embedder
+    from index.ingest import FileResult
+
+
+def register(isub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    a = isub.add_parser("add", parents=[common], help="add or update documents: PDF, HTML, Markdown, plain text")
+    a.add_argument("paths", nargs="+", help="files, or folders to walk recursively")
+    a.add_argument("--glob", help="in folders, only files matching this pattern (default: every supported suffix)")
+    a.add_argument("--json", action="store_true", help="one JSON object: the per-file results and the summary")
+    a.set_defaults(func=cmd_index_add)
+    r = isub.add_parser("remove", parents=[common], help="remove an added document (by id, name or path)")
+    r.add_argument("document", help="document id (see `askdoc index list`), file name or path")
+    r.set_defaults(func=cmd_index_remove)
+    ls = isub.add_parser("list", parents=[common], help="list the documents of the collection")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_index_list)
+
+
+def open_collection(settings: Settings, embedder: Embedder | None = None) -> Collection:
+    from index.collection import Collection
+    from index.embed import Embedder
+
+    if embedder is None:
+        embedder = Embedder(settings.embed_model, settings.device)
+        embedder.warm_up()
+    return Collection(
+        settings.index_dir,
+        settings.corpus_path,
+        embedder,
+        settings.faiss_kind,
+        notify,
+        max_document_bytes=settings.max_document_bytes,
+    )
+
+
+def cmd_index_add(args: argparse.Namespace) -> int:
+    from index.ingest import expand_paths, summary
+
+    settings = settings_from(args)
+    paths = expand_paths([Path(p) for p in args.paths], args.glob)
+    collection = open_collection(settings)
+    index, results = collection.add(paths, on_result=None if args.json else _print_result)
+    counts = index.manifest.counts
+    if args.json:
+        emit({"files": [r.to_json() for r in results], "summary": _counts(results), "counts": counts})
+    else:
+        print(f"{summary(results)}; {_totals(counts)}", flush=True)
+    return 2 if any(_failed(r) for r in results) else 0
+
+
+def _print_result(result: FileResult) -> None:
+    print(result.line(), flush=True)
+
+
+def _failed(result: FileResult) -> bool:
+    return result.status == "skipped" and not result.reason.startswith(("duplicate of", "it is the default"))
+
+
+def _counts(results: list[FileResult]) -> dict[str, int]:
+    from index.ingest import STATUSES
+
+    return {s: sum(r.status == s for r in results) for s in STATUSES}
+
+
+def cmd_index_remove(args: argparse.Namespace) -> int:
+    from index.collection import doc_id
+
+    settings = settings_from(args)
+    index, record = open_collection(settings).remove(args.document)
+    print(f"removed {record.name} (id {doc_id(record)}, {record.sections} sections)")
+    print(_totals(index.manifest.counts))
+    return 0
+
+
+def _totals(counts: dict[str, int]) -> str:
+    return f"collection: {counts['documents']} documents, {counts['sections']} sections, {counts['passages']} passages"
+
+
+def cmd_index_list(args: argparse.Namespace) -> int:
+    from index.collection import document_row
+    from index.store import read_manifest
+
+    settings = settings_from(args)
+    rows = [document_row(r) for r in read_manifest(settings.index_dir).documents]
+    if args.json:
+        emit({"index_dir": str(settings.index_dir), "documents": rows})
+        return 0
+    for row in rows:
+        tag = "  (default corpus)" if row["default"] else ""
+        print(f"{row['id']:<24} {row['sections']:>5} sections  {row['name']}{tag}  [{row['path']}]")
+    return 0

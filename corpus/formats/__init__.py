@@ -1,0 +1,53 @@
+"""Which parser reads a file: by its content first (a PDF signature, HTML markup, bytes that are not text), then by
+its suffix. Pure: bytes and a name in, a Document out; an unreadable file raises InvalidInputError with a reason
+that does not name the file (the caller does)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from corpus.errors import InvalidInputError
+from corpus.formats.html import parse_html
+from corpus.formats.pdf import parse_pdf
+from corpus.model import Document
+from corpus.parse import parse_text
+
+TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".text")
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+SUFFIXES = (".pdf", *HTML_SUFFIXES, *TEXT_SUFFIXES)  # what a directory walk picks up by default
+_HTML_START = ("<!doctype html", "<html")
+
+
+def parse_bytes(data: bytes, name: str, id_prefix: str = "") -> Document:
+    if not data.strip():
+        raise InvalidInputError("the document is empty")
+    suffix = Path(name).suffix.lower()
+    if data.startswith(b"%PDF-"):
+        doc = parse_pdf(data, name, id_prefix)
+    elif suffix == ".pdf":
+        raise InvalidInputError("not a PDF (no %PDF- signature): corrupt or mislabelled")
+    else:
+        text = decode_text(data)
+        if suffix in HTML_SUFFIXES or (suffix not in TEXT_SUFFIXES and looks_like_html(text)):
+            doc = parse_html(text, name, id_prefix)
+        else:
+            doc = parse_text(text, name, id_prefix)
+    doc.sha256 = hashlib.sha256(data).hexdigest()  # of the bytes, so a file's hash tells whether it changed
+    return doc
+
+
+def decode_text(data: bytes) -> str:
+    # A NUL byte is valid UTF-8 but never part of a text document: an image or archive renamed .md has them.
+    if b"\x00" in data[:8192]:
+        raise InvalidInputError("binary data, not UTF-8 text (askdoc reads PDF, HTML, Markdown and plain text)")
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise InvalidInputError(
+            "binary data or not UTF-8 text (askdoc reads PDF, HTML, Markdown and plain text)"
+        ) from None
+
+
+def looks_like_html(text: str) -> bool:
+    return text.lstrip()[:200].lower().startswith(_HTML_START)

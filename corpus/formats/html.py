@@ -1,0 +1,55 @@
+"""HTML: the main text of a page (BeautifulSoup; navigation, scripts and boilerplate dropped), sections at h1–h4."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from corpus.errors import InvalidInputError
+from corpus.formats.blocks import Block, clean_lines, document_from_blocks
+from corpus.model import Document
+
+HEADINGS = ("h1", "h2", "h3", "h4")
+# Page furniture, not content.
+_DROP = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg", "iframe")
+# Elements that end a line; inline ones (a, b, em, code ...) stay inside their sentence.
+_BLOCK = (
+    "p", "div", "li", "pre", "blockquote", "tr", "td", "th", "dt", "dd", "figcaption", "section", "article",
+    "h5", "h6", "table", "ul", "ol", "dl", "br", "hr",
+)
+_MARK = "\x00h"  # a heading line, as "\x00h<level>\x00<text>"
+
+
+def parse_html(text: str, name: str, id_prefix: str = "") -> Document:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(text, "html.parser")
+    title = " ".join(soup.title.get_text().split()) if soup.title else ""
+    for tag in soup.find_all(_DROP):
+        tag.decompose()
+    root = soup.find("main") or soup.find("article") or soup.body or soup
+    for tag in root.find_all(HEADINGS):
+        heading = " ".join(tag.get_text(" ").split())
+        tag.replace_with(f"\n{_MARK}{tag.name[1]}\x00{heading}\n" if heading else "\n")
+    for tag in root.find_all(_BLOCK):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    doc = document_from_blocks(_blocks(root.get_text().split("\n"), title or Path(name).stem), name, id_prefix)
+    if not doc.sections:
+        raise InvalidInputError("the HTML page has no text")
+    return doc
+
+
+def _blocks(lines: list[str], title: str) -> list[Block]:
+    blocks: list[Block] = []
+    stack: list[tuple[int, str]] = []  # open headings (level, text)
+    heading, body, start = title, [], 1
+    for i, line in enumerate(lines, start=1):
+        if not line.startswith(_MARK):
+            body.append(line)
+            continue
+        blocks.append(Block(heading, tuple(h for _, h in stack) or (heading,), clean_lines(body), start))
+        level, text = int(line[len(_MARK)]), line[len(_MARK) + 2 :]
+        stack = [(lv, h) for lv, h in stack if lv < level] + [(level, text)]
+        heading, body, start = text, [], i
+    blocks.append(Block(heading, tuple(h for _, h in stack) or (heading,), clean_lines(body), start))
+    return blocks

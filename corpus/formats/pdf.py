@@ -1,0 +1,135 @@
+"""PDF: text per page with pypdf; sections from the outline (bookmarks) when the PDF has one, else one per page.
+
+A section never spans pages, so every passage keeps the page its text is on: a heading whose text runs over a
+page break becomes one section per page (same heading, same path, ids -2, -3 ...).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from corpus.errors import InvalidInputError
+from corpus.formats.blocks import Block, clean_lines, document_from_blocks
+from corpus.model import Document
+from corpus.text import normalise
+
+# pypdf logs every repaired cross-reference table; a user sees the one-line result instead.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+_ENDS_SENTENCE = re.compile(r"[.!?:;]$")
+
+Line = tuple[int, str]  # (1-based page, text)
+
+
+def parse_pdf(data: bytes, name: str, id_prefix: str = "") -> Document:
+    pages, outline, title = _read(data)
+    lines: list[Line] = [(n, line) for n, text in enumerate(pages, start=1) for line in text.split("\n")]
+    if not any(line.strip() for _, line in lines):
+        raise InvalidInputError("the PDF has no extractable text (a scanned PDF needs OCR first)")
+    title = title or Path(name).stem
+    blocks = _outline_blocks(lines, outline, title) if outline else _page_blocks(lines, title)
+    doc = document_from_blocks(blocks, name, id_prefix)
+    if not doc.sections:
+        raise InvalidInputError("the PDF has no extractable text")
+    return doc
+
+
+def _read(data: bytes) -> tuple[list[str], list[tuple[int, str, tuple[str, ...]]], str]:
+    """Page texts, outline entries (1-based page, title, path) and the metadata title."""
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise InvalidInputError("the PDF is encrypted with a password")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        outline = _flatten(reader, reader.outline) if reader.outline else []
+        title = str((reader.metadata or {}).get("/Title") or "").strip()
+    except InvalidInputError:
+        raise
+    except Exception as exc:  # pypdf raises many kinds (PdfReadError, ValueError, KeyError ...) for one cause
+        raise InvalidInputError(f"not a readable PDF ({exc.__class__.__name__}: {_short(exc)})") from None
+    return pages, outline, title
+
+
+def _short(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text[:80] + ("…" if len(text) > 80 else "")
+
+
+def _flatten(reader: Any, items: list[Any], parents: tuple[str, ...] = ()) -> list[tuple[int, str, tuple[str, ...]]]:
+    """pypdf's outline is a list where a nested list holds the children of the entry before it."""
+    out: list[tuple[int, str, tuple[str, ...]]] = []
+    last: str | None = None
+    for item in items:
+        if isinstance(item, list):
+            out.extend(_flatten(reader, item, (*parents, last) if last else parents))
+            continue
+        title = " ".join(str(item.title).split())
+        try:
+            page = reader.get_destination_page_number(item)
+        except Exception:  # a bookmark that points nowhere: its title still names its children
+            page = None
+        last = title
+        if title and page is not None and page >= 0:
+            out.append((page + 1, title, (*parents, title)))
+    return out
+
+
+def _outline_blocks(lines: list[Line], outline: list[tuple[int, str, tuple[str, ...]]], title: str) -> list[Block]:
+    """Each bookmark starts a block at its title's line on its page (or at the page's top when the title is not
+    found there); the block runs to the next bookmark."""
+    first_line = {}
+    for i, (page, _) in enumerate(lines):
+        first_line.setdefault(page, i)
+    starts: list[tuple[int, int, str, tuple[str, ...]]] = []  # (heading line or -1, body start, title, path)
+    cursor = 0
+    for page, heading, path in sorted(outline, key=lambda e: e[0]):
+        lo = max(cursor, first_line.get(page, len(lines)))
+        at = next(
+            (i for i in range(lo, len(lines)) if lines[i][0] == page and normalise(lines[i][1]) == normalise(heading)),
+            None,
+        )
+        body = at + 1 if at is not None else lo
+        starts.append((at if at is not None else lo, body, heading, path))
+        cursor = body
+    blocks = _split_pages(lines[: starts[0][0]], title, (title,), 1) if starts else []
+    for j, (at, body, heading, path) in enumerate(starts):
+        end = starts[j + 1][0] if j + 1 < len(starts) else len(lines)
+        blocks.extend(_split_pages(lines[body:end], heading, path, at + 1))
+    return blocks
+
+
+def _page_blocks(lines: list[Line], title: str) -> list[Block]:
+    """No outline: one block per page, named by the document and the page."""
+    blocks = []
+    for page in dict.fromkeys(p for p, _ in lines):
+        heading = f"{title}, page {page}"
+        blocks.extend(_split_pages([ln for ln in lines if ln[0] == page], heading, (title, heading), 1))
+    return blocks
+
+
+def _split_pages(lines: list[Line], heading: str, path: tuple[str, ...], start_line: int) -> list[Block]:
+    blocks = []
+    for page in dict.fromkeys(p for p, _ in lines):
+        body = reflow(clean_lines([text for p, text in lines if p == page]))
+        blocks.append(Block(heading, path, body, start_line, page))
+    return blocks
+
+
+def reflow(lines: list[str]) -> list[str]:
+    """Join the visual lines of a PDF into paragraphs (a line that ends a sentence ends its paragraph), undoing
+    end-of-line hyphenation, so sentences are whole for the chunker and the evidence scorer."""
+    out: list[str] = []
+    for line in lines:
+        if out and not _ENDS_SENTENCE.search(out[-1]):
+            if out[-1].endswith("-") and line[:1].islower():
+                out[-1] = out[-1][:-1] + line
+            else:
+                out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return out

@@ -1,0 +1,61 @@
+"""What adding files to a collection does to each of them: the files a command names, and one result per file.
+
+A result is one of added / replaced / unchanged / skipped (with the reason); an unreadable file is skipped and
+never stops the others.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from corpus.errors import InvalidInputError
+from corpus.formats import SUFFIXES
+
+STATUSES = ("added", "replaced", "unchanged", "skipped")
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # one of STATUSES
+    reason: str = ""  # why it was skipped
+    document: str = ""  # the document id it is indexed under
+    sections: int = 0
+
+    def line(self) -> str:
+        if self.status == "skipped":
+            return f"skipped    {self.path}: {self.reason}"
+        detail = f" ({self.sections} sections, id {self.document})" if self.status != "unchanged" else ""
+        return f"{self.status:<10} {self.path}{detail}"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def summary(results: list[FileResult]) -> str:
+    counts = {s: sum(r.status == s for r in results) for s in STATUSES}
+    return ", ".join(f"{n} {s}" for s, n in counts.items())
+
+
+def expand_paths(paths: list[Path], glob: str | None = None) -> list[Path]:
+    """Files as given, and the files under each directory (recursively, sorted) that match `glob` (by default
+    those with a supported suffix). A missing path stays in the list: it is reported like any bad file."""
+    out: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            out.append(path)
+            continue
+        for f in sorted(p for p in path.rglob("*") if p.is_file()):
+            if any(part.startswith(".") for part in f.relative_to(path).parts):
+                continue  # hidden files and folders (.git, editor swap files)
+            if glob is not None and not (fnmatch.fnmatch(f.name, glob) or f.relative_to(path).match(glob)):
+                continue
+            if glob is None and f.suffix.lower() not in SUFFIXES:
+                continue
+            out.append(f)
+    if not out:
+        raise InvalidInputError("no files to add" + (f" (none match {glob!r})" if glob else ""))
+    return list(dict.fromkeys(out))

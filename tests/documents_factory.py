@@ -1,0 +1,75 @@
+"""Real documents for the ingestion tests, written with real libraries: a PDF with an outline (fpdf2), an HTML
+page, Markdown, and the broken files a user may hand over."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fpdf import FPDF
+
+
+def write_pdf(path: Path, temperature: str = "1,234", outline: bool = True) -> Path:
+    """A three-page report; "2.1 Furnace temperature" on page 2 says the temperature (found only here)."""
+    pdf = FPDF()
+    pdf.set_title("Zorblax foundry report")
+    pdf.set_font("Helvetica", size=12)
+
+    def heading(title: str, level: int) -> None:
+        if outline:
+            pdf.start_section(title, level=level)
+        pdf.multi_cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
+
+    def para(text: str) -> None:
+        pdf.multi_cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
+
+    pdf.add_page()
+    para("Annual report of the Zorblax foundry, which casts church bells in bronze.")
+    heading("1 Introduction", 0)
+    para("The Zorblax foundry was founded by the guild of bell makers. It employs forty casters. " * 3)
+    pdf.add_page()
+    heading("2 Operations", 0)
+    para("Operations ran all year without interruption.")
+    heading("2.1 Furnace temperature", 1)
+    para(f"The Zorblax furnace melts the bronze at {temperature} degrees Celsius before each casting. ")
+    para("The molten bronze is then poured into a loam mould that dries for a week.")
+    pdf.add_page()
+    heading("3 Outlook", 0)
+    para("Next year the foundry plans to cast a carillon of forty-nine bells for the harbour tower.")
+    pdf.output(str(path))
+    return path
+
+
+HTML = """<!doctype html>
+<html><head><title>Quokka care guide</title><script>var tracking = 1;</script><style>p {color: red}</style></head>
+<body><nav><a href="/">Home</a> | <a href="/about">About us</a></nav>
+<main>
+<h1>Quokka care</h1><p>Quokkas are small <b>marsupials</b> from Rottnest Island.</p>
+<h2>Feeding</h2><p>An adult quokka eats {food} every evening, never bread.</p>
+<h3>Water</h3><p>Fresh water must be refilled twice a day.</p>
+</main>
+<footer>Copyright the quokka society</footer></body></html>
+"""
+
+
+def write_html(path: Path, food: str = "native grasses and sedge leaves") -> Path:
+    path.write_text(HTML.replace("{food}", food), encoding="utf-8")
+    return path
+
+
+def write_markdown(path: Path, interval: str = "90 days") -> Path:
+    path.write_text(
+        "# Runbook\n## Restarting the frobnicator\nRun `frob restart --graceful` and wait for the green lamp.\n"
+        f"## Rotating keys\nThe frobnicator's vault keys rotate every {interval} via the vault job.\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def write_bad_files(folder: Path) -> dict[str, str]:
+    """Each bad file and a word its one-line reason must hold."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "corrupt.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage\n%%EOF")
+    (folder / "empty.md").write_text("   \n\n", encoding="utf-8")
+    (folder / "photo.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    (folder / "big.txt").write_text("a line of text\n" * 400, encoding="utf-8")  # 6,000 bytes
+    return {"corrupt.pdf": "not a readable PDF", "empty.md": "empty", "photo.md": "not UTF-8", "big.txt": "limit"}

@@ -1,0 +1,107 @@
+"""POST/GET/DELETE /documents and the ingestion jobs, in-process, on a private copy of the session index: the
+server keeps answering from the old index during a job and from the new one once it is swapped in."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from documents_factory import write_bad_files, write_html, write_pdf
+from fastapi.testclient import TestClient
+from scripted_llm import ScriptedChat
+
+from api.app import create_app
+from api.ingest import uploads_dir
+from index.embed import Embedder
+from rag.config import Settings
+from rag.pipeline import AskDoc
+from rag.retrieve import Retriever
+
+QUESTION = {"question": "At what temperature does the Zorblax furnace melt the bronze?", "style": "extractive"}
+
+
+@pytest.fixture
+def served(own_index: Settings, embedder: Embedder) -> Iterator[tuple[TestClient, Settings]]:
+    settings = own_index.replace(max_document_bytes=5000, api_key="k3y")
+    # Answers here are extractive: the scripted model only spares loading the real one.
+    retriever = Retriever(settings, embedder=embedder, progress=False)
+    engine = AskDoc(settings, retriever=retriever, llm=ScriptedChat("unused"))
+    with TestClient(create_app(settings, askdoc=engine), headers={"Authorization": "Bearer k3y"}) as client:
+        yield client, settings
+
+
+def _files(*paths: Path) -> list[tuple[str, tuple[str, bytes]]]:
+    return [("files", (p.name, p.read_bytes())) for p in paths]
+
+
+def _finished(client: TestClient, job: dict[str, Any], limit_s: float = 300.0) -> dict[str, Any]:
+    deadline = time.monotonic() + limit_s
+    while job["state"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+        r = client.get(f"/documents/jobs/{job['id']}")
+        assert r.status_code == 200
+        job = r.json()
+    return job
+
+
+def test_upload_ask_list_remove(served: tuple[TestClient, Settings], tmp_path: Path) -> None:
+    client, settings = served
+    before = client.post("/search", json={"question": QUESTION["question"], "k": 1}).json()["results"][0]
+    assert not before["section_id"].startswith("report/")
+    bad = write_bad_files(tmp_path / "bad")
+    files = [write_pdf(tmp_path / "report.pdf"), write_html(tmp_path / "quokka.html")]
+    files += [tmp_path / "bad" / name for name in bad if name != "big.txt"]
+    r = client.post("/documents", files=_files(*files))
+    assert r.status_code == 202 and r.headers["location"] == f"/documents/jobs/{r.json()['id']}"
+    during = client.post("/search", json={"question": QUESTION["question"], "k": 1})  # served while it runs
+    assert during.status_code == 200 and during.json()["results"]
+    job = _finished(client, r.json())
+    assert job["state"] == "done" and job["total"] == job["done"] == 5
+    assert [(f["path"], f["status"]) for f in job["files"]] == [
+        ("report.pdf", "added"), ("quokka.html", "added"), ("corrupt.pdf", "skipped"), ("empty.md", "skipped"),
+        ("photo.md", "skipped"),
+    ]
+    assert "not a readable PDF" in job["files"][2]["reason"]
+    assert sorted(p.name for p in uploads_dir(settings.index_dir).iterdir()) == ["quokka.html", "report.pdf"]
+
+    answer = client.post("/ask", json=QUESTION).json()  # the engine serves the new index
+    cited = answer["citations"][0]
+    assert cited["reference"] == "report.pdf, p. 2, § 2.1 Furnace temperature" and "1,234" in answer["answer"]
+    listed = client.get("/documents").json()["documents"]
+    assert [d["id"] for d in listed] == ["default", "report", "quokka"]
+
+    copy = [("files", ("copy.pdf", files[0].read_bytes()))]
+    again = _finished(client, client.post("/documents", files=_files(files[0]) + copy).json())
+    assert [f["status"] for f in again["files"]] == ["unchanged", "skipped"]
+    assert again["files"][1]["reason"] == "duplicate of report.pdf (same content, id report)"
+    assert not (uploads_dir(settings.index_dir) / "copy.pdf").exists()
+
+    r = client.delete("/documents/report")
+    assert r.status_code == 200 and r.json()["removed"]["name"] == "report.pdf"
+    hit = client.post("/search", json={"question": QUESTION["question"], "k": 5}).json()["results"]
+    assert not any(h["section_id"].startswith("report/") for h in hit)
+    assert not (uploads_dir(settings.index_dir) / "report.pdf").exists()
+    assert client.delete("/documents/report").json()["error"]["type"] == "not_found"
+    assert client.delete("/documents/default").status_code == 400
+
+
+def test_upload_limits_are_4xx_json(served: tuple[TestClient, Settings], tmp_path: Path) -> None:
+    client, _ = served
+    write_bad_files(tmp_path)
+    cases = [
+        (_files(tmp_path / "big.txt"), 413, "over the 5,000-byte limit"),
+        ([("files", ("tool.exe", b"MZ\x90\x00"))], 415, "unsupported file type"),
+        ([("files", ("a.md", b"# A\nx")), ("files", ("a.md", b"# B\ny"))], 400, "same name"),
+        ([("other", ("a.md", b"# A\nx"))], 422, "files"),
+    ]
+    for files, status, says in cases:
+        r = client.post("/documents", files=files)
+        assert r.status_code == status and says in r.json()["error"]["message"], (status, r.text)
+    assert client.get("/documents/jobs/nope").status_code == 404
+    bare = TestClient(client.app)  # no API key
+    assert bare.get("/documents").status_code == 401
+    assert bare.post("/documents", files=_files(tmp_path / "empty.md")).status_code == 401

@@ -1,0 +1,196 @@
+"""Bring your own documents: a PDF, an HTML page and Markdown added to a private copy of the session index, asked
+about, re-added, changed, removed; bad files skipped with their reason; a kill during `index add` harmless."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from documents_factory import write_bad_files, write_html, write_markdown, write_pdf
+from servers import ROOT, child_env
+
+from cli.main import main
+from corpus.errors import InvalidInputError
+from index import store
+from index.collection import Collection
+from index.embed import Embedder
+from rag.config import Settings
+from rag.pipeline import AskDoc
+from rag.rerank import reranker_status
+from rag.rerank.artifacts import RERANKER_MANIFEST, reranker_dir
+from rag.retrieve import Retriever
+
+
+def _collection(s: Settings, embedder: Embedder) -> Collection:
+    return Collection(s.index_dir, s.corpus_path, embedder, s.faiss_kind, progress=False, max_document_bytes=5000)
+
+
+def _engine(s: Settings, embedder: Embedder) -> AskDoc:
+    return AskDoc(s, retriever=Retriever(s, embedder=embedder, progress=False), progress=False)
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, embedder: Embedder) -> list[str]:
+    """The texts the embedder is asked to embed from now on (it still embeds them)."""
+    seen: list[str] = []
+    real = embedder.embed
+
+    def embed(texts: list[str], progress: bool = False) -> np.ndarray:
+        seen.extend(texts)
+        return real(texts, progress)
+
+    monkeypatch.setattr(embedder, "embed", embed)
+    return seen
+
+
+def test_own_documents_are_answered_with_page_and_heading(
+    own_index: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    pdf, html = write_pdf(tmp_path / "report.pdf"), write_html(tmp_path / "quokka.html")
+    md = write_markdown(tmp_path / "runbook.md")
+    index, results = _collection(own_index, embedder).add([pdf, html, md])
+    assert [(r.status, r.document) for r in results] == [
+        ("added", "report"), ("added", "quokka"), ("added", "runbook")
+    ]
+    assert index.manifest.counts["documents"] == 4
+    engine = _engine(own_index, embedder)
+    answer = engine.ask("At what temperature does the Zorblax furnace melt the bronze?", style="extractive")
+    assert not answer.refused and "1,234 degrees" in answer.answer
+    cited = answer.to_json()["citations"][0]
+    assert cited["section_id"] == "report/2-1-furnace-temperature" and cited["document"] == "report.pdf"
+    assert cited["page"] == 2 and cited["heading_path"] == ["2 Operations", "2.1 Furnace temperature"]
+    assert cited["reference"] == "report.pdf, p. 2, § 2.1 Furnace temperature"
+    hit = engine.search("what does an adult quokka eat every evening", k=1).to_json()["results"][0]
+    assert hit["section_id"] == "quokka/feeding" and hit["heading_path"] == ["Quokka care", "Feeding"]
+    assert hit["document"] == "quokka.html" and hit["page"] is None
+
+
+def test_readd_is_a_noop_and_a_change_replaces_only_its_sections(
+    own_index: Settings, embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pdf, md = write_pdf(tmp_path / "report.pdf"), write_markdown(tmp_path / "runbook.md")
+    before, _ = _collection(own_index, embedder).add([pdf, md])
+    seen = _spy(monkeypatch, embedder)
+    _, results = _collection(own_index, embedder).add([pdf, md])
+    assert [r.status for r in results] == ["unchanged", "unchanged"] and seen == []
+    assert store.read_manifest(own_index.index_dir).created_at == before.manifest.created_at
+
+    write_markdown(md, interval="30 days")
+    after, results = _collection(own_index, embedder).add([pdf, md])
+    assert [r.status for r in results] == ["unchanged", "replaced"]
+    # Only the changed passage was embedded; every other passage kept its vector, the PDF's included.
+    assert len(seen) == 1 and "30 days" in seen[0]
+    old = {p.id: before.vectors[i] for i, p in enumerate(before.passages)}
+    for i, p in enumerate(after.passages):
+        if p.section_id != "runbook/rotating-keys":
+            np.testing.assert_array_equal(after.vectors[i], old[p.id])
+    assert "30 days" in after.sections["runbook/rotating-keys"].text
+    assert after.manifest.counts == before.manifest.counts
+    assert store.load(own_index.index_dir).faiss.ntotal == len(after.passages)
+
+
+def test_duplicate_content_under_another_name_is_skipped(
+    own_index: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    md = write_markdown(tmp_path / "runbook.md")
+    copy = tmp_path / "copy.md"
+    copy.write_bytes(md.read_bytes())
+    index, results = _collection(own_index, embedder).add([md, copy])
+    assert [r.status for r in results] == ["added", "skipped"]
+    assert results[1].reason == "duplicate of runbook.md (same content, id runbook)"
+    assert index.manifest.counts["documents"] == 2
+
+
+def test_removing_a_document_removes_its_answers_and_invalidates_the_reranker(
+    own_index: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    html = write_html(tmp_path / "quokka.html")
+    added, _ = _collection(own_index, embedder).add([html])
+    # A reranker trained for the collection with the page in it (its manifest is what says which collection).
+    trained = reranker_dir(own_index.index_dir)
+    trained.mkdir()
+    (trained / RERANKER_MANIFEST).write_text(json.dumps({"corpus_hash": added.manifest.corpus_hash}))
+    assert reranker_status(own_index, added.manifest.corpus_hash)["state"] == "current"
+    index, record = _collection(own_index, embedder).remove("quokka.html")
+    assert record.name == "quokka.html"
+    assert not any(s.startswith("quokka/") for s in index.sections)
+    assert not any(p.section_id.startswith("quokka/") for p in index.passages)
+    loaded = store.load(own_index.index_dir)
+    assert loaded.faiss.ntotal == len(loaded.passages) == len(index.passages) < len(added.passages)
+    assert reranker_status(own_index, loaded.manifest.corpus_hash)["state"] == "stale"
+    hits = _engine(own_index, embedder).search("what does an adult quokka eat every evening", k=5).hits
+    assert not any(h.section_id.startswith("quokka/") for h in hits)
+    with pytest.raises(InvalidInputError, match=r"no document .quokka\.html."):
+        _collection(own_index, embedder).remove("quokka.html")
+    with pytest.raises(InvalidInputError, match="default corpus cannot be removed"):
+        _collection(own_index, embedder).remove("default")
+
+
+def test_bad_files_are_skipped_with_a_reason_and_leave_the_index_as_it_was(
+    own_index: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    expected = write_bad_files(tmp_path / "bad")
+    before = store.read_manifest(own_index.index_dir)
+    paths = [tmp_path / "bad" / name for name in expected]
+    _, results = _collection(own_index, embedder).add(paths)
+    for result, (name, says) in zip(results, expected.items(), strict=True):
+        assert result.status == "skipped" and says in result.reason, (name, result)
+        assert result.line().startswith(f"skipped    {tmp_path / 'bad' / name}: ") and "\n" not in result.line()
+    assert store.read_manifest(own_index.index_dir).to_dict() == before.to_dict()
+    # One good file among them: it is added, the bad ones still skipped.
+    md = write_markdown(tmp_path / "runbook.md")
+    index, results = _collection(own_index, embedder).add([*paths, md])
+    assert [r.status for r in results] == ["skipped"] * 4 + ["added"]
+    assert [r.name for r in index.manifest.documents] == [before.documents[0].name, "runbook.md"]
+
+
+def test_cli_add_folder_list_and_remove(own_index: Settings, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "docs"
+    write_bad_files(folder / "bad")
+    write_pdf(folder / "report.pdf")
+    (folder / "notes").mkdir()
+    write_markdown(folder / "notes" / "runbook.md")
+    (folder / "notes" / "skip.json").write_text("{}", encoding="utf-8")  # not a supported suffix: not walked
+    env = ["--index-dir", str(own_index.index_dir)]
+    os.environ["ASKDOC_MAX_DOCUMENT_BYTES"] = "5000"
+    assert main(["index", "add", str(folder), *env]) == 2  # a file was skipped for an error
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 7 and out[-1].startswith("2 added, 0 replaced, 0 unchanged, 4 skipped; collection: 3 doc")
+    assert any(line.startswith("skipped    ") and "big.txt: " in line and "limit" in line for line in out)
+    assert any(line.startswith("added      ") and "report.pdf (5 sections, id report)" in line for line in out)
+    assert main(["index", "add", str(folder), "--glob", "*.md", "--json", *env]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"] == {"added": 0, "replaced": 0, "unchanged": 1, "skipped": 2}
+    assert main(["index", "list", "--json", *env]) == 0
+    listed = json.loads(capsys.readouterr().out)["documents"]
+    assert [(d["id"], d["default"]) for d in listed] == [("default", True), ("runbook", False), ("report", False)]
+    assert main(["index", "remove", "report", *env]) == 0
+    assert capsys.readouterr().out.startswith("removed report.pdf (id report, 5 sections)")
+    assert main(["index", "remove", "report", *env]) == 2
+    assert "askdoc: error: no document 'report'" in capsys.readouterr().err
+
+
+def test_a_kill_during_index_add_leaves_the_previous_index_loadable(own_index: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(40):
+        text = " ".join(f"Fact {n}.{i}: the widget number {n} weighs {i * 7} grams." for i in range(120))
+        (folder / f"doc{n:02d}.txt").write_text(text, encoding="utf-8")
+    before = store.read_manifest(own_index.index_dir).to_dict()
+    argv = [sys.executable, "-m", "cli.main", "index", "add", str(folder), "--index-dir", str(own_index.index_dir)]
+    proc = subprocess.Popen(argv, cwd=ROOT, env=child_env(device="cpu"), stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # the first file judged: ingestion is under way
+    assert first.startswith("added"), first
+    time.sleep(1.0)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    loaded = store.load(own_index.index_dir)
+    assert loaded.manifest.to_dict() == before and loaded.faiss.ntotal == len(loaded.passages)

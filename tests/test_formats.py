@@ -1,0 +1,79 @@
+"""PDF, HTML and the parser choice, on real files written by the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from documents_factory import write_bad_files, write_html, write_pdf
+
+from corpus.errors import InvalidInputError
+from corpus.formats import parse_bytes
+from corpus.formats.pdf import reflow
+from corpus.parse import file_sha256, load_file, read_document
+
+
+def test_pdf_sections_follow_the_outline_and_keep_their_page(tmp_path: Path) -> None:
+    path = write_pdf(tmp_path / "report.pdf")
+    doc = read_document(path, "report/")
+    by_heading = {s.heading: s for s in doc.sections}
+    assert list(by_heading) == [
+        "Zorblax foundry report", "1 Introduction", "2 Operations", "2.1 Furnace temperature", "3 Outlook"
+    ]
+    furnace = by_heading["2.1 Furnace temperature"]
+    assert furnace.page == 2 and furnace.heading_path == ("2 Operations", "2.1 Furnace temperature")
+    assert furnace.category == "2 Operations" and furnace.id == "report/2-1-furnace-temperature"
+    assert "1,234 degrees Celsius" in furnace.text and "2.1 Furnace" not in furnace.text
+    assert [s.page for s in doc.sections] == [1, 1, 2, 2, 3]
+    assert doc.sha256 == file_sha256(path) and all(s.source == "report.pdf" for s in doc.sections)
+
+
+def test_pdf_without_outline_is_cut_by_page(tmp_path: Path) -> None:
+    doc = read_document(write_pdf(tmp_path / "plain.pdf", outline=False))
+    assert [(s.heading, s.page) for s in doc.sections] == [
+        ("Zorblax foundry report, page 1", 1), ("Zorblax foundry report, page 2", 2),
+        ("Zorblax foundry report, page 3", 3),
+    ]
+    assert "1,234 degrees" in doc.sections[1].text
+
+
+def test_reflow_joins_visual_lines_into_sentences() -> None:
+    lines = ["The furnace melts the", "bronze at high tempera-", "ture. Then it", "cools.", "Next paragraph."]
+    assert reflow(lines) == ["The furnace melts the bronze at high temperature. Then it cools.", "Next paragraph."]
+
+
+def test_html_main_text_and_heading_paths(tmp_path: Path) -> None:
+    doc = read_document(write_html(tmp_path / "quokka.html"), "quokka/")
+    assert [(s.heading, s.heading_path) for s in doc.sections] == [
+        ("Quokka care", ("Quokka care",)),
+        ("Feeding", ("Quokka care", "Feeding")),
+        ("Water", ("Quokka care", "Feeding", "Water")),
+    ]
+    text = "\n".join(s.text for s in doc.sections)
+    assert "small marsupials from Rottnest Island" in text  # inline markup stays inside its sentence
+    for furniture in ("tracking", "color", "About us", "Copyright"):
+        assert furniture not in text
+
+
+def test_html_is_sniffed_without_its_suffix() -> None:
+    doc = parse_bytes(b"<!DOCTYPE html><html><body><h2>Hello</h2><p>World.</p></body></html>", "page.dat")
+    assert [(s.heading, s.text) for s in doc.sections] == [("Hello", "World.")]
+
+
+def test_markdown_sections_carry_heading_paths() -> None:
+    doc = parse_bytes(b"# Guide\nintro\n## Install\nsteps\n### Linux\napt\n## Use\nask\n", "g.md")
+    assert [s.heading_path for s in doc.sections] == [
+        ("Guide",), ("Guide", "Install"), ("Guide", "Install", "Linux"), ("Guide", "Use")
+    ]
+
+
+def test_each_bad_file_gets_a_one_line_reason(tmp_path: Path) -> None:
+    expected = write_bad_files(tmp_path)
+    for name, says in expected.items():
+        with pytest.raises(InvalidInputError) as err:
+            load_file(tmp_path / name, max_bytes=5000)
+        message = str(err.value)
+        assert says in message and "\n" not in message, (name, message)
+    (tmp_path / "fake.pdf").write_text("just text", encoding="utf-8")
+    with pytest.raises(InvalidInputError, match="not a PDF"):
+        load_file(tmp_path / "fake.pdf")
