@@ -3,6 +3,7 @@ answer as a chat.completion object or as a stream of chat.completion.chunk event
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,17 +13,42 @@ from typing import Any
 from api.schemas import ChatMessage
 from api.sse import sse
 from corpus.errors import InvalidInputError
+from rag.followup import MAX_TURNS, Turn
 
 
 def last_user_text(messages: list[ChatMessage]) -> str:
     """The question: the last user message (of a list of content parts, the text parts joined)."""
     for m in reversed(messages):
         if m.role == "user":
-            if isinstance(m.content, str):
-                return m.content
-            if isinstance(m.content, list):
-                return " ".join(str(p.get("text", "")) for p in m.content if p.get("type") == "text")
+            return _text(m)
     raise InvalidInputError("no user message to answer")
+
+
+def history_from(messages: list[ChatMessage]) -> list[Turn]:
+    """The conversation before the last user message, as follow-up history: each earlier user message is a
+    question; the assistant reply after it gives the sections it cited, when the client sent back the
+    `citations` we returned (those its [n] markers name, or all of them). Only the last MAX_TURNS turns count."""
+    last = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
+    turns: list[Turn] = []
+    for m in messages[: max(last, 0)]:
+        if m.role == "user" and _text(m).strip():
+            turns.append(Turn(_text(m)))
+        elif m.role == "assistant" and turns and m.citations:
+            turns[-1] = Turn(turns[-1].question, _cited(_text(m), m.citations))
+    return turns[-MAX_TURNS:]
+
+
+def _text(m: ChatMessage) -> str:
+    if isinstance(m.content, list):
+        return " ".join(str(p.get("text", "")) for p in m.content if p.get("type") == "text")
+    return m.content or ""
+
+
+def _cited(text: str, citations: list[dict[str, Any]]) -> tuple[str, ...]:
+    marked = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+    ids = [str(c["section_id"]) for c in citations if isinstance(c.get("section_id"), str)]
+    named = [str(c["section_id"]) for c in citations if isinstance(c.get("section_id"), str) and c.get("n") in marked]
+    return tuple(dict.fromkeys(named or ids))
 
 
 @dataclass

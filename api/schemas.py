@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from corpus.text import ensure_text
 from rag.config import ANSWER_STYLES, K_MAX, MODES
+from rag.followup import MAX_TURNS, Turn
 
 # Built from the one list of modes, so it cannot drift from it; a Literal keeps the enum in the OpenAPI schema.
 Mode = Literal[MODES]  # type: ignore[valid-type]
@@ -17,10 +18,24 @@ Style = Literal[ANSWER_STYLES]  # type: ignore[valid-type]
 Text = Annotated[str, AfterValidator(ensure_text)]
 
 
+class HistoryTurn(BaseModel):
+    question: Text = Field(description="an earlier question of the conversation")
+    sections: list[Text] = Field(default_factory=list, max_length=50, description="section ids its answer cited")
+
+
 class SearchRequest(BaseModel):
     question: Text = Field(description="the question, 1 to 2,000 characters")
     k: int | None = Field(default=None, ge=1, le=K_MAX)
     mode: Mode | None = None
+    history: list[HistoryTurn] = Field(
+        default_factory=list,
+        max_length=MAX_TURNS,
+        description="earlier turns of the conversation, most recent last: a follow-up ('what about its gamma?') "
+        "is searched with the topic of the turn before",
+    )
+
+    def turns(self) -> list[Turn]:
+        return [Turn(h.question, tuple(h.sections)) for h in self.history]
 
 
 class AskRequest(SearchRequest):
@@ -32,6 +47,8 @@ class AskRequest(SearchRequest):
 class ChatMessage(BaseModel):
     role: str
     content: Text | list[dict[str, Any]] | None = None
+    # An assistant message may carry back the `citations` a completion returned: they give a follow-up its prior.
+    citations: list[dict[str, Any]] | None = None
 
 
 class ChatRequest(BaseModel):

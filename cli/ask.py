@@ -12,6 +12,10 @@ from rag.config import ANSWER_STYLES
 from rag.generation.registry import BACKEND_NAMES
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from rag.context import Source
+    from rag.followup import Turn
     from rag.pipeline import Answer, AskDoc
 
 
@@ -60,10 +64,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         emit(askdoc.ask(args.question, extractive=args.extractive).to_json())
         return 0
     stream = sys.stdout.isatty() if args.stream is None else args.stream
-    answer = _print_text(askdoc, args.question, args.extractive, stream)
+    answer = print_text(askdoc, args.question, args.extractive, stream)
     if args.show_draft and answer.draft:
         print(f"\nDraft (unverified, not part of the answer):\n{answer.draft}")
-    _print_sources(answer)
+    print_sources(answer)
     return 0
 
 
@@ -82,13 +86,15 @@ def _ask_line(askdoc: AskDoc, question: str, extractive: bool) -> dict[str, obje
         }
 
 
-def _print_text(askdoc: AskDoc, question: str, extractive: bool, stream: bool) -> Answer:
+def print_text(
+    askdoc: AskDoc, question: str, extractive: bool, stream: bool, history: Sequence[Turn] = ()
+) -> Answer:
     """Print each verified sentence as it comes (when streaming) or the whole answer at the end; what streams is
-    exactly the answer: nothing shown is taken back."""
+    exactly the answer: nothing shown is taken back. `history`: earlier turns of a conversation (askdoc chat)."""
     from rag.pipeline import FinalEvent
 
     answer = None
-    for event in askdoc.ask_stream(question, extractive=extractive):
+    for event in askdoc.ask_stream(question, extractive=extractive, history=history):
         if isinstance(event, FinalEvent):
             answer = event.answer
         elif stream:
@@ -98,7 +104,13 @@ def _print_text(askdoc: AskDoc, question: str, extractive: bool, stream: bool) -
     return answer
 
 
-def _print_sources(answer: Answer) -> None:
+def cited_sources(answer: Answer) -> list[Source]:
+    """The sources the answer's sentences cite, in citation order."""
+    cited = {n for sent in answer.sentences for n in sent.sources}
+    return [src for src in answer.sources if src.n in cited]
+
+
+def print_sources(answer: Answer) -> None:
     """What follows the answer text: a notice, then the sources it cites (or, refused, the nearest sections)."""
     if answer.notice:
         notify(answer.notice)
@@ -107,8 +119,6 @@ def _print_sources(answer: Answer) -> None:
         for hit in answer.nearest:
             print(f"  - {hit['heading']}  [{hit['section_id']}]")
         return
-    cited = {n for sent in answer.sentences for n in sent.sources}
     print("\nSources:")
-    for src in answer.sources:
-        if src.n in cited:
-            print(f"  [{src.n}] {src.heading}  [{src.section_id}]")
+    for src in cited_sources(answer):
+        print(f"  [{src.n}] {src.heading}  [{src.section_id}]")

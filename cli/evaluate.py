@@ -18,11 +18,19 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument(
         "--styles", default="extractive,generate", help="answer styles to compare with --answers (comma-separated)"
     )
+    p.add_argument(
+        "--followups",
+        action="store_true",
+        help="measure follow-up questions instead: second-turn hit@1 alone and with history "
+        "(eval/data/followups.jsonl, or --queries)",
+    )
     p.add_argument("--out", type=Path, default=Path("eval-report"), help="report directory")
     p.set_defaults(func=cmd_eval)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.followups:
+        return _followups(args)
     from eval.dataset import DEFAULT_QUERIES
     from eval.harness import EvalOptions, run_eval
     from eval.report import to_markdown
@@ -39,4 +47,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report, paths = run_eval(settings_from(args), options, notify)
     print(to_markdown(report))
     notify("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _followups(args: argparse.Namespace) -> int:
+    from eval.followups import DEFAULT_FOLLOWUPS, run_followups, to_markdown, write
+
+    report = run_followups(settings_from(args), args.queries or DEFAULT_FOLLOWUPS, args.split, notify)
+    print(to_markdown(report))
+    notify("wrote " + ", ".join(str(p) for p in write(report, args.out)))
     return 0

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from cli import ask, collection, evaluate, search, serve
+from cli import ask, chat, collection, evaluate, search, serve
 from cli.common import common_parser
 from corpus.errors import AskdocError
 
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = common_parser()
-    for command in (search, ask, collection, serve, evaluate):  # the order of `askdoc --help`
+    for command in (search, ask, chat, collection, serve, evaluate):  # the order of `askdoc --help`
         command.register(sub, common)
     return parser
 

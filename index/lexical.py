@@ -65,6 +65,10 @@ class LexicalIndex:
     def load(cls, directory: Path, size: int) -> LexicalIndex:
         return cls(bm25s.BM25.load(str(directory), show_progress=False), size)
 
+    def knows(self, token: str) -> bool:
+        """Whether a token (as tokenize() makes it) occurs anywhere in the collection."""
+        return token in self._bm25.vocab_dict
+
     def coverage(self, query: str) -> float:
         """Share of the query's content words that occur anywhere in the collection."""
         tokens = tokenize(query)

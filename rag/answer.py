@@ -27,6 +27,7 @@ class Answer:
     notice: str = ""
     draft: str = ""  # what the LLM wrote, before verification
     refusal: dict[str, Any] = field(default_factory=dict)  # the refusal model's probability and signals
+    search_question: str = ""  # what retrieval searched with (a follow-up carries words of the turn before)
 
     @property
     def refused(self) -> bool:
@@ -47,6 +48,7 @@ class Answer:
             "notice": self.notice,
             "draft": self.draft,
             "refusal": self.refusal,
+            "search_question": self.search_question or self.question,
         }
 
 
@@ -74,10 +76,12 @@ class Draft:
     start: float
 
     signals: Signals | None = None
+    search: str = ""  # what retrieval searched with, when it is not the question itself
     covered: float = 1.0  # the refusal model's probability that the collection answers the question
 
     def final(self, answer: Answer) -> FinalEvent:
         answer.timings = self.timings | {"total": elapsed_ms(self.start)}
+        answer.search_question = self.search
         answer.refusal = {"covered": round(self.covered, 4)} | (
             {"signals": self.signals.to_json()} if self.signals else {}
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,11 +25,12 @@ from rag.answer import REFUSAL, Answer, Draft, FinalEvent, TokenEvent
 from rag.compose import Composer
 from rag.config import ANSWER_STYLES, Settings, check_choice
 from rag.evidence import EvidenceConfig, SentenceVectors, score_evidence
+from rag.followup import FollowupConfig, SearchPlan, Turn, check_history, plan_search
 from rag.generation import ChatModel, load_chat_model
 from rag.refusal import RefusalModel, Signals, signals
 from rag.retrieve import Retriever, SearchResult, clean_question, elapsed_ms
 
-__all__ = ["Answer", "AskDoc", "FinalEvent", "TokenEvent"]
+__all__ = ["Answer", "AskDoc", "FinalEvent", "TokenEvent", "Turn"]
 
 
 class AskDoc:
@@ -47,6 +48,7 @@ class AskDoc:
         self.retriever = retriever if retriever is not None else Retriever(settings, notify=notify, progress=progress)
         self._notify = notify or quiet
         self.evidence = EvidenceConfig()
+        self.followup = FollowupConfig()
         self._vectors = SentenceVectors(self.retriever.embedder)
         self._refusal: RefusalModel | None = None
         self._llm: ChatModel | None = llm
@@ -71,8 +73,21 @@ class AskDoc:
     def llm_name(self) -> str:
         return self._llm.name if self._llm else ""
 
-    def search(self, question: str, k: int | None = None, mode: str | None = None) -> SearchResult:
-        return self.retriever.search(question, k=k, mode=mode)
+    def search(
+        self, question: str, k: int | None = None, mode: str | None = None, history: Sequence[Turn] = ()
+    ) -> SearchResult:
+        """`history`: the earlier turns of a conversation, most recent last (rag.followup)."""
+        if not history:
+            return self.retriever.search(question, k=k, mode=mode)
+        plan = self.plan(clean_question(question, self.settings), history)
+        result = self.retriever.search(plan.search, k=k, mode=mode, cleaned=True, prior=plan.prior)
+        result.query, result.search_question = question, plan.search
+        return result
+
+    def plan(self, query: str, history: Sequence[Turn]) -> SearchPlan:
+        """How to search for a cleaned question after `history`: alone, or with the earlier turn's topic."""
+        turns = check_history(history, lambda q: clean_question(q, self.settings))
+        return plan_search(query, turns, self.retriever.index.lexical.knows, self.followup)
 
     def ask(self, question: str, **options: Any) -> Answer:
         """The final answer of ask_stream(question, **options) (k, mode, extractive, style)."""
@@ -90,20 +105,24 @@ class AskDoc:
         mode: str | None = None,
         extractive: bool = False,
         style: str | None = None,
+        history: Sequence[Turn] = (),
     ) -> Iterator[TokenEvent | FinalEvent]:
         """Verified sentences as they are ready (TokenEvent, each with its citation; they join to the final answer's
         text), then one FinalEvent. The question is checked here, at the call, not at the first event, so a caller
-        can refuse bad input before it starts a stream; it is cleaned once for the whole answer."""
+        can refuse bad input before it starts a stream; it is cleaned once for the whole answer. `history`: the
+        earlier turns of a conversation, most recent last; a follow-up is searched with its topic (rag.followup)."""
         start = time.perf_counter()
         query = clean_question(question, self.settings)
         style = "extractive" if extractive else style or self.settings.answer_style
         check_choice("answer_style", style, ANSWER_STYLES)
-        return self._events(question, query, k, mode, style, start)
+        plan = self.plan(query, history) if history else SearchPlan(query)
+        return self._events(question, plan, k, mode, style, start)
 
     def _events(
-        self, question: str, query: str, k: int | None, mode: str | None, style: str, start: float
+        self, question: str, plan: SearchPlan, k: int | None, mode: str | None, style: str, start: float
     ) -> Iterator[TokenEvent | FinalEvent]:
-        draft = self.gather(question, query, k, mode, start)
+        query = plan.search
+        draft = self.gather(question, query, k, mode, start, plan.prior)
         t = time.perf_counter()
         self._refusal = self._refusal or RefusalModel.load()
         draft.covered = self._refusal.probability(draft.signals)
@@ -121,18 +140,27 @@ class AskDoc:
         else:
             yield from self.composer.constrained(self._llm, draft, query, style)
 
-    def gather(self, question: str, query: str, k: int | None, mode: str | None, start: float) -> Draft:
-        """Retrieve, score the evidence and read the refusal signals for a cleaned question."""
+    def gather(
+        self,
+        question: str,
+        query: str,
+        k: int | None,
+        mode: str | None,
+        start: float,
+        prior: dict[str, float] | None = None,
+    ) -> Draft:
+        """Retrieve, score the evidence and read the refusal signals for a cleaned question (`prior`: section
+        bonuses of a follow-up)."""
         t = time.perf_counter()
         qvec = self.retriever.embedder.embed([query])[0]
         embed_ms = elapsed_ms(t)
-        result = self.retriever.search(query, k=k, mode=mode, vector=qvec, cleaned=True)
+        result = self.retriever.search(query, k=k, mode=mode, vector=qvec, cleaned=True, prior=prior)
         timings = {f"retrieve_{name}": v for name, v in result.timings.items()} | {"retrieve_embed": embed_ms}
         t = time.perf_counter()
         sections = [h.section_id for h in result.hits]
         evidence = score_evidence(query, qvec, sections, self.retriever.index.sections, self._vectors, self.evidence)
         timings["context"] = elapsed_ms(t)
-        draft = Draft(question, result.hits, evidence, timings, start)
+        draft = Draft(question, result.hits, evidence, timings, start, search=query)
         draft.signals = self._signals(query, qvec, draft)
         return draft
 

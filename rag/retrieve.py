@@ -15,6 +15,7 @@ from index.embed import Embedder
 from index.store import StoredIndex
 from index.vectors import search_faiss
 from rag.config import MODES, Settings, check_choice, check_k
+from rag.followup import boost
 from rag.fusion import reciprocal_rank_fusion, weighted_fusion
 from rag.rerank.stage import RerankStage
 
@@ -39,14 +40,16 @@ class SearchResult:
     mode: str
     hits: list[SectionHit]
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    search_question: str = ""  # set when a follow-up searched with more than the query (rag.followup)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "query": self.query,
             "mode": self.mode,
             "results": [h.to_json() for h in self.hits],
             "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
         }
+        return out | ({"search_question": self.search_question} if self.search_question else {})
 
 
 def clean_question(question: str, settings: Settings) -> str:
@@ -135,6 +138,9 @@ class Retriever:
             return weighted_fusion(rankings, [w, 1.0 - w])
         return reciprocal_rank_fusion(rankings, self.settings.rrf_k)
 
+    def _section_of(self, row: int) -> str:
+        return self.index.passages[row].section_id
+
     def group(self, ranking: list[tuple[int, float]], k: int) -> list[SectionHit]:
         """Best passage per section wins; sections keep the order of their best passage."""
         index = self.index
@@ -168,9 +174,10 @@ class Retriever:
         mode: str | None = None,
         vector: np.ndarray | None = None,
         cleaned: bool = False,
+        prior: dict[str, float] | None = None,
     ) -> SearchResult:
         """`vector` and `cleaned`: the question already embedded, already cleaned (the answer pipeline does both
-        once for the whole answer)."""
+        once for the whole answer). `prior`: section id -> bonus, a share of the top score (rag.followup)."""
         query = question if cleaned else clean_question(question, self.settings)
         k = self.settings.k if k is None else k
         mode = mode or self.settings.mode
@@ -185,10 +192,11 @@ class Retriever:
         if mode == "rerank":
             depth = max(depth, 4 * self.settings.rerank_candidates)
             ranking = self.passage_ranking(query, "hybrid", depth, timings, vector)
+            ranking = boost(ranking, self._section_of, prior or {})
             hits = self.group(self.rerank_stage.rank(query, ranking, self.index, k, timings), k)
         else:
             ranking = self.passage_ranking(query, mode, depth, timings, vector)
-            hits = self.group(ranking, k)
+            hits = self.group(boost(ranking, self._section_of, prior or {}), k)
         timings["total"] = elapsed_ms(t)
         return SearchResult(query=question, mode=mode, hits=hits, timings=timings)
 

@@ -23,9 +23,17 @@ router = APIRouter()
 async def ask(body: AskRequest, request: Request, rt: Rt) -> Any:
     if body.stream or MEDIA_TYPE in request.headers.get("accept", ""):
         # ask_stream() checks the question at the call: bad input gets its 400 before the stream starts (a 200).
-        events = rt.engine().ask_stream(body.question, body.k, body.mode, body.extractive, body.style)
+        events = rt.engine().ask_stream(
+            body.question, body.k, body.mode, body.extractive, body.style, history=body.turns()
+        )
         rt.gate.enter()
         return stream_response(produced(answer_events(events, rt.gate.leave)))
-    options = {"k": body.k, "mode": body.mode, "extractive": body.extractive, "style": body.style}
+    options = {
+        "k": body.k,
+        "mode": body.mode,
+        "extractive": body.extractive,
+        "style": body.style,
+        "history": body.turns(),
+    }
     answer = await rt.gate.run(lambda: rt.engine().ask(body.question, **options))
     return JSONResponse(answer.to_json())

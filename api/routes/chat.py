@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import Rt
 from api.errors import error_responses
-from api.openai_format import Completion, last_user_text
+from api.openai_format import Completion, history_from, last_user_text
 from api.schemas import ChatRequest
 from api.sse import SSE_CONTENT, stream_response
 
@@ -24,7 +24,8 @@ router = APIRouter()
 async def chat(body: ChatRequest, rt: Rt) -> Any:
     question = last_user_text(body.messages)
     completion = Completion(body.model)
-    answer = await rt.gate.run(lambda: rt.engine().ask(question))
+    history = history_from(body.messages)  # earlier user messages: a follow-up is searched with their topic
+    answer = await rt.gate.run(lambda: rt.engine().ask(question, history=history))
     data = answer.to_json()
     if not body.stream:
         return JSONResponse(completion.message(data))

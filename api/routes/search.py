@@ -20,5 +20,5 @@ router = APIRouter()
 )
 async def search(body: SearchRequest, rt: Rt) -> JSONResponse:
     # Searches never wait for the generation lock, nor for a place in the answer gate.
-    result = await run_in_threadpool(rt.engine().search, body.question, body.k, body.mode)
+    result = await run_in_threadpool(rt.engine().search, body.question, body.k, body.mode, body.turns())
     return JSONResponse(result.to_json())

@@ -1,0 +1,73 @@
+"""`askdoc chat`: a conversation in the terminal. Each question is answered like `askdoc ask` does, with the turns
+before it as history, so a follow-up ("how is its gamma chosen?") is searched with the topic it refers to.
+Reads one question per line (a terminal or a pipe); /new starts over, /quit or end of input ends."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cli.ask import cited_sources, print_sources, print_text
+from cli.common import notify, settings_from
+from corpus.errors import AskdocError
+from rag.config import ANSWER_STYLES, MODES
+
+HELP = "Ask a question; follow-ups use the conversation so far. /new starts over, /quit (or Ctrl-D) ends."
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("chat", parents=[common], help="a conversation: follow-up questions use the turns before")
+    p.add_argument("--k", type=int, help="sections to retrieve (default 5)")
+    p.add_argument("--mode", choices=MODES, help="retrieval mode (default hybrid)")
+    p.add_argument("--extractive", action="store_true", help="answer with source sentences only, no LLM")
+    p.add_argument("--style", choices=ANSWER_STYLES, help="answer style (as for askdoc ask; default extractive)")
+    p.set_defaults(func=cmd_chat)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from rag.followup import MAX_TURNS, Turn
+    from rag.pipeline import AskDoc
+
+    askdoc = AskDoc(settings_from(args, k=args.k, mode=args.mode, answer_style=args.style), notify=notify)
+    askdoc.warm_up(llm=False)  # the LLM loads on first need, as for askdoc ask
+    terminal = sys.stdin.isatty()
+    if terminal:
+        print(HELP)
+    history: list[Turn] = []
+    try:
+        while (line := _read(terminal)) is not None:
+            question = line.strip()
+            if not question:
+                continue
+            if question in ("/quit", "/exit"):
+                break
+            if question == "/new":
+                history = []
+                print("(new conversation)")
+                continue
+            if not terminal:
+                print(f"> {question}")  # piped in: show which question each answer belongs to
+            try:
+                answer = print_text(askdoc, question, args.extractive, sys.stdout.isatty(), history)
+            except AskdocError as exc:  # a bad question ends that turn, not the conversation
+                notify(f"error: {exc}")
+                continue
+            print_sources(answer)
+            print()
+            sections = tuple(dict.fromkeys(src.section_id for src in cited_sources(answer)))
+            history = [*history, Turn(question, sections)][-MAX_TURNS:]
+    except KeyboardInterrupt:
+        print()  # Ctrl-C: leave the prompt's line clean and end quietly
+    return 0
+
+
+def _read(terminal: bool) -> str | None:
+    """The next line typed or piped in; None at the end of input."""
+    if terminal:
+        try:
+            return input("> ")
+        except EOFError:
+            print()
+            return None
+    line = sys.stdin.readline()
+    return line if line else None
