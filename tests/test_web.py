@@ -224,11 +224,6 @@ def test_conversation_is_kept_sent_as_history_and_cleared(page: Page) -> None:
     expect(page.locator("#empty")).to_be_visible()
 
 
-@pytest.mark.xfail(
-    reason="follow-up retrieval from `history` is the issue13-followup branch's part of issue 13; until it is "
-    "merged the server ignores the history the page sends",
-    strict=False,
-)
 def test_follow_up_is_answered_from_the_earlier_section(page: Page, server: str) -> None:
     alone = httpx.post(
         f"{server}/search", json={"question": FOLLOW_UP, "k": 1}, headers={"Authorization": f"Bearer {KEY}"}
