@@ -5,7 +5,7 @@ the lock); at most `max_pending_answers` may wait or run (api/gate.py), further 
 Retry-After at once instead of hanging. Searches never wait for the generation lock.
 
 This module builds the app: the lifespan, the middleware (API key, content type, request log, body size: 413
-beyond max_request_bytes) and the routers.
+beyond max_request_bytes), the routers and the chat page's files (at `/` and `/static/`, open without the key).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from api.deps import Runtime
 from api.errors import error_response, install_error_handlers
 from api.gate import AnswerGate
 from api.limits import BodyLimit
-from api.routes import ask, chat, documents, health, search, sections
+from api.routes import ask, chat, documents, health, page, search, sections
 from rag.config import Settings
 from rag.pipeline import AskDoc
 
@@ -65,8 +65,9 @@ def create_app(settings: Settings | None = None, askdoc: AskDoc | None = None) -
             allow_headers=["Authorization", "Content-Type"],
         )
     install_error_handlers(app)
-    for module in (health, search, sections, ask, chat, documents):
+    for module in (health, search, sections, ask, chat, documents, page):
         app.include_router(module.router)
+    app.mount(page.STATIC_PREFIX, page.static_files(), name="static")
     return app
 
 
@@ -79,7 +80,7 @@ def _gatekeeper(settings: Settings) -> Callable[[Request, Next], Awaitable[Respo
     async def gatekeeper(request: Request, call_next: Next) -> Response:
         start = time.perf_counter()
         path = request.url.path
-        if settings.api_key and path not in OPEN_ENDPOINTS:
+        if settings.api_key and path not in OPEN_ENDPOINTS and not page.is_page(path):
             given = request.headers.get("authorization", "")
             expected = f"Bearer {settings.api_key}"
             if not hmac.compare_digest(given.encode(), expected.encode()):

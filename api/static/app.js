@@ -1,0 +1,582 @@
+// askdoc's chat page: plain JavaScript, no build step, no network beyond this server.
+// The answer streams from POST /ask (server-sent events read with fetch: EventSource cannot POST); a conversation
+// is kept in localStorage and its earlier turns travel with each question as `history`.
+"use strict";
+
+const STORE = { turns: "askdoc.turns", key: "askdoc.apiKey" };
+const HISTORY_MAX = 10; // earlier turns sent with a question
+const TURNS_KEPT = 50; // turns kept in the browser
+const SEARCH_K = 10;
+const $ = (id) => document.getElementById(id);
+
+// ---------------------------------------------------------------- small DOM helpers
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (name === "class") node.className = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) {
+    if (child !== null && child !== undefined) node.append(child);
+  }
+  return node;
+}
+
+const fmtScore = (score) => (typeof score === "number" ? score.toFixed(2) : "");
+
+// ---------------------------------------------------------------- HTTP
+
+class HttpError extends Error {
+  constructor(status, message, retryAfter) {
+    super(message);
+    this.status = status;
+    this.retryAfter = retryAfter;
+  }
+}
+
+class NetworkError extends Error {}
+
+function requestHeaders() {
+  const headers = { "Content-Type": "application/json" };
+  const key = localStorage.getItem(STORE.key);
+  if (key) headers.Authorization = `Bearer ${key}`;
+  return headers;
+}
+
+async function httpError(response) {
+  let message = `the server answered HTTP ${response.status}`;
+  try {
+    const body = await response.json();
+    if (body && body.error && body.error.message) message = body.error.message;
+  } catch (_) {
+    // not the API's JSON error body: keep the status line
+  }
+  const seconds = parseInt(response.headers.get("Retry-After") || "", 10);
+  return new HttpError(response.status, message, Number.isFinite(seconds) && seconds >= 0 ? seconds : 5);
+}
+
+async function request(method, path, body) {
+  let response;
+  try {
+    const init = { method, headers: requestHeaders() };
+    if (body !== undefined) init.body = JSON.stringify(body);
+    response = await fetch(path, init);
+  } catch (_) {
+    throw new NetworkError("cannot reach the server");
+  }
+  if (!response.ok) throw await httpError(response);
+  return response;
+}
+
+// Server-sent events from a fetch() response: yields {name, data} with data parsed from JSON.
+async function* sseEvents(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (_) {
+      throw new NetworkError("the connection was lost during the answer");
+    }
+    if (chunk.done) return;
+    buffer += decoder.decode(chunk.value, { stream: true }).replace(/\r\n/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const event = parseEvent(buffer.slice(0, end));
+      buffer = buffer.slice(end + 2);
+      if (event) yield event;
+    }
+  }
+}
+
+function parseEvent(block) {
+  let name = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event:")) name = line.slice(6).trim();
+    else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+  }
+  return data.length ? { name, data: JSON.parse(data.join("\n")) } : null;
+}
+
+// ---------------------------------------------------------------- status line, key prompt, recovery
+
+class Status {
+  constructor(node) {
+    this.node = node;
+    this.text = el("span", { class: "status-text" });
+    this.button = el("button", { type: "button", class: "retry" }, "Retry");
+    node.replaceChildren(this.text, this.button);
+    this.hide();
+  }
+
+  show(text, kind = "info") {
+    this.node.hidden = false;
+    this.node.dataset.kind = kind;
+    this.text.textContent = text;
+    this.button.hidden = true;
+  }
+
+  hide() {
+    this.node.hidden = true;
+    this.button.hidden = true;
+  }
+
+  // Shows the message with a Retry button; resolves when it is clicked.
+  retry(text) {
+    this.show(text, "error");
+    this.button.hidden = false;
+    this.button.focus();
+    return new Promise((resolve) => {
+      this.button.onclick = () => {
+        this.hide();
+        resolve();
+      };
+    });
+  }
+
+  // "Server busy, retrying in N s", counting down; resolves when it reaches 0.
+  countdown(seconds) {
+    return new Promise((resolve) => {
+      let left = Math.max(1, seconds);
+      const tick = () => {
+        if (left <= 0) {
+          this.hide();
+          resolve();
+          return;
+        }
+        this.show(`Server busy, retrying in ${left} s…`, "busy");
+        left -= 1;
+        setTimeout(tick, 1000);
+      };
+      tick();
+    });
+  }
+}
+
+// Opens the key prompt; resolves once a key is saved, rejects when the prompt is dismissed.
+function askForKey(message) {
+  const dialog = $("key-dialog");
+  const error = $("key-error");
+  error.hidden = !message;
+  error.textContent = message || "";
+  $("key-input").value = "";
+  dialog.returnValue = "";
+  return new Promise((resolve, reject) => {
+    dialog.onclose = () => {
+      const key = $("key-input").value.trim();
+      if (dialog.returnValue === "save" && key) {
+        localStorage.setItem(STORE.key, key);
+        showKeyButton();
+        resolve();
+      } else {
+        reject(new Error("this server needs an API key"));
+      }
+    };
+    dialog.showModal();
+  });
+}
+
+// Runs `operation`, and recovers from what a user can wait out or fix: a busy server (wait for Retry-After, then
+// again), a missing or wrong API key (ask for it, then again), no connection (a Retry button). Other errors throw.
+async function withRecovery(operation, status) {
+  for (;;) {
+    try {
+      const result = await operation();
+      status.hide();
+      return result;
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 503) {
+        await status.countdown(err.retryAfter);
+      } else if (err instanceof HttpError && err.status === 401) {
+        const had = localStorage.getItem(STORE.key);
+        status.show("This server needs an API key.", "info");
+        await askForKey(had ? "The server did not accept that key." : "");
+        status.hide();
+      } else if (err instanceof NetworkError) {
+        await status.retry(`Cannot reach the server (${err.message}).`);
+      } else {
+        status.hide();
+        throw err;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the conversation
+
+let turns = loadTurns();
+const askStatus = new Status($("status"));
+const searchStatus = new Status($("search-status"));
+const sections = new Map(); // section id -> the section's JSON, fetched once
+
+function loadTurns() {
+  try {
+    const stored = JSON.parse(localStorage.getItem(STORE.turns) || "[]");
+    return Array.isArray(stored) ? stored : [];
+  } catch (_) {
+    return [];
+  }
+}
+
+function saveTurns() {
+  turns = turns.slice(-TURNS_KEPT);
+  localStorage.setItem(STORE.turns, JSON.stringify(turns));
+}
+
+// What a follow-up needs of the earlier turns: their questions and the sections their answers cited.
+function historyOf(earlier) {
+  return earlier
+    .filter((turn) => turn.answer)
+    .slice(-HISTORY_MAX)
+    .map((turn) => ({
+      question: turn.question,
+      sections: [...new Set(turn.answer.citations.map((c) => c.section_id))],
+    }));
+}
+
+// The part of the answer JSON the page shows again after a reload.
+function kept(answer) {
+  const { question, answer: text, citations, sentences, refused, nearest, mode } = answer;
+  return { question, answer: text, citations, sentences, refused, nearest, mode };
+}
+
+async function ask(question) {
+  const history = historyOf(turns);
+  const turn = { question, answer: null };
+  turns.push(turn);
+  const view = new TurnView(turn);
+  view.scroll();
+  setAsking(true);
+  try {
+    const answer = await withRecovery(() => streamAnswer(question, history, view), askStatus);
+    turn.answer = kept(answer);
+    view.finish(turn.answer);
+  } catch (err) {
+    turn.error = err.message;
+    view.fail(err.message);
+  } finally {
+    saveTurns();
+    setAsking(false);
+  }
+}
+
+async function streamAnswer(question, history, view) {
+  view.reset();
+  const response = await request("POST", "/ask", { question, stream: true, history });
+  for await (const event of sseEvents(response)) {
+    if (event.name === "token") view.addSentence(event.data.text);
+    else if (event.name === "final") return event.data;
+    else if (event.name === "error") throw new Error(event.data.message);
+  }
+  throw new NetworkError("the answer stopped before it was complete");
+}
+
+function setAsking(on) {
+  $("send").disabled = on;
+  $("new-conversation").disabled = on;
+  document.body.classList.toggle("asking", on);
+  if (!on) $("question").focus();
+}
+
+// ---------------------------------------------------------------- one turn on screen
+
+class TurnView {
+  constructor(turn) {
+    $("empty").hidden = true;
+    this.body = el("div", { class: "answer" });
+    this.node = el(
+      "article",
+      { class: "turn" },
+      el("div", { class: "question" }, el("p", {}, turn.question)),
+      this.body,
+    );
+    $("turns").append(this.node);
+    this.reset();
+  }
+
+  reset() {
+    this.text = el("p", { class: "answer-text" });
+    this.body.replaceChildren(this.text, el("div", { class: "typing", "aria-label": "answering" }, el("span"),
+      el("span"), el("span")));
+    this.body.className = "answer pending";
+  }
+
+  // A streamed piece: "Sentence. [n]" (with a leading space after the first).
+  addSentence(piece) {
+    const match = piece.trim().match(/^([\s\S]*?)\s*\[(\d+)\]$/);
+    const text = match ? match[1] : piece.trim();
+    const chips = match ? [el("span", { class: "cite pending" }, `[${match[2]}]`)] : [];
+    this.text.append(el("span", { class: "sentence" }, text, " ", ...chips), " ");
+    this.scroll();
+  }
+
+  finish(answer) {
+    this.body.className = answer.refused ? "answer refused" : "answer";
+    this.body.replaceChildren(...(answer.refused ? refusedParts(answer) : answeredParts(answer)));
+    fillCategories(answer, this.body);
+    this.scroll();
+  }
+
+  fail(message) {
+    this.body.className = "answer failed";
+    this.body.replaceChildren(el("p", { class: "error" }, `No answer: ${message}`));
+  }
+
+  scroll() {
+    this.node.scrollIntoView({ block: "end" });
+  }
+}
+
+function answeredParts(answer) {
+  const byN = new Map(answer.citations.map((c) => [c.n, c]));
+  const text = el("p", { class: "answer-text" });
+  const firstUse = new Map(); // n -> the first answer sentence citing it: what its source link highlights
+  for (const sentence of answer.sentences) {
+    const chips = sentence.sources.filter((n) => byN.has(n)).map((n) => {
+      if (!firstUse.has(n)) firstUse.set(n, sentence.text);
+      const chip = el("button", { type: "button", class: "cite", title: byN.get(n).heading }, `[${n}]`);
+      chip.addEventListener("click", () => openSection(byN.get(n).section_id, sentence.text, true, chip));
+      return chip;
+    });
+    text.append(el("span", { class: "sentence" }, sentence.text, " ", ...chips), " ");
+  }
+  const items = answer.citations.map((c) =>
+    el("li", { "data-section": c.section_id },
+      el("span", { class: "n" }, `[${c.n}]`),
+      el("button", { type: "button", class: "link",
+        onclick: () => openSection(c.section_id, firstUse.get(c.n) || c.snippet, true) }, c.heading),
+      el("span", { class: "meta" }, el("span", { class: "category" }, c.category || ""),
+        el("span", { class: "score", title: "retrieval score" }, fmtScore(c.score)))));
+  return [text, el("div", { class: "sources" }, el("h3", {}, "Sources"), el("ol", {}, ...items))];
+}
+
+function refusedParts(answer) {
+  const links = (answer.nearest || []).map((hit) =>
+    el("li", {},
+      el("a", { href: `#section/${encodeURIComponent(hit.section_id)}`, class: "link",
+        onclick: (e) => { e.preventDefault(); openSection(hit.section_id, null, false); } }, hit.heading),
+      el("span", { class: "meta" }, el("span", { class: "category" }, hit.category || ""),
+        el("span", { class: "score" }, fmtScore(hit.score)))));
+  return [
+    el("p", {}, el("span", { class: "badge" }, "Not covered"), " ", answer.answer),
+    links.length ? el("div", { class: "sources" }, el("h3", {}, "Nearest sections"), el("ul", {}, ...links)) : null,
+  ];
+}
+
+// Citations carry no category: it comes from the section, fetched once and kept with the turn.
+async function fillCategories(answer, node) {
+  for (const c of answer.citations) {
+    if (c.category) continue;
+    try {
+      c.category = (await fetchSection(c.section_id)).category;
+    } catch (_) {
+      continue; // the list just shows no category
+    }
+    const slot = node.querySelector(`li[data-section="${CSS.escape(c.section_id)}"] .category`);
+    if (slot) slot.textContent = c.category;
+  }
+  saveTurns();
+}
+
+// ---------------------------------------------------------------- the section panel
+
+async function fetchSection(id) {
+  if (!sections.has(id)) {
+    const response = await request("GET", `/sections/${encodeURIComponent(id)}`);
+    sections.set(id, await response.json());
+  }
+  return sections.get(id);
+}
+
+// Opens a section beside the answer; `sentence` (when given) is highlighted: found as it is, or (`exact` false,
+// or not found) the section's sentence sharing most words with it. `chip`: the [n] clicked, marked active.
+async function openSection(id, sentence, exact, chip = null) {
+  const status = $("search-view").hidden ? askStatus : searchStatus;
+  let section;
+  try {
+    section = await withRecovery(() => fetchSection(id), status);
+  } catch (err) {
+    status.show(`Cannot open the section: ${err.message}`, "error");
+    return;
+  }
+  renderSection(section);
+  for (const active of document.querySelectorAll(".cite.active")) active.classList.remove("active");
+  if (chip) chip.classList.add("active");
+  const mark = sentence ? highlight($("panel-body"), sentence, exact) : null;
+  (mark || $("panel-heading")).scrollIntoView({ block: "center" });
+}
+
+function renderSection(section) {
+  $("panel-heading").textContent = section.heading;
+  $("panel-category").textContent = section.category || "";
+  $("panel-where").textContent = `${section.source}, lines ${section.start_line}–${section.end_line}`;
+  const lines = section.text.split("\n").filter((line) => line.trim());
+  $("panel-body").replaceChildren(...lines.map((line) => {
+    const bullet = /^\s*-\s/.test(line);
+    return el("p", { class: bullet ? "line bullet" : "line" }, line.replace(/^\s*-\s*/, ""));
+  }));
+  $("panel").hidden = false;
+  document.body.classList.add("panel-open");
+}
+
+function closePanel() {
+  $("panel").hidden = true;
+  for (const active of document.querySelectorAll(".cite.active")) active.classList.remove("active");
+  document.body.classList.remove("panel-open");
+}
+
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const words = (text) => new Set((text.toLowerCase().match(/[a-z0-9]{3,}/g) || []));
+
+// Where `sentence` is in the section's lines: {line, start, end}, or null.
+function locate(lines, sentence, exact) {
+  if (exact) {
+    const pattern = new RegExp(escapeRegExp(sentence.trim()).replace(/\s+/g, "\\s+"));
+    for (let i = 0; i < lines.length; i += 1) {
+      const found = pattern.exec(lines[i]);
+      if (found) return { line: i, start: found.index, end: found.index + found[0].length };
+    }
+  }
+  const wanted = words(sentence);
+  let best = null;
+  lines.forEach((line, i) => {
+    for (const part of line.matchAll(/[^.!?]+(?:[.!?]+|$)/g)) {
+      const shared = [...words(part[0])].filter((w) => wanted.has(w)).length;
+      if (shared > 0 && (!best || shared > best.shared)) {
+        const lead = part[0].length - part[0].trimStart().length;
+        best = { line: i, start: part.index + lead, end: part.index + part[0].trimEnd().length, shared };
+      }
+    }
+  });
+  return best;
+}
+
+function highlight(body, sentence, exact) {
+  const nodes = [...body.querySelectorAll(".line")];
+  const at = locate(nodes.map((n) => n.textContent), sentence, exact);
+  if (!at) return null;
+  const text = nodes[at.line].textContent;
+  const mark = el("mark", {}, text.slice(at.start, at.end));
+  nodes[at.line].replaceChildren(text.slice(0, at.start), mark, text.slice(at.end));
+  return mark;
+}
+
+// ---------------------------------------------------------------- search
+
+// The opening sentence of a hit's passage (the passage that matched the query): what opening the hit highlights.
+function lead(snippet) {
+  const line = snippet.split("\n").map((l) => l.replace(/^\s*-\s*/, "").trim()).find((l) => l.length > 20) || "";
+  const sentence = line.match(/^[\s\S]*?[.!?](?=\s|$)/);
+  return sentence ? sentence[0] : line;
+}
+
+async function search(query) {
+  const list = $("results");
+  list.replaceChildren();
+  searchStatus.show("Searching…");
+  let data;
+  try {
+    const response = await withRecovery(() => request("POST", "/search", { question: query, k: SEARCH_K }),
+      searchStatus);
+    data = await response.json();
+  } catch (err) {
+    searchStatus.show(`No results: ${err.message}`, "error");
+    return;
+  }
+  if (!data.results.length) searchStatus.show("No sections found.");
+  list.replaceChildren(...data.results.map((hit) =>
+    el("li", { class: "result" },
+      el("div", { class: "result-head" },
+        el("span", { class: "n" }, `${hit.rank}.`),
+        el("button", { type: "button", class: "link", onclick: () => openSection(hit.section_id, lead(hit.snippet), true) },
+          hit.heading)),
+      el("div", { class: "meta" }, el("span", { class: "category" }, hit.category || ""),
+        el("span", { class: "score" }, fmtScore(hit.score))),
+      el("p", { class: "snippet" }, hit.snippet.replace(/\s*\n-?\s*/g, " ").slice(0, 260)))));
+}
+
+// ---------------------------------------------------------------- wiring
+
+function showView(name) {
+  for (const tab of document.querySelectorAll(".tabs [role=tab]")) {
+    tab.setAttribute("aria-selected", String(tab.dataset.view === name));
+  }
+  $("ask-view").hidden = name !== "ask";
+  $("search-view").hidden = name !== "search";
+  $("new-conversation").hidden = name !== "ask";
+  (name === "ask" ? $("question") : $("search-input")).focus();
+}
+
+function newConversation() {
+  turns = [];
+  saveTurns();
+  for (const node of document.querySelectorAll("#turns .turn")) node.remove();
+  $("empty").hidden = false;
+  askStatus.hide();
+  closePanel();
+  $("question").focus();
+}
+
+function showKeyButton() {
+  $("key-button").hidden = !localStorage.getItem(STORE.key);
+}
+
+function submitQuestion() {
+  const box = $("question");
+  const question = box.value.trim();
+  if (!question || $("send").disabled) return;
+  box.value = "";
+  fitHeight(box);
+  ask(question);
+}
+
+function fitHeight(box) {
+  box.style.height = "auto";
+  box.style.height = `${Math.min(box.scrollHeight, 200)}px`;
+}
+
+function wire() {
+  const box = $("question");
+  $("ask-form").addEventListener("submit", (e) => { e.preventDefault(); submitQuestion(); });
+  box.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      submitQuestion();
+    }
+  });
+  box.addEventListener("input", () => fitHeight(box));
+  $("search-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const query = $("search-input").value.trim();
+    if (query) search(query);
+  });
+  for (const tab of document.querySelectorAll(".tabs [role=tab]")) {
+    tab.addEventListener("click", () => showView(tab.dataset.view));
+  }
+  $("new-conversation").addEventListener("click", newConversation);
+  $("panel-close").addEventListener("click", closePanel);
+  $("key-forget").addEventListener("click", () => {
+    localStorage.removeItem(STORE.key);
+    showKeyButton();
+    $("key-dialog").close("forget");
+  });
+  $("key-button").addEventListener("click", () => askForKey("").catch(() => {}));
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("panel").hidden) closePanel(); });
+}
+
+function restore() {
+  for (const turn of turns) {
+    const view = new TurnView(turn);
+    if (turn.answer) view.finish(turn.answer);
+    else view.fail(turn.error || "interrupted");
+  }
+}
+
+wire();
+restore();
+showKeyButton();

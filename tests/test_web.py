@@ -1,0 +1,300 @@
+"""The chat page in a real browser: Debian's Chromium driven by Playwright against a real `askdoc serve` (the
+session index, the bundled models) that requires an API key and lets one answer run at a time. Each test saves a
+screenshot under test-artifacts/.
+
+Without Chromium the tests skip with a loud reason; under CI (CI=true) they fail instead: CI installs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from servers import ROOT, child_env, free_port, running
+
+from rag.config import Settings
+from rag.retrieve import Retriever
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+KEY = "web-test-key"
+FOCAL = "what-is-focal-loss-how-does-it-help-mitigate-class-imbalance"
+FOCAL_HEADING = "What is focal loss? How does it help mitigate class imbalance?"
+# Alone, this follow-up retrieves other sections (checked below); after "What is focal loss?" it is about focal loss.
+FOLLOW_UP = "How does it compare to cross-entropy?"
+DONE = re.compile(r"^answer( refused| failed)?$")  # the answer box's class once the answer is complete
+TIMEOUT_MS = 120_000  # one answer on a busy 2-core machine, with margin
+
+try:
+    from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
+except ImportError:  # pragma: no cover - reported by the fixture below
+    sync_playwright = None
+
+
+def _unavailable(reason: str) -> None:
+    message = f"BROWSER TESTS NOT RUN: {reason}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + " (CI must run them)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    if sync_playwright is None:
+        _unavailable("Playwright for Python is not installed (pip install -e '.[dev]')")
+    if not CHROMIUM.exists():
+        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    b = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def server(settings: Settings, retriever: Retriever, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    assert retriever.index.sections  # the session index exists on disk before the server opens it
+    port = free_port()
+    env = child_env(
+        index_dir=str(settings.index_dir),
+        device="cpu",
+        api_key=KEY,
+        max_pending_answers="1",  # a second answer at once gets a real 503 with Retry-After
+        request_timeout_s="90",
+    )
+    env |= {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    log_path = tmp_path_factory.mktemp("web") / "askdoc-serve.log"
+    base = f"http://127.0.0.1:{port}"
+    askdoc = [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with running(askdoc, log_path, lambda: httpx.get(f"{base}/readyz", timeout=5).status_code == 200, 300, env):
+        yield base
+
+
+@contextlib.contextmanager
+def _opened(browser: Browser, server: str, key: bool) -> Iterator[Page]:
+    """The page in a fresh browser profile (empty localStorage), holding the API key when `key`. It records, for
+    each answer sentence put on screen, whether the answer was still streaming then."""
+    context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 800})
+    if key:
+        context.add_init_script(f"localStorage.setItem('askdoc.apiKey', {json.dumps(KEY)})")
+    context.add_init_script(
+        """window.__streamed = 0;
+        new MutationObserver((changes) => { for (const c of changes) for (const n of c.addedNodes) {
+            if (n.classList && n.classList.contains('sentence') && n.closest('.answer.pending')) window.__streamed++;
+        } }).observe(document, {childList: true, subtree: true});"""
+    )
+    p = context.new_page()
+    errors: list[str] = []
+    p.on("pageerror", lambda e: errors.append(str(e)))
+    p.set_default_timeout(TIMEOUT_MS)
+    p.goto("/")
+    yield p
+    context.close()
+    assert not errors, f"script errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(browser: Browser, server: str) -> Iterator[Page]:
+    with _opened(browser, server, key=True) as p:
+        yield p
+
+
+@pytest.fixture
+def keyless_page(browser: Browser, server: str) -> Iterator[Page]:
+    with _opened(browser, server, key=False) as p:
+        yield p
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def ask(page: Page, question: str) -> Locator:
+    """Types the question and presses Enter; returns the last turn's answer box once it is final."""
+    before = page.locator(".turn").count()
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    return final(page.locator(".turn").nth(before).locator(".answer"))
+
+
+def final(answer: Locator) -> Locator:
+    """The answer box once its answer is complete (answered, refused or failed)."""
+    expect(answer).to_have_class(DONE)
+    return answer
+
+
+def asks(page: Page) -> list[dict[str, Any]]:
+    """The bodies of the /ask requests the page sends from now on."""
+    bodies: list[dict[str, Any]] = []
+    page.on("request", lambda r: bodies.append(r.post_data_json) if r.url.endswith("/ask") else None)
+    return bodies
+
+
+def test_answer_streams_with_citations_and_opens_its_source(page: Page, server: str) -> None:
+    answer = ask(page, "What is focal loss?")
+    sentences = answer.locator(".sentence")
+    assert sentences.count() >= 2
+    assert page.evaluate("window.__streamed") >= sentences.count()  # each was on screen before the answer was final
+    for i in range(sentences.count()):
+        assert sentences.nth(i).locator("button.cite").count() >= 1, sentences.nth(i).inner_text()
+    source = answer.locator(".sources li").first
+    expect(source).to_contain_text(FOCAL_HEADING)
+    expect(source.locator(".category")).to_have_text("Deep Learning")
+    expect(source.locator(".score")).to_have_text(re.compile(r"^\d\.\d\d$"))
+
+    second = sentences.nth(1)
+    quoted = second.inner_text().rsplit("[", 1)[0].strip()
+    second.locator("button.cite").first.click()
+    panel = page.locator("#panel")
+    expect(panel).to_be_visible()
+    expect(page.locator("#panel-heading")).to_have_text(FOCAL_HEADING)
+    mark = panel.locator("mark")
+    expect(mark).to_have_count(1)
+    assert " ".join(mark.inner_text().split()) == " ".join(quoted.split())
+    expect(mark).to_be_in_viewport()
+    shot(page, "answer-and-source")
+
+
+def test_refused_question_offers_the_nearest_sections(page: Page) -> None:
+    answer = ask(page, "What is the capital of France?")
+    expect(answer).to_have_class("answer refused")
+    expect(answer).to_contain_text("Not covered")
+    links = answer.locator(".sources a")
+    assert links.count() >= 1
+    heading = links.first.inner_text()
+    links.first.click()
+    expect(page.locator("#panel-heading")).to_have_text(heading)
+    shot(page, "refused")
+
+
+def test_search_lists_sections_and_opens_them(page: Page) -> None:
+    page.click("#tab-search")
+    page.fill("#search-input", "focal loss gamma")
+    page.press("#search-input", "Enter")
+    results = page.locator(".result")
+    expect(results.first).to_contain_text("What is focal loss?")
+    assert results.count() == 10
+    expect(results.first.locator(".category")).to_have_text("Deep Learning")
+    results.first.locator("button.link").click()
+    expect(page.locator("#panel-heading")).to_have_text(FOCAL_HEADING)
+    expect(page.locator("#panel mark")).to_contain_text("focusing parameter")
+    shot(page, "search")
+
+
+def test_conversation_is_kept_sent_as_history_and_cleared(page: Page) -> None:
+    page.fill("#question", "")
+    page.type("#question", "first line")
+    page.press("#question", "Shift+Enter")
+    page.type("#question", "second line")
+    assert page.input_value("#question") == "first line\nsecond line"  # Shift+Enter: a new line, nothing sent
+    assert page.locator(".turn").count() == 0
+
+    sent = asks(page)
+    ask(page, "What is focal loss?")
+    ask(page, FOLLOW_UP)
+    assert sent[0]["history"] == []
+    assert sent[1]["history"] == [{"question": "What is focal loss?", "sections": [FOCAL]}]
+
+    page.reload()
+    expect(page.locator(".turn")).to_have_count(2)  # kept in the browser
+    expect(page.locator(".turn .question").first).to_have_text("What is focal loss?")
+    page.set_viewport_size({"width": 375, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # nothing wider than a phone
+    shot(page, "conversation-phone")
+
+    page.click("#new-conversation")
+    expect(page.locator(".turn")).to_have_count(0)
+    page.reload()
+    expect(page.locator(".turn")).to_have_count(0)
+    expect(page.locator("#empty")).to_be_visible()
+
+
+def test_follow_up_is_answered_from_the_earlier_section(page: Page, server: str) -> None:
+    alone = httpx.post(
+        f"{server}/search", json={"question": FOLLOW_UP, "k": 1}, headers={"Authorization": f"Bearer {KEY}"}
+    )
+    assert alone.json()["results"][0]["section_id"] != FOCAL  # without the conversation it goes elsewhere
+    ask(page, "What is focal loss?")
+    answer = ask(page, FOLLOW_UP)
+    shot(page, "follow-up")
+    expect(answer.locator(".sources li").first).to_have_attribute("data-section", FOCAL)
+
+
+def test_busy_server_is_shown_and_retried(page: Page, server: str) -> None:
+    statuses: list[int] = []
+    page.on("response", lambda r: statuses.append(r.status) if r.url.endswith("/ask") else None)
+    holding = threading.Event()
+
+    def hold_the_only_place() -> None:
+        """A generated (LLM) answer, streamed: it holds the server's one answer place for seconds."""
+        body = {"question": "Why do transformers need positional encodings?", "stream": True, "style": "generate"}
+        auth = {"Authorization": f"Bearer {KEY}"}
+        with httpx.stream("POST", f"{server}/ask", json=body, headers=auth, timeout=120) as r:
+            holding.set()
+            for _ in r.iter_bytes():
+                pass
+
+    other = threading.Thread(target=hold_the_only_place)
+    other.start()
+    try:
+        assert holding.wait(60)
+        page.fill("#question", "What is self-attention?")
+        page.press("#question", "Enter")
+        status = page.locator("#status")
+        expect(status).to_contain_text("Server busy, retrying in")
+        shot(page, "busy")
+        answer = final(page.locator(".turn .answer").first)
+        expect(answer.locator(".cite").first).to_be_visible()
+        expect(status).to_be_hidden()
+    finally:
+        other.join(120)
+    assert statuses[0] == 503 and statuses[-1] == 200
+
+
+def test_lost_connection_offers_a_retry(page: Page) -> None:
+    page.route("**/ask", lambda route: route.abort("internetdisconnected"))
+    page.fill("#question", "What is self-attention?")
+    page.press("#question", "Enter")
+    status = page.locator("#status")
+    expect(status).to_contain_text("Cannot reach the server")
+    shot(page, "network-down")
+    page.unroute("**/ask")
+    status.get_by_role("button", name="Retry").click()
+    answer = final(page.locator(".turn .answer").first)
+    expect(answer.locator(".cite").first).to_be_visible()
+
+
+def test_api_key_is_asked_for_and_sent(keyless_page: Page, server: str) -> None:
+    page = keyless_page
+    assert httpx.get(f"{server}/search").status_code == 401  # the API needs the key; the page loaded without it
+    sent: list[str | None] = []
+    page.on("request", lambda r: sent.append(r.headers.get("authorization")) if r.url.endswith("/ask") else None)
+    page.fill("#question", "What is self-attention?")
+    page.press("#question", "Enter")
+    dialog = page.locator("#key-dialog")
+    expect(dialog).to_be_visible()
+    page.fill("#key-input", "wrong-key")
+    page.press("#key-input", "Enter")
+    expect(dialog).to_contain_text("did not accept")
+    page.fill("#key-input", KEY)
+    shot(page, "api-key")
+    page.click("#key-save")
+    answer = final(page.locator(".turn .answer").first)
+    expect(answer.locator(".cite").first).to_be_visible()
+    assert sent == [None, "Bearer wrong-key", f"Bearer {KEY}"]
+    assert page.evaluate("localStorage.getItem('askdoc.apiKey')") == KEY
