@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from cli.common import add_question_arguments, batch_questions, emit, notify, settings_from
 from corpus.errors import AskdocError
-from index.build import doc_prefix
+from corpus.ids import doc_prefix
 from rag.config import ANSWER_STYLES
 from rag.generation.registry import BACKEND_NAMES
 

@@ -30,3 +30,9 @@ def unique_ids(headings: list[str], prefix: str = "") -> list[str]:
         used.add(candidate)
         out.append(candidate)
     return out
+
+
+def doc_prefix(section_id: str) -> str:
+    """The id prefix of the document a section belongs to ("" for the default corpus, whose ids have no "/")."""
+    head, sep, _ = section_id.partition("/")
+    return head + "/" if sep else ""

@@ -6,6 +6,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from corpus.chunk import ChunkConfig, chunk_sections
+from corpus.ids import doc_prefix
 from corpus.model import Document, Passage, Section
 from index.embed import Embedder
 from index.store import DocumentRecord, Manifest, StoredIndex, assemble, corpus_hash
@@ -48,12 +49,6 @@ def update_index(
     new_vectors = _embed(new_passages, embedder, previous, cfg.version, progress)
     vectors = np.concatenate([previous.vectors[rows], new_vectors]).astype(np.float32, copy=False)
     return _finish(records, sections, passages, vectors, embedder, faiss_kind, cfg)
-
-
-def doc_prefix(section_id: str) -> str:
-    """The id prefix of the document a section belongs to ("" for the default corpus, whose ids have no "/")."""
-    head, sep, _ = section_id.partition("/")
-    return head + "/" if sep else ""
 
 
 def _finish(
