@@ -132,9 +132,11 @@ class Retriever:
         depth: int,
         timings: dict[str, float],
         vector: np.ndarray | None = None,
+        index: StoredIndex | None = None,
     ) -> list[tuple[int, float]]:
-        """Passage rows with scores, best first, for one first-stage mode (`vector`: the query, embedded)."""
-        index = self.index
+        """Passage rows with scores, best first, for one first-stage mode (`vector`: the query, embedded; `index`:
+        the one a whole search reads, default the current one)."""
+        index = index or self.index
         rankings: list[list[tuple[int, float]]] = []
         if mode in ("dense", "hybrid"):
             t = time.perf_counter()
@@ -161,12 +163,9 @@ class Retriever:
             return weighted_fusion(rankings, [w, 1.0 - w])
         return reciprocal_rank_fusion(rankings, self.settings.rrf_k)
 
-    def _section_of(self, row: int) -> str:
-        return self.index.passages[row].section_id
-
-    def group(self, ranking: list[tuple[int, float]], k: int) -> list[SectionHit]:
+    def group(self, ranking: list[tuple[int, float]], k: int, index: StoredIndex | None = None) -> list[SectionHit]:
         """Best passage per section wins; sections keep the order of their best passage."""
-        index = self.index
+        index = index or self.index
         hits: list[SectionHit] = []
         seen: set[str] = set()
         for row, score in ranking:
@@ -211,18 +210,24 @@ class Retriever:
         check_k(k)
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        if mode == "rerank" and not self.rerank_stage.ready(self.index):
+        # One index for the whole search: a collection swapped in meanwhile (use_index) must not mix row numbers.
+        index = self.index
+
+        def section_of(row: int) -> str:
+            return index.passages[row].section_id
+
+        if mode == "rerank" and not self.rerank_stage.ready(index):
             mode = "hybrid"  # said once by the stage; the result names the mode that served it
         # Several passages of one section can fill the top of a ranking: look deeper than k.
         depth = max(self.settings.candidates, 4 * k)
         if mode == "rerank":
             depth = max(depth, 4 * self.settings.rerank_candidates)
-            ranking = self.passage_ranking(query, "hybrid", depth, timings, vector)
-            ranking = boost(ranking, self._section_of, prior or {})
-            hits = self.group(self.rerank_stage.rank(query, ranking, self.index, k, timings), k)
+            ranking = self.passage_ranking(query, "hybrid", depth, timings, vector, index)
+            ranking = boost(ranking, section_of, prior or {})
+            hits = self.group(self.rerank_stage.rank(query, ranking, index, k, timings), k, index)
         else:
-            ranking = self.passage_ranking(query, mode, depth, timings, vector)
-            hits = self.group(boost(ranking, self._section_of, prior or {}), k)
+            ranking = self.passage_ranking(query, mode, depth, timings, vector, index)
+            hits = self.group(boost(ranking, section_of, prior or {}), k, index)
         timings["total"] = elapsed_ms(t)
         return SearchResult(query=question, mode=mode, hits=hits, timings=timings, corrections=corrections)
 
