@@ -77,8 +77,9 @@ class Speller:
 
     def _index(self) -> SymSpell:
         if self._symspell is None:
-            self._symspell = SymSpell(max_dictionary_edit_distance=2)
+            symspell = SymSpell(max_dictionary_edit_distance=2)
             for word, count in self._counts.items():
                 if len(word) >= MIN_LENGTH - 1:
-                    self._symspell.create_dictionary_entry(word, count)
+                    symspell.create_dictionary_entry(word, count)
+            self._symspell = symspell  # only once complete: a concurrent search may read it
         return self._symspell

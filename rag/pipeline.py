@@ -170,23 +170,23 @@ class AskDoc:
         t = time.perf_counter()
         qvec = self.retriever.embedder.embed([query])[0]
         embed_ms = elapsed_ms(t)
-        result = self.retriever.search(query, k=k, mode=mode, vector=qvec, cleaned=True, prior=prior)
+        index = self.retriever.index  # one index for every step: a collection may be swapped in meanwhile
+        result = self.retriever.search(query, k=k, mode=mode, vector=qvec, cleaned=True, prior=prior, index=index)
         timings = {f"retrieve_{name}": v for name, v in result.timings.items()} | {"retrieve_embed": embed_ms}
         t = time.perf_counter()
         sections = [h.section_id for h in result.hits]
-        evidence = score_evidence(query, qvec, sections, self.retriever.index.sections, self._vectors, self.evidence)
+        evidence = score_evidence(query, qvec, sections, index.sections, self._vectors, self.evidence)
         timings["context"] = elapsed_ms(t)
         draft = Draft(question, result.hits, evidence, timings, start, search=query)
-        draft.signals = self._signals(query, qvec, draft)
+        draft.signals = self._signals(query, qvec, draft, index)
         return draft
 
-    def _signals(self, query: str, qvec: np.ndarray, draft: Draft) -> Signals:
+    def _signals(self, query: str, qvec: np.ndarray, draft: Draft, index: StoredIndex) -> Signals:
         """What the refusal model weighs; the two single-retriever searches cost a millisecond or two."""
         tops = []
         for mode in ("dense", "bm25"):
-            hits = self.retriever.search(query, k=1, mode=mode, vector=qvec, cleaned=True).hits
+            hits = self.retriever.search(query, k=1, mode=mode, vector=qvec, cleaned=True, index=index).hits
             tops.append((hits[0].section_id, hits[0].score) if hits else ("", 0.0))
-        index = self.retriever.index
         best = draft.evidence.sentences[0].section_id if draft.evidence.sentences else ""
         text = index.sections[best].text if best else ""
         return signals(query, draft.evidence, text, index.lexical.coverage(query), tops[0], tops[1])

@@ -102,7 +102,8 @@ class Retriever:
             self.embedder.warm_up()
             s = self.settings
             self._index = Collection(
-                s.index_dir, s.corpus_path, self.embedder, s.faiss_kind, self._notify, self._progress
+                s.index_dir, s.corpus_path, self.embedder, s.faiss_kind, self._notify, self._progress,
+                s.max_document_bytes,
             ).open()
         return self._index
 
@@ -200,9 +201,11 @@ class Retriever:
         vector: np.ndarray | None = None,
         cleaned: bool = False,
         prior: dict[str, float] | None = None,
+        index: StoredIndex | None = None,
     ) -> SearchResult:
         """`vector` and `cleaned`: the question already embedded, already prepared (the answer pipeline does both
-        once for the whole answer). `prior`: section id -> bonus, a share of the top score (rag.followup)."""
+        once for the whole answer). `prior`: section id -> bonus, a share of the top score (rag.followup).
+        `index`: the one to read (an answer pins one for all its steps); default the current one."""
         query, corrections = (question, {}) if cleaned else self.prepare(question)
         k = self.settings.k if k is None else k
         mode = mode or self.settings.mode
@@ -211,7 +214,7 @@ class Retriever:
         timings: dict[str, float] = {}
         t = time.perf_counter()
         # One index for the whole search: a collection swapped in meanwhile (use_index) must not mix row numbers.
-        index = self.index
+        index = index or self.index
 
         def section_of(row: int) -> str:
             return index.passages[row].section_id

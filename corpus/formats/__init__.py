@@ -1,6 +1,7 @@
-"""Which parser reads a file: by its content first (a PDF signature, HTML markup, bytes that are not text), then by
-its suffix. Pure: bytes and a name in, a Document out; an unreadable file raises InvalidInputError with a reason
-that does not name the file (the caller does)."""
+"""Which parser reads a file: a PDF signature makes a PDF whatever the suffix; bytes that are not text are refused;
+otherwise the suffix decides, and an unknown suffix is read as HTML when the text looks like HTML. Pure: bytes and
+a name in, a Document out; an unreadable file raises InvalidInputError with a reason that does not name the file
+(the caller does)."""
 
 from __future__ import annotations
 
