@@ -21,7 +21,7 @@ from typing import Any
 from corpus.errors import AskdocError, InvalidInputError
 from corpus.parse import load_file
 from index.collection import Collection, doc_id
-from index.ingest import STATUSES, FileResult
+from index.ingest import FileResult, counts
 from index.store import DocumentRecord
 from rag.config import Settings
 from rag.pipeline import AskDoc
@@ -50,7 +50,7 @@ class Job:
             "total": self.total,
             "done": len(self.results),
             "files": [r.to_json() for r in self.results],
-            "summary": {s: sum(r.status == s for r in self.results) for s in STATUSES},
+            "summary": counts(self.results),
             "error": self.error or None,
             "seconds": round((self.finished or time.time()) - self.created, 3),
         }

@@ -52,32 +52,22 @@ def open_collection(settings: Settings, embedder: Embedder | None = None) -> Col
 
 
 def cmd_index_add(args: argparse.Namespace) -> int:
-    from index.ingest import expand_paths, summary
+    from index.ingest import counts, expand_paths, summary
 
     settings = settings_from(args)
     paths = expand_paths([Path(p) for p in args.paths], args.glob)
     collection = open_collection(settings)
     index, results = collection.add(paths, on_result=None if args.json else _print_result)
-    counts = index.manifest.counts
+    totals = index.manifest.counts
     if args.json:
-        emit({"files": [r.to_json() for r in results], "summary": _counts(results), "counts": counts})
+        emit({"files": [r.to_json() for r in results], "summary": counts(results), "counts": totals})
     else:
-        print(f"{summary(results)}; {_totals(counts)}", flush=True)
-    return 2 if any(_failed(r) for r in results) else 0
+        print(f"{summary(results)}; {_totals(totals)}", flush=True)
+    return 2 if any(r.unreadable for r in results) else 0
 
 
 def _print_result(result: FileResult) -> None:
     print(result.line(), flush=True)
-
-
-def _failed(result: FileResult) -> bool:
-    return result.status == "skipped" and not result.reason.startswith(("duplicate of", "it is the default"))
-
-
-def _counts(results: list[FileResult]) -> dict[str, int]:
-    from index.ingest import STATUSES
-
-    return {s: sum(r.status == s for r in results) for s in STATUSES}
 
 
 def cmd_index_remove(args: argparse.Namespace) -> int:

@@ -192,9 +192,10 @@ class Collection:
         try:
             doc = load_file(path, prefix, self.max_document_bytes)
         except InvalidInputError as exc:
-            return FileResult(str(path), "skipped", str(exc))
+            return FileResult(str(path), "skipped", str(exc), unreadable=True)
         except OSError as exc:
-            return FileResult(str(path), "skipped", f"cannot read it ({exc.strerror or exc.__class__.__name__})")
+            reason = f"cannot read it ({exc.strerror or exc.__class__.__name__})"
+            return FileResult(str(path), "skipped", reason, unreadable=True)
         if old is not None and old.sha256 == doc.sha256:
             return FileResult(str(path), "unchanged", document=doc_id(old), sections=old.sections)
         twin = by_sha.get(doc.sha256)

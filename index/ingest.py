@@ -24,6 +24,7 @@ class FileResult:
     reason: str = ""  # why it was skipped
     document: str = ""  # the document id it is indexed under
     sections: int = 0
+    unreadable: bool = False  # skipped because it could not be read (not a duplicate): the command fails
 
     def line(self) -> str:
         if self.status == "skipped":
@@ -35,9 +36,13 @@ class FileResult:
         return asdict(self)
 
 
+def counts(results: list[FileResult]) -> dict[str, int]:
+    """How many files ended in each status."""
+    return {s: sum(r.status == s for r in results) for s in STATUSES}
+
+
 def summary(results: list[FileResult]) -> str:
-    counts = {s: sum(r.status == s for r in results) for s in STATUSES}
-    return ", ".join(f"{n} {s}" for s, n in counts.items())
+    return ", ".join(f"{n} {s}" for s, n in counts(results).items())
 
 
 def expand_paths(paths: list[Path], glob: str | None = None) -> list[Path]:
