@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from cli.common import add_question_arguments, batch_questions, emit, notify, settings_from
+from cli.common import add_question_arguments, batch_questions, emit, notify, notify_corrections, settings_from
 from corpus.errors import AskdocError
 from corpus.ids import doc_prefix
 from rag.config import ANSWER_STYLES
@@ -113,6 +113,7 @@ def cited_sources(answer: Answer) -> list[Source]:
 
 def print_sources(answer: Answer) -> None:
     """What follows the answer text: a notice, then the sources it cites (or, refused, the nearest sections)."""
+    notify_corrections(answer.corrections)
     if answer.notice:
         notify(answer.notice)
     if answer.refused:

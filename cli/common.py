@@ -87,3 +87,9 @@ def loaded_retriever(settings: Settings) -> Retriever:
     retriever = Retriever(settings, notify=notify)
     retriever.warm_up()
     return retriever
+
+
+def notify_corrections(corrections: dict[str, str]) -> None:
+    """Say which misspelt words were searched as which collection words (index/spelling.py), so nothing is hidden."""
+    if corrections:
+        notify("searched for " + ", ".join(f"{new!r} (typed {old!r})" for old, new in corrections.items()))

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from cli.common import add_question_arguments, batch_questions, emit, loaded_retriever, settings_from
+from cli.common import (
+    add_question_arguments,
+    batch_questions,
+    emit,
+    loaded_retriever,
+    notify_corrections,
+    settings_from,
+)
 from corpus.errors import AskdocError
 
 
@@ -30,6 +37,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.json:
         emit(result.to_json())
         return 0
+    notify_corrections(result.corrections)
     if not result.hits:
         print("No matching sections.")
     for hit in result.hits:

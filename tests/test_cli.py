@@ -78,6 +78,15 @@ def test_search_human_output(retriever: Retriever, index_dir: Path, capsys: pyte
     assert code == 0 and out.startswith("1. Explain Label Smoothing\n")
 
 
+@pytest.mark.parametrize("command", ["search", "ask"])
+def test_a_corrected_typo_is_said(
+    retriever: Retriever, index_dir: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    code, out, err = askdoc(capsys, index_dir, command, "explain label smothing")
+    assert code == 0 and "Label Smoothing" in out
+    assert "askdoc: searched for 'smoothing' (typed 'smothing')" in err
+
+
 def test_ask_prints_the_answer_then_its_sources(
     retriever: Retriever, index_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
