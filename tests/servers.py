@@ -6,10 +6,12 @@ import contextlib
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,3 +64,17 @@ def running(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def askdoc_api(index_dir: Path, log_path: Path, command: list[str], **askdoc: str) -> Iterator[str]:
+    """A real askdoc HTTP API over `index_dir` on a free loopback port: offline, models on the CPU, the given
+    ASKDOC_* settings; yields its base URL once /readyz says the models are loaded. `command`: what follows
+    `python` (`-m cli.main serve`, or uvicorn with the app factory); the host and port are appended."""
+    port = free_port()
+    env = child_env(index_dir=str(index_dir), device="cpu", **askdoc)
+    env |= {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    base = f"http://127.0.0.1:{port}"
+    argv = [sys.executable, *command, "--host", "127.0.0.1", "--port", str(port)]
+    with running(argv, log_path, lambda: httpx.get(f"{base}/readyz", timeout=5).status_code == 200, 300, env):
+        yield base

@@ -3,14 +3,13 @@ client. The server opens the session index (built by the `retriever` fixture) an
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from openai import BadRequestError, OpenAI
-from servers import child_env, free_port, running
+from servers import askdoc_api
 
 from rag.config import Settings
 from rag.retrieve import Retriever
@@ -21,23 +20,10 @@ QUESTION = "Why is Flash attention needed?"
 @pytest.fixture(scope="module")
 def server(settings: Settings, retriever: Retriever, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert retriever.index.sections  # the session index exists on disk before the server opens it
-    port = free_port()
-    env = child_env(
-        index_dir=str(settings.index_dir),
-        device="cpu",
-        request_timeout_s="90",  # a stuck generation lock shows as a 504, well before the test's timeout
-    )
-    env |= {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    uvicorn = ["-m", "uvicorn", "api.app:create_app", "--factory"]
     log_path = tmp_path_factory.mktemp("server") / "uvicorn.log"
-    cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1"]
-    base = f"http://127.0.0.1:{port}"
-    with running(
-        [*cmd, "--port", str(port)],
-        log_path,
-        lambda: httpx.get(f"{base}/readyz", timeout=5).status_code == 200,
-        300,
-        env,
-    ):
+    # request_timeout_s: a stuck generation lock shows as a 504, well before the test's timeout
+    with askdoc_api(settings.index_dir, log_path, uvicorn, request_timeout_s="90") as base:
         yield base
 
 

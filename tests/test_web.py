@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import re
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import ROOT, child_env, free_port, running
+from servers import ROOT, askdoc_api
 
 from rag.config import Settings
 from rag.retrieve import Retriever
@@ -68,19 +67,12 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def server(settings: Settings, retriever: Retriever, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert retriever.index.sections  # the session index exists on disk before the server opens it
-    port = free_port()
-    env = child_env(
-        index_dir=str(settings.index_dir),
-        device="cpu",
-        api_key=KEY,
-        max_pending_answers="1",  # a second answer at once gets a real 503 with Retry-After
-        request_timeout_s="90",
-    )
-    env |= {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     log_path = tmp_path_factory.mktemp("web") / "askdoc-serve.log"
-    base = f"http://127.0.0.1:{port}"
-    askdoc = [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with running(askdoc, log_path, lambda: httpx.get(f"{base}/readyz", timeout=5).status_code == 200, 300, env):
+    serve = ["-m", "cli.main", "serve"]
+    # max_pending_answers=1: a second answer at once gets a real 503 with Retry-After
+    with askdoc_api(
+        settings.index_dir, log_path, serve, api_key=KEY, max_pending_answers="1", request_timeout_s="90"
+    ) as base:
         yield base
 
 
