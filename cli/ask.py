@@ -15,7 +15,6 @@ from rag.generation.registry import BACKEND_NAMES
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from rag.context import Source
     from rag.followup import Turn
     from rag.pipeline import Answer, AskDoc
 
@@ -105,12 +104,6 @@ def print_text(
     return answer
 
 
-def cited_sources(answer: Answer) -> list[Source]:
-    """The sources the answer's sentences cite, in citation order."""
-    cited = {n for sent in answer.sentences for n in sent.sources}
-    return [src for src in answer.sources if src.n in cited]
-
-
 def print_sources(answer: Answer) -> None:
     """What follows the answer text: a notice, then the sources it cites (or, refused, the nearest sections)."""
     notify_corrections(answer.corrections)
@@ -122,7 +115,7 @@ def print_sources(answer: Answer) -> None:
             print(f"  - {hit['heading']}  [{hit['section_id']}]")
         return
     print("\nSources:")
-    for src in cited_sources(answer):
+    for src in answer.cited_sources():
         # An added document's source names its file (and page): "report.pdf, p. 12, § 3.2 Methods".
         label = src.reference if doc_prefix(src.section_id) else src.heading
         print(f"  [{src.n}] {label}  [{src.section_id}]")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli.ask import cited_sources, print_sources, print_text
+from cli.ask import print_sources, print_text
 from cli.common import notify, settings_from
 from corpus.errors import AskdocError
 from rag.config import ANSWER_STYLES, MODES
@@ -54,7 +54,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 continue
             print_sources(answer)
             print()
-            sections = tuple(dict.fromkeys(src.section_id for src in cited_sources(answer)))
+            sections = tuple(dict.fromkeys(src.section_id for src in answer.cited_sources()))
             history = [*history, Turn(question, sections)][-MAX_TURNS:]
     except KeyboardInterrupt:
         print()  # Ctrl-C: leave the prompt's line clean and end quietly

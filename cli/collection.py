@@ -7,7 +7,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from cli import documents
-from cli.common import emit, notify, settings_from
+from cli.common import emit, loaded_embedder, notify, settings_from
 from corpus.errors import AskdocError
 from rag.config import Settings
 
@@ -43,19 +43,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     t.set_defaults(func=cmd_reranker_train)
 
 
-def _embedder(settings: Settings) -> Embedder:
-    from index.embed import Embedder
-
-    embedder = Embedder(settings.embed_model, settings.device)
-    embedder.warm_up()
-    return embedder
-
-
 def cmd_index_build(args: argparse.Namespace) -> int:
     from index.store import load
 
     settings = settings_from(args, faiss_kind=args.faiss)
-    embedder = _embedder(settings)
+    embedder = loaded_embedder(settings)
     collection = documents.open_collection(settings, embedder)
     if args.rebuild:
         previous = None
@@ -90,7 +82,7 @@ def _train_reranker(settings: Settings, embedder: Embedder, index: StoredIndex |
 
 def cmd_reranker_train(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    _train_reranker(settings, _embedder(settings), steps=args.steps, epochs=args.epochs, seed=args.seed)
+    _train_reranker(settings, loaded_embedder(settings), steps=args.steps, epochs=args.epochs, seed=args.seed)
     return 0
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rag.config import MODES, Settings
 
 if TYPE_CHECKING:
+    from index.embed import Embedder
     from rag.retrieve import Retriever
 
 
@@ -79,6 +80,14 @@ def batch_questions(arg: str) -> Iterator[str] | None:
 def emit(obj: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+def loaded_embedder(settings: Settings) -> Embedder:
+    from index.embed import Embedder
+
+    embedder = Embedder(settings.embed_model, settings.device)
+    embedder.warm_up()
+    return embedder
 
 
 def loaded_retriever(settings: Settings) -> Retriever:

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cli.common import emit, notify, settings_from
+from cli.common import emit, loaded_embedder, notify, settings_from
 from rag.config import Settings
 
 if TYPE_CHECKING:
@@ -36,15 +36,11 @@ def register(isub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
 
 def open_collection(settings: Settings, embedder: Embedder | None = None) -> Collection:
     from index.collection import Collection
-    from index.embed import Embedder
 
-    if embedder is None:
-        embedder = Embedder(settings.embed_model, settings.device)
-        embedder.warm_up()
     return Collection(
         settings.index_dir,
         settings.corpus_path,
-        embedder,
+        embedder or loaded_embedder(settings),
         settings.faiss_kind,
         notify,
         max_document_bytes=settings.max_document_bytes,

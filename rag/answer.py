@@ -34,12 +34,16 @@ class Answer:
     def refused(self) -> bool:
         return self.mode == "refused"
 
-    def to_json(self) -> dict[str, Any]:
+    def cited_sources(self) -> list[Source]:
+        """The sources its sentences cite, in source order."""
         cited = {n for s in self.sentences for n in s.sources}
+        return [s for s in self.sources if s.n in cited]
+
+    def to_json(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answer": self.answer,
-            "citations": [s.to_citation() for s in self.sources if s.n in cited],
+            "citations": [s.to_citation() for s in self.cited_sources()],
             "sentences": [s.to_json() for s in self.sentences],
             "refused": self.refused,
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
