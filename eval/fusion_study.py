@@ -2,9 +2,9 @@
 
 Every channel is scored once per question over the whole collection (dense over passages, BM25 over passages, the
 heading embedded on its own, the best single sentence of a section), so each variant is arithmetic on cached
-arrays. `hybrid` here is `Retriever.search` in mode hybrid (min-max over each retriever's top 30 passages, equal
-weights, a section scored by its best passage): same hit@1 as `askdoc eval`, MRR@10 within 0.001 (ties). Variants
-were chosen on the tune split; the test split is only reported.
+arrays. `hybrid` here is `Retriever.search` in mode hybrid: each retriever's top 30 passages fused by the
+retriever's own `weighted_fusion`, a section scored by its best passage (same hit@1 as `askdoc eval`, MRR@10
+within 0.001: ties). Variants were chosen on the tune split; the test split is only reported.
 
     python -m eval.fusion_study [--out eval/results/retrieval]
 """
@@ -23,6 +23,7 @@ from corpus.text import split_sentences
 from eval.dataset import DEFAULT_QUERIES, load_questions, resolve
 from eval.metrics import HitAtK, MRRAtK, NDCGAtK
 from rag.config import Settings
+from rag.fusion import weighted_fusion
 from rag.retrieve import Retriever
 
 DEPTH = 30  # passages per retriever before fusion, as Settings.candidates
@@ -41,14 +42,17 @@ class Channels:
     sections: list[str]
 
 
-def top_norm(scores: np.ndarray, depth: int = DEPTH) -> np.ndarray:
-    """Min-max over the top `depth` items with a positive score (weighted_fusion's rule); the rest get 0."""
-    out = np.zeros(len(scores))
-    top = np.argsort(-scores, kind="stable")[:depth]
-    top = top[scores[top] > 0]
-    if len(top):
-        lo, hi = scores[top].min(), scores[top].max()
-        out[top] = (scores[top] - lo) / ((hi - lo) or 1.0)
+def top(scores: np.ndarray, positive: bool = True, depth: int = DEPTH) -> list[tuple[int, float]]:
+    """A retriever's ranking: its best `depth` items (BM25 leaves out rows that match no word: `positive`)."""
+    rows = np.argsort(-scores, kind="stable")[:depth]
+    return [(int(j), float(scores[j])) for j in rows if not positive or scores[j] > 0]
+
+
+def fused(rankings: list[list[tuple[int, float]]], weights: list[float], size: int) -> np.ndarray:
+    """rag.fusion.weighted_fusion, the retriever's own, as an array over all items (absent: 0)."""
+    out = np.zeros(size)
+    for item, score in weighted_fusion(rankings, weights).items():
+        out[item] = score
     return out
 
 
@@ -84,12 +88,13 @@ def score_channels(retriever: Retriever, questions: list[str]) -> Channels:
 
 
 def hybrid(ch: Channels, i: int, w: float = 0.5) -> np.ndarray:
-    return best_passage(ch, w * top_norm(ch.dense[i]) + (1 - w) * top_norm(ch.bm25[i]))
+    rankings = [top(ch.dense[i], positive=False), top(ch.bm25[i])]
+    return best_passage(ch, fused(rankings, [w, 1 - w], len(ch.owner)))
 
 
 def with_heading(ch: Channels, i: int, weight: float = 0.2, w: float = 0.6) -> np.ndarray:
     """The heading channel: the question matched to each heading on its own (a question-to-question match)."""
-    return (1 - weight) * hybrid(ch, i, w) + weight * top_norm(ch.heading[i])
+    return (1 - weight) * hybrid(ch, i, w) + weight * fused([top(ch.heading[i])], [1.0], len(ch.sections))
 
 
 def adaptive(ch: Channels, i: int, pivot: float = 0.5, slope: float = 0.5) -> np.ndarray:
