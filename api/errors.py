@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from corpus.errors import AskdocError, InvalidInputError
+from corpus.errors import AskdocError, IndexWriteError, InvalidInputError
 
 log = logging.getLogger("askdoc.api")
 NOT_JSON = "the request body is not valid JSON (or not UTF-8)"
@@ -97,8 +97,12 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _askdoc_error(_: Request, exc: AskdocError) -> JSONResponse:
-    status = 400 if isinstance(exc, InvalidInputError) else 503
-    return error_response(status, str(exc), "invalid_request" if status == 400 else "unavailable")
+    status, kind = 503, "unavailable"
+    if isinstance(exc, InvalidInputError):
+        status, kind = 400, "invalid_request"
+    elif isinstance(exc, IndexWriteError):  # the server's disk, not the request: 507 Insufficient Storage
+        status, kind = 507, "insufficient_storage"
+    return error_response(status, str(exc), kind)
 
 
 def install_error_handlers(app: FastAPI) -> None:

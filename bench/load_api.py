@@ -3,6 +3,7 @@
     python bench/load_api.py --endpoint search --clients 32 --seconds 60
     python bench/load_api.py --endpoint ask --clients 16 --seconds 30 --max-pending 2
     python bench/load_api.py --url http://127.0.0.1:8000 ...     # a server that is already running
+    python bench/load_api.py --endpoint mixed --clients 32 --seconds 600 --warmup 60   # the soak (issue 15)
 
 Starts its own server (uvicorn, one worker, index from --index-dir or ASKDOC_INDEX_DIR) on a free loopback port
 unless --url names a running one; refuses any host but 127.0.0.1 / localhost / ::1. N clients (asyncio + httpx,
@@ -10,6 +11,11 @@ one connection each) send requests back to back for a fixed time, with the dev-s
 still in flight then get a grace period and are counted as cut off, so the run always ends by itself (at most
 seconds + grace + server start). Prints requests/s, latency p50/p95/p99 and the count of each status code
 (with the Retry-After values seen on 503s); client-side timeouts and connection errors are counted as such.
+
+`--endpoint mixed` is the soak: each client cycles /search, /ask (generated) and /v1/chat/completions. For a
+server started here the server's resident memory is sampled every 5 s; the growth from the end of the warm-up
+(`--warmup` seconds) to the end of the run is printed, since a leak shows as steady growth once caches are full.
+Afterwards one generated /ask must succeed: a generation slot left taken by the load would make it wait forever.
 """
 
 from __future__ import annotations
@@ -101,9 +107,22 @@ class Stats:
         self.latency: dict[str, list[float]] = defaultdict(list)  # outcome -> seconds
         self.retry_after: Counter[str] = Counter()
         self.cut_off = 0
+        self.rss: list[tuple[float, float]] = []  # (seconds since start, server MiB)
 
     def add(self, outcome: str, seconds: float) -> None:
         self.latency[outcome].append(seconds)
+
+
+MIXED = ("search", "ask", "v1/chat/completions")
+
+
+def request(endpoint: str, question: str, body_extra: dict[str, object], i: int) -> tuple[str, dict[str, object]]:
+    """(path, body) of the i-th request of a client; `mixed` cycles the three ways of asking."""
+    if endpoint == "mixed":
+        endpoint = MIXED[i % len(MIXED)]
+    if endpoint == "v1/chat/completions":
+        return endpoint, {"messages": [{"role": "user", "content": question}]}
+    return endpoint, {"question": question, **body_extra}
 
 
 async def client(
@@ -113,12 +132,12 @@ async def client(
     i = offset
     async with httpx.AsyncClient(base_url=base, timeout=timeout_s) as http:
         while time.monotonic() < stop_at:
-            body = {"question": questions[i % len(questions)], **body_extra}
+            path, body = request(endpoint, questions[i % len(questions)], body_extra, i)
             i += 1
             t = time.perf_counter()
             try:
-                r = await http.post(f"/{endpoint}", json=body)
-                outcome = str(r.status_code)
+                r = await http.post(f"/{path}", json=body)
+                outcome = str(r.status_code) if endpoint != "mixed" else f"{path} {r.status_code}"
                 if r.status_code == 503:
                     stats.retry_after[r.headers.get("retry-after", "(none)")] += 1
             except httpx.TimeoutException:
@@ -126,11 +145,36 @@ async def client(
             except httpx.TransportError as exc:
                 outcome = f"transport-error:{type(exc).__name__}"
             stats.add(outcome, time.perf_counter() - t)
-            if outcome == "503" and honor_retry_after:
+            if outcome.endswith("503") and honor_retry_after:
                 await asyncio.sleep(min(float(r.headers.get("retry-after", "1")), max(0.0, stop_at - time.monotonic())))
 
 
-async def run(args: argparse.Namespace, base: str) -> tuple[Stats, float]:
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn --workers N forks them), from /proc."""
+    total = 0.0
+    for p in [pid, *children(pid)]:
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total / 1024
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+async def sample_rss(pid: int, start: float, samples: list[tuple[float, float]], every_s: float = 5.0) -> None:
+    while True:
+        samples.append((time.monotonic() - start, rss_mib(pid)))
+        await asyncio.sleep(every_s)
+
+
+async def run(args: argparse.Namespace, base: str, pid: int | None = None) -> tuple[Stats, float]:
     questions = [q.question for q in load_questions(DEFAULT_QUERIES)]
     extra: dict[str, object] = {"k": args.k} if args.k else {}
     if args.endpoint == "ask" and args.extractive:
@@ -144,7 +188,10 @@ async def run(args: argparse.Namespace, base: str) -> tuple[Stats, float]:
         )
         for n in range(args.clients)
     ]
+    sampler = asyncio.create_task(sample_rss(pid, start, stats.rss)) if pid else None
     _, pending = await asyncio.wait(tasks, timeout=args.seconds + args.grace)
+    if sampler:
+        sampler.cancel()
     for task in pending:  # still waiting for an answer after the grace period: cut off, not waited for
         task.cancel()
     stats.cut_off = len(pending)
@@ -154,7 +201,7 @@ async def run(args: argparse.Namespace, base: str) -> tuple[Stats, float]:
 
 def report(stats: Stats, elapsed: float, args: argparse.Namespace) -> None:
     every = [s for values in stats.latency.values() for s in values]
-    ok = stats.latency.get("200", [])
+    ok = [s for outcome, values in stats.latency.items() if outcome.split()[-1] == "200" for s in values]
     print(f"\n{args.endpoint}: {args.clients} clients, {args.seconds:g} s (wall {elapsed:.1f} s)")
     print(f"requests: {len(every)} completed, {len(every) / elapsed:.1f} req/s; 200: {len(ok) / elapsed:.1f} req/s")
 
@@ -171,6 +218,17 @@ def report(stats: Stats, elapsed: float, args: argparse.Namespace) -> None:
     if stats.retry_after:
         print(f"  503 Retry-After values: {dict(stats.retry_after)}")
     print(f"  cut off at the end (no answer within the grace period): {stats.cut_off}")
+    if stats.rss:
+        report_rss(stats.rss, args.warmup)
+
+
+def report_rss(samples: list[tuple[float, float]], warmup_s: float) -> None:
+    after_warmup = [mib for t, mib in samples if t >= warmup_s] or [samples[-1][1]]
+    base, end, peak = after_warmup[0], after_warmup[-1], max(mib for _, mib in samples)
+    print(
+        f"server RSS: {samples[0][1]:.0f} MiB at the start, {base:.0f} MiB after the {warmup_s:g} s warm-up, "
+        f"{end:.0f} MiB at the end (growth after warm-up {100 * (end - base) / base:+.1f} %), peak {peak:.0f} MiB"
+    )
 
 
 def after(base: str) -> None:
@@ -185,12 +243,15 @@ def after(base: str) -> None:
             break
         time.sleep(0.2)
     print(f"after the run: /ask (extractive) {r.status_code} after {time.monotonic() - t:.2f} s")
+    t = time.monotonic()
+    r = httpx.post(f"{base}/ask", json={"question": "What is self-attention?"}, timeout=120)
+    print(f"after the run: /ask (generated, needs the generation slot) {r.status_code} in {time.monotonic() - t:.2f} s")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--url", help="a running server on loopback (default: start one)")
-    ap.add_argument("--endpoint", choices=["search", "ask"], default="search")
+    ap.add_argument("--endpoint", choices=["search", "ask", "mixed"], default="search")
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--max-pending", type=int, help="ASKDOC_MAX_PENDING_ANSWERS of the server started here")
@@ -201,6 +262,7 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=60.0, help="client-side timeout per request, seconds")
     ap.add_argument("--grace", type=float, default=30.0, help="seconds allowed to requests in flight at the end")
     ap.add_argument("--retry-after", action="store_true", help="clients wait as a 503's Retry-After says")
+    ap.add_argument("--warmup", type=float, default=60.0, help="seconds before the RSS growth baseline")
     args = ap.parse_args()
     if not 1 <= args.clients <= 256 or not 0 < args.seconds <= 600:
         raise SystemExit("load_api: --clients must be 1..256 and --seconds 0..600")
@@ -221,7 +283,7 @@ def main() -> None:
             print(f"server {base} ready in {time.monotonic() - t:.1f} s")
         ready = httpx.get(f"{base}/readyz", timeout=10).json()
         print(f"server: {ready}")
-        stats, elapsed = asyncio.run(run(args, base))
+        stats, elapsed = asyncio.run(run(args, base, server.proc.pid if server else None))
         report(stats, elapsed, args)
         after(base)
         failed = False

@@ -18,3 +18,7 @@ class ModelNotFoundError(AskdocError):
 
 class IndexLoadError(AskdocError):
     """The index is missing, corrupt, or was built for another configuration."""
+
+
+class IndexWriteError(AskdocError):
+    """The index or a trained model could not be written (a full disk, no permission); the old one is intact."""

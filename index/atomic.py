@@ -1,41 +1,96 @@
 """Replacing a directory as a whole: readers see the old one or the new one, never a half-written one.
 
 Both the index and the trained reranker are written this way: into a fresh sibling temp directory, then renamed
-into place. An interrupted write leaves the previous directory usable and only a dot-named temp dir behind.
+into place. An interrupted write leaves the previous directory usable. A writer killed outright (kill -9, power
+loss) cannot clean up its temp directory; its name carries the writer's process id, so the next writer removes
+it once that process is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from corpus.errors import IndexWriteError
+
+# Failures of the machine rather than of askdoc, said in words: the user can free space or fix permissions.
+_WRITE_ERRORS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+                 errno.EFBIG: "file too large for this file system or limit", errno.EACCES: "permission denied",
+                 errno.EROFS: "read-only file system"}  # fmt: skip
+
 
 @contextlib.contextmanager
 def staged_dir(final_dir: Path) -> Iterator[Path]:
     """An empty temp directory beside `final_dir`; once the block succeeds it replaces `final_dir` in one rename.
 
-    When the block (or the swap) fails, the temp directory is removed and `final_dir` is left as it was.
+    When the block (or the swap) fails, the temp directory is removed and `final_dir` is left as it was. A full
+    disk or a permission problem is raised as IndexWriteError, which names the directory and says the previous
+    version is intact.
     """
-    final_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final_dir.parent / f".{final_dir.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    try:
+        final_dir.parent.mkdir(parents=True, exist_ok=True)
+        sweep_abandoned(final_dir)
+        tmp = final_dir.parent / f".{final_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+    except OSError as exc:
+        raise _write_error(final_dir, exc) from None
     try:
         yield tmp
         swap_in(tmp, final_dir)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _write_error(final_dir, exc) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
+def _write_error(final_dir: Path, exc: OSError) -> OSError | IndexWriteError:
+    reason = _WRITE_ERRORS.get(exc.errno or 0)
+    if reason is None:  # not a condition the user can fix by freeing space or changing rights: keep the traceback
+        return exc
+    where = f" ({exc.filename})" if exc.filename else ""
+    state = "the previous version is unchanged" if final_dir.exists() else "nothing was written"
+    return IndexWriteError(f"could not write {final_dir}: {reason}{where}; {state}")
+
+
 def swap_in(tmp_dir: Path, final_dir: Path) -> None:
     """Put `tmp_dir` at `final_dir`, removing what was there; both must be on one filesystem."""
     # A directory cannot be renamed over a non-empty one: move the old one aside first, then delete it.
-    old = final_dir.parent / f".{final_dir.name}.old-{uuid.uuid4().hex[:8]}"
+    old = final_dir.parent / f".{final_dir.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     if final_dir.exists():
         os.rename(final_dir, old)
     os.rename(tmp_dir, final_dir)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def sweep_abandoned(final_dir: Path) -> list[Path]:
+    """Remove the temp and set-aside directories of writers of `final_dir` that no longer run; return them.
+
+    A directory of a live writer (another `askdoc index add` at this moment) is left alone. Names without a
+    process id (written before ids were added) are swept too, since no running askdoc writes such names.
+    """
+    swept = []
+    for path in final_dir.parent.glob(f".{final_dir.name}.*-*"):
+        kind, _, tail = path.name.removeprefix(f".{final_dir.name}.").partition("-")
+        pid = tail.split("-")[0] if tail.count("-") else ""
+        if kind not in ("tmp", "old") or not path.is_dir() or (pid.isdigit() and _alive(int(pid))):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        swept.append(path)
+    return swept
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True

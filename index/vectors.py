@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import faiss
@@ -28,7 +30,15 @@ def build_faiss(vectors: np.ndarray, kind: str = "flat") -> faiss.Index:
 
 
 def save_faiss(index: faiss.Index, path: Path) -> None:
-    faiss.write_index(index, str(path))
+    try:
+        faiss.write_index(index, str(path))
+    except RuntimeError as exc:
+        # faiss reports a failed write (a full disk) as a C++ error whose text ends in strerror(): give it back
+        # its errno, so the writer can say it in words like any other failed write.
+        code = next((c for c in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) if os.strerror(c) in str(exc)), None)
+        if code is None:
+            raise
+        raise OSError(code, os.strerror(code), str(path)) from None
 
 
 def load_faiss(path: Path) -> faiss.Index:
