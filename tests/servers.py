@@ -1,12 +1,15 @@
-"""Real servers for tests: a free loopback port, a subprocess logging to a file, a readiness poll, a sure stop."""
+"""Real processes for tests: a free loopback port, a server logging to a file, a readiness poll, a sure stop, and a
+command killed outright at a chosen moment."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -78,3 +81,26 @@ def askdoc_api(index_dir: Path, log_path: Path, command: list[str], **askdoc: st
     argv = [sys.executable, *command, "--host", "127.0.0.1", "--port", str(port)]
     with running(argv, log_path, lambda: httpx.get(f"{base}/readyz", timeout=5).status_code == 200, 300, env):
         yield base
+
+
+def kill_when(argv: list[str], env: dict[str, str], ready: Callable[[bytes], bool], limit_s: float = 600) -> bytes:
+    """Run `argv`, SIGKILL it the moment `ready(stderr so far)` holds; return its stderr. Fails if it ends first."""
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = bytearray()
+    reader = threading.Thread(target=lambda: [err.extend(b) for b in iter(lambda: proc.stderr.read1(4096), b"")])
+    reader.start()
+    deadline = time.monotonic() + limit_s
+    try:
+        while not ready(bytes(err)):
+            assert proc.poll() is None, f"it ended before the kill:\n{err.decode(errors='replace')}"
+            assert time.monotonic() < deadline, "no kill point within the time limit"
+            time.sleep(0.001)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        reader.join(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    return bytes(err)

@@ -62,7 +62,10 @@ def test_upload_ask_list_remove(served: tuple[TestClient, Settings], tmp_path: P
     job = _finished(client, r.json())
     assert job["state"] == "done" and job["total"] == job["done"] == 5
     assert [(f["path"], f["status"]) for f in job["files"]] == [
-        ("report.pdf", "added"), ("quokka.html", "added"), ("corrupt.pdf", "skipped"), ("empty.md", "skipped"),
+        ("report.pdf", "added"),
+        ("quokka.html", "added"),
+        ("corrupt.pdf", "skipped"),
+        ("empty.md", "skipped"),
         ("photo.md", "skipped"),
     ]
     assert "not a readable PDF" in job["files"][2]["reason"]

@@ -53,9 +53,7 @@ def test_search_json_from_the_installed_script(retriever: Retriever, index_dir: 
     data = json.loads(out.stdout)
     assert data["query"] == "what is a seed in LLM sampling" and data["mode"] == "hybrid"
     assert len(data["results"]) == 3
-    assert all(
-        set(r) >= {"rank", "section_id", "heading", "category", "score", "snippet"} for r in data["results"]
-    )
+    assert all(set(r) >= {"rank", "section_id", "heading", "category", "score", "snippet"} for r in data["results"])
 
 
 def test_batch_mode_keeps_order_and_survives_bad_lines(
@@ -187,9 +185,7 @@ def test_index_info_shows_the_reranker_status(
     assert status == {"state": "configured", "path": "/models/my-cross-encoder"} and "set by reranker_model" in line
 
 
-def test_rebuild_keeps_added_documents(
-    own_index: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_rebuild_keeps_added_documents(own_index: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     doc = tmp_path / "runbook.md"
     doc.write_text(RUNBOOK, encoding="utf-8")
     code, out, err = askdoc(capsys, own_index.index_dir, "index", "add", str(doc))

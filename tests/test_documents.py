@@ -55,9 +55,7 @@ def test_own_documents_are_answered_with_page_and_heading(
     pdf, html = write_pdf(tmp_path / "report.pdf"), write_html(tmp_path / "quokka.html")
     md = write_markdown(tmp_path / "runbook.md")
     index, results = _collection(own_index, embedder).add([pdf, html, md])
-    assert [(r.status, r.document) for r in results] == [
-        ("added", "report"), ("added", "quokka"), ("added", "runbook")
-    ]
+    assert [(r.status, r.document) for r in results] == [("added", "report"), ("added", "quokka"), ("added", "runbook")]
     assert index.manifest.counts["documents"] == 4
     engine = _engine(own_index, embedder)
     answer = engine.ask("At what temperature does the Zorblax furnace melt the bronze?", style="extractive")

@@ -10,16 +10,12 @@ from __future__ import annotations
 import os
 import resource
 import shutil
-import signal
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from servers import ROOT, child_env
+from servers import ROOT, child_env, kill_when
 
 from cli.main import main
 from index import store
@@ -27,29 +23,6 @@ from index.atomic import sweep_abandoned
 from rag.config import Settings
 
 REBUILD = [sys.executable, "-m", "cli.main", "index", "build", "--rebuild", "--no-reranker"]
-
-
-def kill_when(argv: list[str], env: dict[str, str], ready: Callable[[bytes], bool], limit_s: float = 600) -> bytes:
-    """Run `argv`, SIGKILL it the moment `ready(stderr so far)` holds; return its stderr. Fails if it ends first."""
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    err = bytearray()
-    reader = threading.Thread(target=lambda: [err.extend(b) for b in iter(lambda: proc.stderr.read1(4096), b"")])
-    reader.start()
-    deadline = time.monotonic() + limit_s
-    try:
-        while not ready(bytes(err)):
-            assert proc.poll() is None, f"it ended before the kill:\n{err.decode(errors='replace')}"
-            assert time.monotonic() < deadline, "no kill point within the time limit"
-            time.sleep(0.001)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        reader.join(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
-    return bytes(err)
 
 
 def staging(index_dir: Path) -> list[Path]:

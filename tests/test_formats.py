@@ -18,7 +18,11 @@ def test_pdf_sections_follow_the_outline_and_keep_their_page(tmp_path: Path) -> 
     doc = read_document(path, "report/")
     by_heading = {s.heading: s for s in doc.sections}
     assert list(by_heading) == [
-        "Zorblax foundry report", "1 Introduction", "2 Operations", "2.1 Furnace temperature", "3 Outlook"
+        "Zorblax foundry report",
+        "1 Introduction",
+        "2 Operations",
+        "2.1 Furnace temperature",
+        "3 Outlook",
     ]
     furnace = by_heading["2.1 Furnace temperature"]
     assert furnace.page == 2 and furnace.heading_path == ("2 Operations", "2.1 Furnace temperature")
@@ -31,7 +35,8 @@ def test_pdf_sections_follow_the_outline_and_keep_their_page(tmp_path: Path) -> 
 def test_pdf_without_outline_is_cut_by_page(tmp_path: Path) -> None:
     doc = read_document(write_pdf(tmp_path / "plain.pdf", outline=False))
     assert [(s.heading, s.page) for s in doc.sections] == [
-        ("Zorblax foundry report, page 1", 1), ("Zorblax foundry report, page 2", 2),
+        ("Zorblax foundry report, page 1", 1),
+        ("Zorblax foundry report, page 2", 2),
         ("Zorblax foundry report, page 3", 3),
     ]
     assert "1,234 degrees" in doc.sections[1].text
@@ -63,7 +68,10 @@ def test_html_is_sniffed_without_its_suffix() -> None:
 def test_markdown_sections_carry_heading_paths() -> None:
     doc = parse_bytes(b"# Guide\nintro\n## Install\nsteps\n### Linux\napt\n## Use\nask\n", "g.md")
     assert [s.heading_path for s in doc.sections] == [
-        ("Guide",), ("Guide", "Install"), ("Guide", "Install", "Linux"), ("Guide", "Use")
+        ("Guide",),
+        ("Guide", "Install"),
+        ("Guide", "Install", "Linux"),
+        ("Guide", "Use"),
     ]
 
 

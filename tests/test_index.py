@@ -56,9 +56,7 @@ def test_stale_manifest_triggers_rebuild(own_index: Settings, embedder: Embedder
     assert store.read_manifest(own_index.index_dir).to_dict() == index.manifest.to_dict()
 
 
-def test_changed_default_corpus_triggers_rebuild(
-    own_index: Settings, embedder: Embedder, tmp_path: Path
-) -> None:
+def test_changed_default_corpus_triggers_rebuild(own_index: Settings, embedder: Embedder, tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(own_index.corpus_path.read_text(encoding="utf-8") + "\nextra line\n", encoding="utf-8")
     said: list[str] = []
@@ -83,9 +81,7 @@ def test_missing_index_dir_is_a_clear_error(tmp_path: Path) -> None:
         store.load(tmp_path / "nowhere")
 
 
-def test_interrupted_build_leaves_previous_index_usable(
-    own_index: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_interrupted_build_leaves_previous_index_usable(own_index: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     before = store.load(own_index.index_dir)
 
     def boom(*_: object) -> None:
@@ -101,9 +97,7 @@ def test_interrupted_build_leaves_previous_index_usable(
     assert leftovers == []
 
 
-def test_add_markdown_then_unchanged_readd_is_a_noop(
-    own_index: Settings, embedder: Embedder, tmp_path: Path
-) -> None:
+def test_add_markdown_then_unchanged_readd_is_a_noop(own_index: Settings, embedder: Embedder, tmp_path: Path) -> None:
     doc = tmp_path / "runbook.md"
     doc.write_text(
         "# Runbook\n## Restarting the frobnicator\nRun `frob restart --graceful` and wait for the "

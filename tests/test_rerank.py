@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from servers import child_env
+from servers import child_env, kill_when
 
 from corpus.errors import InvalidInputError
+from index import store
 from index.embed import Embedder
 from index.models import DEFAULT_EMBEDDER, resolve_model
 from rag.config import Settings
@@ -229,3 +230,19 @@ def test_tiny_collections_train_or_say_why(tmp_path: Path, embedder: Embedder) -
     one = "## How do I change" + TINY.split("## How do I change")[1].split("## How do I bake")[0]
     with pytest.raises(InvalidInputError, match="at least two sections"):
         train_reranker(retriever_for(one, "one"), TrainConfig(steps=2), progress=False)
+
+
+def test_a_kill_during_training_keeps_the_previous_reranker(tiny: tuple[Settings, Retriever], tmp_path: Path) -> None:
+    settings, _ = tiny
+    index_dir = tmp_path / "idx"
+    shutil.copytree(settings.index_dir, index_dir)
+    shutil.copytree(reranker_dir(settings.index_dir), reranker_dir(index_dir))
+    before = (reranker_dir(index_dir) / RERANKER_MANIFEST).read_text()
+    argv = [sys.executable, "-m", "cli.main", "reranker", "train", "--steps", "5000", "--index-dir", str(index_dir)]
+    env = child_env(corpus_path=str(settings.corpus_path), device="cpu", reranker_model="")
+    kill_when(argv, env, lambda err: b"Training reranker" in err)  # killed mid-training, new weights not yet saved
+    assert (reranker_dir(index_dir) / RERANKER_MANIFEST).read_text() == before
+    reranker = Reranker(settings.replace(index_dir=index_dir))
+    reranker.warm_up(store.load(index_dir))  # the trained one still loads, and is still the current one
+    scores = reranker.score("how do I tune a guitar?", ["Tune the low E string first.", "Bake bread."])
+    assert scores[0] > scores[1] and not list(index_dir.parent.glob(f".{reranker_dir(index_dir).name}.tmp-*"))
