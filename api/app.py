@@ -25,6 +25,7 @@ from api.deps import Runtime
 from api.errors import error_response, install_error_handlers
 from api.gate import AnswerGate
 from api.limits import BodyLimit
+from api.memory import limit_malloc_arenas
 from api.routes import ask, chat, documents, health, page, search, sections
 from rag.config import Settings
 from rag.pipeline import AskDoc
@@ -36,6 +37,7 @@ OPEN_ENDPOINTS = ("/healthz", "/readyz")  # no API key needed
 
 def create_app(settings: Settings | None = None, askdoc: AskDoc | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
+    limit_malloc_arenas()
     runtime = Runtime(settings, AnswerGate(settings.max_pending_answers, settings.request_timeout_s))
 
     @asynccontextmanager

@@ -223,6 +223,8 @@ def report(stats: Stats, elapsed: float, args: argparse.Namespace) -> None:
 
 
 def report_rss(samples: list[tuple[float, float]], warmup_s: float) -> None:
+    minutes = [f"{mib:.0f}" for t, mib in samples if int(t) % 60 < 5]  # one sample a minute: does it level off?
+    print(f"server RSS each minute, MiB: {' '.join(minutes)}")
     after_warmup = [mib for t, mib in samples if t >= warmup_s] or [samples[-1][1]]
     base, end, peak = after_warmup[0], after_warmup[-1], max(mib for _, mib in samples)
     print(
