@@ -45,6 +45,7 @@ _ERROR_TEXT = {
     422: "A field is missing or of the wrong type or range",
     503: "Too many answers in progress (with Retry-After), or the models are still loading",
     504: "No answer within the server's request timeout",
+    507: "The index could not be written (the server's disk is full); the previous one is unchanged",
 }
 # The error type of Starlette's own errors, by status.
 _KINDS = {

@@ -97,7 +97,7 @@ async def documents(rt: Rt) -> JSONResponse:
 @router.delete(
     "/documents/{doc_id}",
     summary="Remove a document (by id, or its name when only one has it)",
-    responses=error_responses(400, 404, 503),
+    responses=error_responses(400, 404, 503, 507),
 )
 async def remove(doc_id: str, request: Request, rt: Rt) -> JSONResponse:
     engine = rt.engine()
