@@ -10,11 +10,11 @@ import numpy as np
 
 from corpus.errors import InvalidInputError
 from corpus.text import ensure_text
+from index.backend import SearchBackend, open_backend
 from index.collection import Collection, Notify, quiet
 from index.embed import Embedder
 from index.spelling import Speller
 from index.store import StoredIndex
-from index.vectors import search_faiss
 from rag.config import MODES, Settings, check_choice, check_k
 from rag.followup import boost
 from rag.fusion import reciprocal_rank_fusion, weighted_fusion
@@ -90,10 +90,11 @@ class Retriever:
         self._progress = progress
         self._index = index
         self._speller: tuple[StoredIndex, Speller] | None = None  # built for one index: a swap rebuilds it
+        self._backend: tuple[StoredIndex, SearchBackend] | None = None  # likewise
         self.rerank_stage = RerankStage(settings, self._notify)
 
     def warm_up(self) -> None:
-        self._load_index()
+        self.backend(self._load_index())
         if self.settings.mode == "rerank":
             self.rerank_stage.ready(self.index)
 
@@ -114,6 +115,12 @@ class Retriever:
     def use_index(self, index: StoredIndex) -> None:
         """Serve from `index` from now on (a collection changed while the server runs: the new one, swapped in)."""
         self._index = index
+
+    def backend(self, index: StoredIndex) -> SearchBackend:
+        """Where `index` is searched (settings.index_backend); opened once per index (a Milvus one is synced)."""
+        if self._backend is None or self._backend[0] is not index:
+            self._backend = (index, open_backend(self.settings.index_backend, index, self.settings.milvus_uri))
+        return self._backend[1]
 
     def prepare(self, question: str) -> tuple[str, dict[str, str]]:
         """The question as it is searched: cleaned (a bad one raises InvalidInputError) and, unless switched off,
@@ -144,12 +151,12 @@ class Retriever:
             vec = self.embedder.embed([query])[0] if vector is None else vector
             timings["embed"] = timings.get("embed", 0.0) + elapsed_ms(t)
             t = time.perf_counter()
-            ids, scores = search_faiss(index.faiss, vec, depth)
+            ids, scores = self.backend(index).dense(vec, depth)
             rankings.append(list(zip(ids.tolist(), scores.tolist(), strict=True)))
             timings["dense"] = elapsed_ms(t)
         if mode in ("bm25", "hybrid"):
             t = time.perf_counter()
-            ids, scores = index.lexical.search(query, depth)
+            ids, scores = self.backend(index).lexical(query, depth)
             rankings.append(list(zip(ids.tolist(), scores.tolist(), strict=True)))
             timings["bm25"] = elapsed_ms(t)
         if len(rankings) == 1:
