@@ -8,12 +8,14 @@ row ids are the index's passage rows. `faiss` (the default) searches the index's
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
+from corpus.errors import IndexLoadError, InvalidInputError
 
-from corpus.errors import InvalidInputError
-from index.store import StoredIndex
+if TYPE_CHECKING:  # rag.config reads BACKENDS: importing it must not load FAISS (a quick `askdoc --help`)
+    import numpy as np
+
+    from index.store import StoredIndex
 
 BACKENDS = ("faiss", "milvus")
 
@@ -28,14 +30,21 @@ class SearchBackend(Protocol):
         ...
 
 
-def open_backend(kind: str, index: StoredIndex, milvus_uri: str = "") -> SearchBackend:
-    """The backend `kind` for `index`; `milvus_uri` is a Milvus server URI or a Milvus Lite `.db` file."""
+def open_backend(
+    kind: str, index: StoredIndex, milvus_uri: str = "", keep: SearchBackend | None = None
+) -> SearchBackend:
+    """The backend `kind` for `index`; `milvus_uri` is a Milvus server URI or a Milvus Lite `.db` file; `keep`:
+    the backend of the index served until now, whose data must outlive this one's opening."""
     if kind == "faiss":
         from index.faiss_backend import FaissBackend
 
         return FaissBackend(index)
     if kind == "milvus":
-        from index.milvus_backend import MilvusBackend  # pymilvus is imported only when it is asked for
-
-        return MilvusBackend(index, milvus_uri)
+        try:  # pymilvus is imported only when it is asked for
+            from index.milvus_backend import MilvusBackend
+        except ImportError as exc:
+            raise IndexLoadError(
+                f"index_backend milvus needs {exc.name or 'pymilvus'}: pip install 'askdoc[milvus]'"
+            ) from None
+        return MilvusBackend(index, milvus_uri, keep=getattr(keep, "collection", ""))
     raise InvalidInputError(f"unknown index_backend {kind!r}; choose one of {', '.join(BACKENDS)}")

@@ -12,10 +12,13 @@ Works the same against Milvus Lite (a local `.db` file) and a Milvus server or c
 from __future__ import annotations
 
 import hashlib
+import threading
 from functools import cache
 from typing import Any
 
 import numpy as np
+from pymilvus import AnnSearchRequest, DataType, Function, FunctionType, MilvusClient
+from pymilvus.exceptions import MilvusException
 
 from corpus.errors import IndexLoadError
 from index.lexical import tokenize
@@ -26,17 +29,21 @@ BM25_K1 = 1.5
 BM25_B = 0.75
 BATCH = 512  # rows per insert call
 CONNECT_TIMEOUT_S = 10.0
+_SYNC = threading.Lock()
 
 
 class MilvusBackend:
-    def __init__(self, index: StoredIndex, uri: str = "") -> None:
+    def __init__(self, index: StoredIndex, uri: str = "", keep: str = "") -> None:
+        """`keep`: a collection of the same index directory not to drop as stale (the one served until now)."""
         self.index = index
+        self._keep = keep
         self.uri = uri or (f"{index.directory}.milvus.db" if index.directory else "")
         if not self.uri:
             raise IndexLoadError("index_backend milvus needs a Milvus URI: set ASKDOC_MILVUS_URI")
         self.client = _client(self.uri)
         self.collection = collection_name(index)
-        self._guard(self._sync)
+        with _SYNC:  # two threads opening one index must not drop the collection the other is filling
+            self._guard(self._sync)
 
     def dense(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         data = [np.asarray(vector, dtype=np.float32).tolist()]
@@ -55,12 +62,13 @@ class MilvusBackend:
     def hybrid(self, vector: np.ndarray, query: str, k: int, ranker: Any) -> tuple[np.ndarray, np.ndarray]:
         """Milvus's own hybrid search (dense + BM25 fused by `ranker`, a pymilvus WeightedRanker or RRFRanker).
         Not used by the retriever, which fuses with askdoc's own rag.fusion; measured in bench/milvus_vs_faiss.py."""
-        from pymilvus import AnnSearchRequest
-
-        requests = [AnnSearchRequest([np.asarray(vector, dtype=np.float32).tolist()], "vec", {"metric_type": "IP"}, k)]
         terms = self.terms(query)
-        if terms:
-            requests.append(AnnSearchRequest([terms], "sparse", {"metric_type": "BM25"}, k))
+        if not terms:  # nothing for BM25 to match: the dense ranking alone (a ranker wants every request)
+            return self.dense(vector, k)
+        requests = [
+            AnnSearchRequest([np.asarray(vector, dtype=np.float32).tolist()], "vec", {"metric_type": "IP"}, k),
+            AnnSearchRequest([terms], "sparse", {"metric_type": "BM25"}, k),
+        ]
         hits = self._guard(lambda: self.client.hybrid_search(self.collection, requests, ranker, limit=k))[0]
         return _arrays(hits)
 
@@ -83,7 +91,7 @@ class MilvusBackend:
             c.drop_collection(name)  # a fill that was cut short
         prefix = name.rsplit("_", 1)[0] + "_"
         for stale in c.list_collections():  # earlier versions of this same index directory
-            if stale.startswith(prefix):
+            if stale.startswith(prefix) and stale != self._keep:
                 c.drop_collection(stale)
         c.create_collection(name, schema=_schema(self.index.manifest.embed_dim), index_params=_index_params(c))
         rows = [
@@ -97,8 +105,6 @@ class MilvusBackend:
 
     def _guard(self, call: Any) -> Any:
         """Run a Milvus call; its failure becomes one line for the user (IndexLoadError), not a traceback."""
-        from pymilvus.exceptions import MilvusException
-
         try:
             return call()
         except MilvusException as exc:
@@ -117,11 +123,8 @@ def collection_name(index: StoredIndex) -> str:
 
 
 @cache
-def _client(uri: str) -> Any:
+def _client(uri: str) -> MilvusClient:
     """One client per URI and process (a Milvus Lite file is served by one local server per process)."""
-    from pymilvus import MilvusClient
-    from pymilvus.exceptions import MilvusException
-
     try:
         return MilvusClient(uri, timeout=CONNECT_TIMEOUT_S)
     except MilvusException as exc:
@@ -129,8 +132,6 @@ def _client(uri: str) -> Any:
 
 
 def _schema(dim: int) -> Any:
-    from pymilvus import DataType, Function, FunctionType, MilvusClient
-
     schema = MilvusClient.create_schema(auto_id=False)
     schema.add_field("row", DataType.INT64, is_primary=True)
     schema.add_field("vec", DataType.FLOAT_VECTOR, dim=dim)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -90,7 +91,9 @@ class Retriever:
         self._progress = progress
         self._index = index
         self._speller: tuple[StoredIndex, Speller] | None = None  # built for one index: a swap rebuilds it
-        self._backend: tuple[StoredIndex, SearchBackend] | None = None  # likewise
+        # Where each index is searched: the current one and the one before (searches pinned to it still finish).
+        self._backends: list[tuple[StoredIndex, SearchBackend]] = []
+        self._backends_lock = threading.Lock()
         self.rerank_stage = RerankStage(settings, self._notify)
 
     def warm_up(self) -> None:
@@ -114,13 +117,21 @@ class Retriever:
 
     def use_index(self, index: StoredIndex) -> None:
         """Serve from `index` from now on (a collection changed while the server runs: the new one, swapped in)."""
+        if self._index is not None:
+            self.backend(index)  # a Milvus collection is refilled here, by the one who swaps, not by a search
         self._index = index
 
     def backend(self, index: StoredIndex) -> SearchBackend:
         """Where `index` is searched (settings.index_backend); opened once per index (a Milvus one is synced)."""
-        if self._backend is None or self._backend[0] is not index:
-            self._backend = (index, open_backend(self.settings.index_backend, index, self.settings.milvus_uri))
-        return self._backend[1]
+        with self._backends_lock:
+            for known, backend in self._backends:
+                if known is index:
+                    return backend
+            previous = self._backends[-1][1] if self._backends else None
+            s = self.settings
+            backend = open_backend(s.index_backend, index, s.milvus_uri, keep=previous)
+            self._backends = [*self._backends[-1:], (index, backend)]
+            return backend
 
     def prepare(self, question: str) -> tuple[str, dict[str, str]]:
         """The question as it is searched: cleaned (a bad one raises InvalidInputError) and, unless switched off,
