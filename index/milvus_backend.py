@@ -128,7 +128,10 @@ def _client(uri: str) -> MilvusClient:
     try:
         return MilvusClient(uri, timeout=CONNECT_TIMEOUT_S)
     except MilvusException as exc:
-        raise IndexLoadError(f"cannot open Milvus at {uri}: {_one_line(exc)}") from None
+        why = _one_line(exc)
+        if uri.endswith(".db"):  # Milvus Lite locks its file: a second process cannot open it
+            why += " (a Milvus Lite file serves one process at a time: is another askdoc using it?)"
+        raise IndexLoadError(f"cannot open Milvus at {uri}: {why}") from None
 
 
 def _schema(dim: int) -> Any:
