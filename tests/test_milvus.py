@@ -151,10 +151,11 @@ def test_a_bad_backend_setting_is_one_line(
 
 def test_a_milvus_lite_file_in_use_by_another_process_is_one_line(milvus: Retriever, index_dir: Path) -> None:
     """This process holds the fixture's Milvus Lite file; a second askdoc on it is told so, not a traceback."""
-    env = child_env(index_dir=str(index_dir), device="cpu", index_backend="milvus", milvus_uri=milvus.settings.milvus_uri)
+    uri = milvus.settings.milvus_uri
+    env = child_env(index_dir=str(index_dir), device="cpu", index_backend="milvus", milvus_uri=uri)
     out = subprocess.run(
         [ASKDOC, "search", "What is self-attention?"], capture_output=True, text=True, env=env, timeout=300, check=False
     )
     line = one_line_error(out.returncode, out.stderr)
-    assert f"cannot open Milvus at {milvus.settings.milvus_uri}" in line and "one process at a time" in line
+    assert f"cannot open Milvus at {uri}" in line and "one process at a time" in line
     assert out.stdout == ""
