@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import InvalidInputError
+from index.backend import BACKENDS
 from index.models import DEFAULT_EMBEDDER
 from rag.generation.registry import check_backend
 
@@ -32,6 +33,11 @@ class Settings:
     corpus_path: Path = REPO_CORPUS  # the default document, indexed on first use
     embed_model: str = DEFAULT_EMBEDDER
     faiss_kind: str = "flat"  # "flat" (exact) or "hnsw" (approximate, for large collections)
+    # Where first-stage searches run (index/backend.py): "faiss" (in process) or "milvus" (a Milvus collection
+    # mirroring the index; needs the `milvus` extra). milvus_uri: a server (http://host:19530) or a Milvus Lite
+    # file; empty = `<index_dir>.milvus.db`.
+    index_backend: str = "faiss"
+    milvus_uri: str = ""
     device: str = "auto"  # "auto" picks CUDA when available
     k: int = 5
     # hybrid, not rerank: rerank (hybrid, then the trained cross-encoder) ranks a little better on the tune split
@@ -123,6 +129,7 @@ class Settings:
         if self.faiss_kind not in ("flat", "hnsw"):
             raise InvalidInputError(f"unknown FAISS index kind {self.faiss_kind!r}; choose flat or hnsw")
         check_k(self.k)
+        check_choice("index_backend", self.index_backend, BACKENDS)
         if self.max_document_bytes < 1:
             raise InvalidInputError(f"max_document_bytes must be at least 1, got {self.max_document_bytes}")
         if self.max_request_bytes < 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -10,11 +11,11 @@ import numpy as np
 
 from corpus.errors import InvalidInputError
 from corpus.text import ensure_text
+from index.backend import SearchBackend, open_backend
 from index.collection import Collection, Notify, quiet
 from index.embed import Embedder
 from index.spelling import Speller
 from index.store import StoredIndex
-from index.vectors import search_faiss
 from rag.config import MODES, Settings, check_choice, check_k
 from rag.followup import boost
 from rag.fusion import reciprocal_rank_fusion, weighted_fusion
@@ -90,10 +91,13 @@ class Retriever:
         self._progress = progress
         self._index = index
         self._speller: tuple[StoredIndex, Speller] | None = None  # built for one index: a swap rebuilds it
+        # Where each index is searched: the current one and the one before (searches pinned to it still finish).
+        self._backends: list[tuple[StoredIndex, SearchBackend]] = []
+        self._backends_lock = threading.Lock()
         self.rerank_stage = RerankStage(settings, self._notify)
 
     def warm_up(self) -> None:
-        self._load_index()
+        self.backend(self._load_index())
         if self.settings.mode == "rerank":
             self.rerank_stage.ready(self.index)
 
@@ -113,7 +117,21 @@ class Retriever:
 
     def use_index(self, index: StoredIndex) -> None:
         """Serve from `index` from now on (a collection changed while the server runs: the new one, swapped in)."""
+        if self._index is not None:
+            self.backend(index)  # a Milvus collection is refilled here, by the one who swaps, not by a search
         self._index = index
+
+    def backend(self, index: StoredIndex) -> SearchBackend:
+        """Where `index` is searched (settings.index_backend); opened once per index (a Milvus one is synced)."""
+        with self._backends_lock:
+            for known, backend in self._backends:
+                if known is index:
+                    return backend
+            previous = self._backends[-1][1] if self._backends else None
+            s = self.settings
+            backend = open_backend(s.index_backend, index, s.milvus_uri, keep=previous)
+            self._backends = [*self._backends[-1:], (index, backend)]
+            return backend
 
     def prepare(self, question: str) -> tuple[str, dict[str, str]]:
         """The question as it is searched: cleaned (a bad one raises InvalidInputError) and, unless switched off,
@@ -144,12 +162,12 @@ class Retriever:
             vec = self.embedder.embed([query])[0] if vector is None else vector
             timings["embed"] = timings.get("embed", 0.0) + elapsed_ms(t)
             t = time.perf_counter()
-            ids, scores = search_faiss(index.faiss, vec, depth)
+            ids, scores = self.backend(index).dense(vec, depth)
             rankings.append(list(zip(ids.tolist(), scores.tolist(), strict=True)))
             timings["dense"] = elapsed_ms(t)
         if mode in ("bm25", "hybrid"):
             t = time.perf_counter()
-            ids, scores = index.lexical.search(query, depth)
+            ids, scores = self.backend(index).lexical(query, depth)
             rankings.append(list(zip(ids.tolist(), scores.tolist(), strict=True)))
             timings["bm25"] = elapsed_ms(t)
         if len(rankings) == 1:
