@@ -45,10 +45,11 @@ def memory_mb(pid: int) -> dict[str, float]:
 
 
 def children(pid: int) -> list[int]:
+    """The worker processes of a uvicorn parent (its other child is multiprocessing's resource tracker)."""
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         found += [int(c) for c in (task / "children").read_text().split()]
-    return found
+    return [c for c in found if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
 def free_port() -> int:
@@ -80,7 +81,7 @@ def serve_row(workers: int, log: Path) -> list[str]:
             for q in questions[:5]:
                 client.post(f"{base}/ask", json={"question": q, "extractive": True}).raise_for_status()
         rows = []
-        pids = children(proc.pid)
+        pids = children(proc.pid) or [proc.pid]  # one worker: uvicorn serves in the process itself
         for i, pid in enumerate(pids, start=1):
             m = memory_mb(pid)
             rows.append(f"| {workers} | worker {i} | {m['rss']:.0f} | {m['pss']:.0f} | {m['uss']:.0f} | {load_avg()} |")

@@ -16,8 +16,9 @@ HNSW_EF_SEARCH = 128
 # IVF (faiss_kind "ivf"): 4·√n inverted lists of 8-bit scalar-quantised vectors (a quarter of float32: 1M
 # passages x 384 dims ~0.4 GB), nprobe lists searched per query. Chosen over HNSW for large collections because
 # faiss memory-maps IVF lists (IO_FLAG_MMAP), so the workers of `askdoc serve --workers N` share one copy in the
-# page cache; HNSW and flat indexes are read into each process. nprobe: recall@10 vs exact in bench/results.
-IVF_NPROBE = 64
+# page cache; HNSW and flat indexes are read into each process. nprobe 128 of ~4,000 lists at 1M vectors: recall@10
+# vs exact 0.943 at 64 was short of the 0.95 goal (bench/results/scale_1m.md, scale_1m_ivf_sq8.md).
+IVF_NPROBE = 128
 IVF_TRAIN_SAMPLE = 50_000  # k-means on a sample places the lists as well as on all of 1M, in a fraction of the time
 
 

@@ -19,7 +19,9 @@ QUESTIONS = ["Why is Flash attention needed?", "What is the vanishing gradient p
 
 
 def _workers(pid: int) -> list[int]:
-    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+    """The worker processes of a uvicorn parent (its other child is multiprocessing's resource tracker)."""
+    kids = [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+    return [k for k in kids if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
 
 
 def test_two_workers_share_the_index_and_generate_through_one_llm_server(
@@ -36,7 +38,8 @@ def test_two_workers_share_the_index_and_generate_through_one_llm_server(
             openai_base_url=llm_url,
             openai_model="smollm2",
             answer_style="generate",
-            request_timeout_s="120",
+            max_new_tokens="48",  # short drafts: the one LLM server writes both answers in turn
+            request_timeout_s="300",
         ) | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         argv = [sys.executable, "-m", "cli.main", "serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port)]
         log = tmp_path / "serve.log"
@@ -44,7 +47,7 @@ def test_two_workers_share_the_index_and_generate_through_one_llm_server(
         def both_ready() -> bool:  # each worker logs this once its lifespan has loaded the models and the index
             return log.read_text(errors="replace").count("Application startup complete") == 2
 
-        with running(argv, log, both_ready, 300, env) as proc, httpx.Client(base_url=base, timeout=150) as http:
+        with running(argv, log, both_ready, 300, env) as proc, httpx.Client(base_url=base, timeout=330) as http:
             workers = _workers(proc.pid)
             assert len(workers) == 2
             ready = http.get("/readyz").json()
@@ -62,7 +65,7 @@ def test_two_workers_share_the_index_and_generate_through_one_llm_server(
             t = time.monotonic()
             with ThreadPoolExecutor(len(QUESTIONS)) as pool:
                 answers = list(pool.map(ask, QUESTIONS))
-            assert time.monotonic() - t < 240
+            assert time.monotonic() - t < 600
             for answer in answers:
                 # Written by the LLM server (the workers load no model of their own), then verified and cited.
                 assert answer["draft"].strip() and not answer["refused"], answer
