@@ -152,7 +152,7 @@ def main() -> None:
     ap.add_argument("--only", choices=("serve", "index"))
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
-    out = [f"# Memory per worker (`python bench/worker_memory.py --n {args.n}`)", ""]
+    out = [f"# Memory per worker (`python bench/worker_memory.py {' '.join(sys.argv[1:])}`)", ""]
     if args.only != "index":
         out += [
             f"## `askdoc serve --workers N`, index {Settings.from_env().index_dir} (default corpus), models on CPU,"

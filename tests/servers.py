@@ -93,6 +93,8 @@ def llama_server(gguf: str, log_path: Path) -> Iterator[str]:
     GGUF; yields its base URL (…/v1) once /v1/models answers."""
     port = free_port()
     args = ["--model", gguf, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--verbose", "False"]
+    # By default a new request cuts off the one being streamed: several askdoc workers would cut each other off.
+    args += ["--interrupt_requests", "False"]
     url = f"http://127.0.0.1:{port}/v1"
     with running([sys.executable, "-c", LLAMA_SERVER.format(args=args)], log_path, lambda: _answers(url), 60):
         yield url
