@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -222,7 +223,7 @@ def main() -> None:
     args = ap.parse_args()
     faiss.omp_set_num_threads(1)
     out = [
-        f"# Scale benchmark, n={args.n:,} (`python bench/scale.py --n {args.n}`)",
+        f"# Scale benchmark, n={args.n:,} (`python bench/scale.py {' '.join(sys.argv[1:])}`)",
         "",
         f"Machine: {os.cpu_count()} CPU cores; load average at start {load_avg()} (a shared machine: "
         "latencies under load are inflated).",
