@@ -19,11 +19,13 @@ HNSW_EF_SEARCH = 128
 # page cache; HNSW and flat indexes are read into each process. nprobe 128 of ~4,000 lists at 1M vectors: recall@10
 # vs exact 0.943 at 64 was short of the 0.95 goal (bench/results/scale_1m.md, scale_1m_ivf_sq8.md).
 IVF_NPROBE = 128
-IVF_TRAIN_SAMPLE = 50_000  # k-means on a sample places the lists as well as on all of 1M, in a fraction of the time
+# k-means on a sample, not on all of 1M (minutes less on 2 cores); the recall in bench/results was measured with
+# this same sample size (12 rows per list at 1M, below faiss's advice of 39: hence min_points_per_centroid).
+IVF_TRAIN_SAMPLE = 50_000
 
 
 def ivf_lists(n: int) -> int:
-    # At least 39 training points per list (fewer and faiss warns that the clustering is poor).
+    # 4·√n, but no more lists than n / 39 (a small collection would get near-empty lists).
     return max(1, min(int(4 * np.sqrt(n)), n // 39))
 
 
@@ -45,7 +47,7 @@ def build_faiss(vectors: np.ndarray, kind: str = "flat") -> faiss.Index:
 def _build_ivf(vectors: np.ndarray) -> faiss.Index:
     n, dim = vectors.shape
     index = faiss.index_factory(dim, f"IVF{ivf_lists(n)},SQ8", faiss.METRIC_INNER_PRODUCT)
-    index.cp.min_points_per_centroid = 1  # a tiny collection forced to "ivf": no warning on stderr
+    index.cp.min_points_per_centroid = 1  # no "please provide more training points" warning on stderr
     index.nprobe = IVF_NPROBE  # stored in the file
     if n:
         rows = np.random.default_rng(0).choice(n, size=min(n, IVF_TRAIN_SAMPLE), replace=False)
