@@ -143,6 +143,7 @@ class Ingestor:
             s.faiss_kind,
             progress=False,
             max_document_bytes=s.max_document_bytes,
+            exact_below=s.faiss_exact_below,
         )
 
     def shutdown(self) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from cli import documents
 from cli.common import emit, loaded_embedder, notify, settings_from
 from corpus.errors import AskdocError
+from index.kinds import KINDS as FAISS_KINDS
 from rag.config import Settings
 
 if TYPE_CHECKING:
@@ -21,7 +22,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     isub = p.add_subparsers(dest="index_command", required=True, metavar="ACTION")
     b = isub.add_parser("build", parents=[common], help="build the index (default corpus + added documents)")
     b.add_argument("--rebuild", action="store_true", help="rebuild even when the index is up to date")
-    b.add_argument("--faiss", choices=("flat", "hnsw"), help="FAISS index kind (default flat: exact)")
+    b.add_argument(
+        "--faiss", choices=FAISS_KINDS, help="FAISS index kind (default auto: exact below 50,000 passages, else ivf)"
+    )
     b.add_argument(
         "--reranker",
         action="store_true",

@@ -44,6 +44,7 @@ def open_collection(settings: Settings, embedder: Embedder | None = None) -> Col
         settings.faiss_kind,
         notify,
         max_document_bytes=settings.max_document_bytes,
+        exact_below=settings.faiss_exact_below,
     )
 
 

@@ -12,7 +12,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("serve", parents=[common], help="serve the HTTP API")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1, help="processes; each loads its own models")
+    p.add_argument(
+        "--workers", type=int, default=1, help="processes; each loads its own models, all map one on-disk index"
+    )
     p.set_defaults(func=cmd_serve)
 
 

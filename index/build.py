@@ -9,6 +9,7 @@ from corpus.chunk import ChunkConfig, chunk_sections
 from corpus.ids import doc_prefix
 from corpus.model import Document, Passage, Section
 from index.embed import Embedder
+from index.kinds import EXACT_BELOW, resolve_kind
 from index.store import DocumentRecord, Manifest, StoredIndex, assemble, corpus_hash
 
 
@@ -19,12 +20,14 @@ def build_index(
     chunk_config: ChunkConfig | None = None,
     previous: StoredIndex | None = None,
     progress: bool = True,
+    exact_below: int = EXACT_BELOW,
 ) -> StoredIndex:
     cfg = chunk_config or ChunkConfig()
     sections = [s for doc, _ in documents for s in doc.sections]
     passages = chunk_sections(sections, embedder.count_tokens, cfg)
     vectors = _embed(passages, embedder, previous, cfg.version, progress)
-    return _finish([r for _, r in documents], sections, passages, vectors, embedder, faiss_kind, cfg)
+    kind = resolve_kind(faiss_kind, len(passages), exact_below)
+    return _finish([r for _, r in documents], sections, passages, vectors, embedder, kind, cfg)
 
 
 def update_index(
@@ -34,6 +37,7 @@ def update_index(
     embedder: Embedder,
     faiss_kind: str = "flat",
     progress: bool = True,
+    exact_below: int = EXACT_BELOW,
 ) -> StoredIndex:
     """`previous` with only the documents of `records` kept and the `added` ones chunked and embedded in: the
     sections, passages and vectors of the kept documents are taken as they are (nothing re-read, re-chunked or
@@ -48,7 +52,8 @@ def update_index(
     passages = [previous.passages[i] for i in rows] + new_passages
     new_vectors = _embed(new_passages, embedder, previous, cfg.version, progress)
     vectors = np.concatenate([previous.vectors[rows], new_vectors]).astype(np.float32, copy=False)
-    return _finish(records, sections, passages, vectors, embedder, faiss_kind, cfg)
+    kind = resolve_kind(faiss_kind, len(passages), exact_below)
+    return _finish(records, sections, passages, vectors, embedder, kind, cfg)
 
 
 def _finish(
@@ -57,7 +62,7 @@ def _finish(
     passages: list[Passage],
     vectors: np.ndarray,
     embedder: Embedder,
-    faiss_kind: str,
+    faiss_kind: str,  # resolved: never "auto"
     cfg: ChunkConfig,
 ) -> StoredIndex:
     manifest = Manifest(

@@ -19,6 +19,7 @@ from index import store
 from index.build import build_index, update_index
 from index.embed import Embedder
 from index.ingest import FileResult
+from index.kinds import EXACT_BELOW, resolve_kind
 from index.store import DocumentRecord, StoredIndex
 
 DEFAULT_ID = "default"  # how the default corpus is listed
@@ -58,6 +59,7 @@ class Collection:
     notify: Notify = quiet
     progress: bool = True
     max_document_bytes: int = MAX_DOCUMENT_BYTES
+    exact_below: int = EXACT_BELOW  # faiss_kind "auto": exact search below this many passages
 
     def stale_reasons(self, manifest: store.Manifest, documents: bool = True) -> list[str]:
         """Why the index must be rebuilt; `documents`: an added document whose file changed counts too."""
@@ -67,8 +69,9 @@ class Collection:
             reasons.append(f"built with embedder {manifest.embed_model!r}, settings ask for {embed_model!r}")
         if manifest.chunker != ChunkConfig().version:
             reasons.append(f"chunked by {manifest.chunker}, this askdoc chunks by {ChunkConfig().version}")
-        if manifest.faiss_kind != self.faiss_kind:
-            reasons.append(f"FAISS index is {manifest.faiss_kind!r}, settings ask for {self.faiss_kind!r}")
+        wanted = resolve_kind(self.faiss_kind, manifest.counts.get("passages", 0), self.exact_below)
+        if manifest.faiss_kind != wanted:
+            reasons.append(f"FAISS index is {manifest.faiss_kind!r}, settings ask for {wanted!r}")
         for record in manifest.documents:
             path = Path(record.path)
             if not path.is_file():
@@ -97,7 +100,10 @@ class Collection:
 
     def _save(self, docs: list[tuple[Document, DocumentRecord]], previous: StoredIndex | None) -> StoredIndex:
         with store.build_lock(self.index_dir):
-            index = build_index(docs, self.embedder, self.faiss_kind, previous=previous, progress=self.progress)
+            index = build_index(
+                docs, self.embedder, self.faiss_kind, previous=previous, progress=self.progress,
+                exact_below=self.exact_below,
+            )
             store.save(index, self.index_dir)
         return index
 
@@ -156,7 +162,7 @@ class Collection:
         return store.load(self.index_dir)
 
     def _update(self, index: StoredIndex, records: list[DocumentRecord], added: list[Document]) -> StoredIndex:
-        new = update_index(index, records, added, self.embedder, self.faiss_kind, self.progress)
+        new = update_index(index, records, added, self.embedder, self.faiss_kind, self.progress, self.exact_below)
         store.save(new, self.index_dir)
         return new
 

@@ -63,7 +63,8 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, directory: Path, size: int) -> LexicalIndex:
-        return cls(bm25s.BM25.load(str(directory), show_progress=False), size)
+        # mmap: the score matrix stays in the page cache, shared by every worker process that loads it.
+        return cls(bm25s.BM25.load(str(directory), mmap=True, show_progress=False), size)
 
     def knows(self, token: str) -> bool:
         """Whether a token (as tokenize() makes it) occurs anywhere in the collection."""

@@ -165,7 +165,10 @@ class _Files:
             current = directory / "passages.jsonl"
             self.passages = [Passage(**row) for row in _read_jsonl(current)]
             current = directory / "vectors.npy"
-            self.vectors = np.load(current, allow_pickle=False)
+            # Memory-mapped, like the FAISS IVF lists and BM25 (index.vectors, index.lexical): the workers of
+            # `askdoc serve --workers N` share one copy in the page cache. Only `index add` reads it (to keep the
+            # vectors of unchanged passages); a save writes new files, so a mapping never sees a change.
+            self.vectors = np.load(current, allow_pickle=False, mmap_mode="r")
             current = directory / "faiss.index"
             if not current.is_file():
                 raise FileNotFoundError(current)

@@ -11,6 +11,8 @@ from typing import Any
 
 from corpus.errors import InvalidInputError
 from index.backend import BACKENDS
+from index.kinds import EXACT_BELOW
+from index.kinds import KINDS as FAISS_KINDS
 from index.models import DEFAULT_EMBEDDER
 from rag.generation.registry import check_backend
 
@@ -32,12 +34,15 @@ class Settings:
     index_dir: Path = field(default_factory=_default_index_dir)
     corpus_path: Path = REPO_CORPUS  # the default document, indexed on first use
     embed_model: str = DEFAULT_EMBEDDER
-    faiss_kind: str = "flat"  # "flat" (exact) or "hnsw" (approximate, for large collections)
     # Where first-stage searches run (index/backend.py): "faiss" (in process) or "milvus" (a Milvus collection
     # mirroring the index; needs the `milvus` extra). milvus_uri: a server (http://host:19530) or a Milvus Lite
     # file; empty = `<index_dir>.milvus.db`.
     index_backend: str = "faiss"
     milvus_uri: str = ""
+    # "auto": exact ("flat") below faiss_exact_below passages, "ivf" (approximate, memory-mapped) from there on;
+    # or force "flat", "hnsw" or "ivf" (index/vectors.py, bench/results/scale_1m.md).
+    faiss_kind: str = "auto"
+    faiss_exact_below: int = EXACT_BELOW
     device: str = "auto"  # "auto" picks CUDA when available
     k: int = 5
     # hybrid, not rerank: rerank (hybrid, then the trained cross-encoder) ranks a little better on the tune split
@@ -126,8 +131,10 @@ class Settings:
         if not 1 <= self.rerank_candidates <= 100 or not 1 <= self.rerank_passages <= 10:
             raise InvalidInputError("rerank_candidates must be 1..100 and rerank_passages 1..10")
         check_backend(self.llm_backend)
-        if self.faiss_kind not in ("flat", "hnsw"):
-            raise InvalidInputError(f"unknown FAISS index kind {self.faiss_kind!r}; choose flat or hnsw")
+        if self.faiss_kind not in FAISS_KINDS:
+            raise InvalidInputError(f"unknown FAISS index kind {self.faiss_kind!r}; choose {', '.join(FAISS_KINDS)}")
+        if self.faiss_exact_below < 0:
+            raise InvalidInputError(f"faiss_exact_below must be at least 0, got {self.faiss_exact_below}")
         check_k(self.k)
         check_choice("index_backend", self.index_backend, BACKENDS)
         if self.max_document_bytes < 1:

@@ -107,7 +107,7 @@ class Retriever:
             s = self.settings
             self._index = Collection(
                 s.index_dir, s.corpus_path, self.embedder, s.faiss_kind, self._notify, self._progress,
-                s.max_document_bytes,
+                s.max_document_bytes, s.faiss_exact_below,
             ).open()
         return self._index
 

@@ -104,3 +104,27 @@ def kill_when(argv: list[str], env: dict[str, str], ready: Callable[[bytes], boo
         reader.join(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     return bytes(err)
+
+
+# The llama.cpp server needs the same workaround as the in-process backend (see skip_weight_repacking).
+LLAMA_SERVER = (
+    "import runpy, sys; from rag.generation.llamacpp import skip_weight_repacking; skip_weight_repacking(); "
+    "sys.argv[1:] = {args!r}; runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
+)
+
+
+@contextlib.contextmanager
+def llama_server(gguf: str, log_path: Path) -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server (`python -m llama_cpp.server`) on a free loopback port with the given
+    GGUF; yields its base URL (…/v1) once /v1/models answers."""
+    port = free_port()
+    args = ["--model", gguf, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--verbose", "False"]
+    # By default a new request cuts off the one being streamed: several askdoc workers would cut each other off.
+    args += ["--interrupt_requests", "False"]
+    url = f"http://127.0.0.1:{port}/v1"
+    with running([sys.executable, "-c", LLAMA_SERVER.format(args=args)], log_path, lambda: _answers(url), 60):
+        yield url
+
+
+def _answers(url: str) -> bool:
+    return httpx.get(f"{url}/models", timeout=2).status_code == 200

@@ -4,13 +4,16 @@ import dataclasses
 import json
 from pathlib import Path
 
+import faiss
 import pytest
 from index_damage import DAMAGES, Damage
 
-from corpus.errors import IndexLoadError
+from corpus.errors import IndexLoadError, InvalidInputError
+from eval.dataset import DEFAULT_QUERIES, load_questions
 from index import store
 from index.collection import Collection, Notify, quiet
 from index.embed import Embedder
+from index.kinds import EXACT_BELOW, resolve_kind
 from rag.config import Settings
 from rag.retrieve import Retriever
 
@@ -125,3 +128,43 @@ def test_add_markdown_then_unchanged_readd_is_a_noop(own_index: Settings, embedd
     assert sorted(runbook) == ["runbook/rotating-keys", "runbook/runbook"]
     assert "30 days" in index.sections["runbook/rotating-keys"].text
     assert index.manifest.counts["sections"] == 262 + 2
+
+
+# --- FAISS index kind by collection size (index/kinds.py, bench/results/scale_1m.md) ----------------------------
+
+
+def test_auto_kind_is_exact_for_the_default_corpus(retriever: Retriever, settings: Settings) -> None:
+    assert settings.faiss_kind == "auto"
+    assert retriever.index.manifest.faiss_kind == "flat"
+    assert isinstance(retriever.index.faiss, faiss.IndexFlatIP)
+    assert [resolve_kind("auto", n) for n in (0, EXACT_BELOW - 1, EXACT_BELOW)] == ["flat", "flat", "ivf"]
+    assert resolve_kind("hnsw", 10**7) == "hnsw" and resolve_kind("flat", 10**7) == "flat"
+    with pytest.raises(InvalidInputError, match="unknown FAISS index kind 'annoy'; choose auto, flat, hnsw, ivf"):
+        Settings.from_env(faiss_kind="annoy")
+
+
+def test_auto_kind_above_the_threshold_builds_ivf_that_finds_the_same_sections(
+    own_index: Settings, embedder: Embedder, retriever: Retriever
+) -> None:
+    # A threshold below the default corpus's size: "auto" must now want IVF, rebuild (reusing every vector) and
+    # still find, for real dev-set questions, the sections that exact search finds.
+    small = own_index.replace(faiss_exact_below=100)
+    said: list[str] = []
+    collection = dataclasses.replace(_collection(small, embedder, said.append), exact_below=100)
+    index = collection.open()
+    assert any("FAISS index is 'flat', settings ask for 'ivf'" in s for s in said), said
+    assert index.manifest.faiss_kind == "ivf"
+    loaded = store.load(small.index_dir)  # from disk: the lists memory-mapped
+    assert loaded.manifest.faiss_kind == "ivf" and loaded.faiss.ntotal == len(loaded.passages)
+    assert isinstance(faiss.downcast_index(loaded.faiss), faiss.IndexIVFScalarQuantizer)
+    assert collection.stale_reasons(loaded.manifest) == []  # stays IVF: no rebuild on the next start
+    approximate = Retriever(small, embedder=embedder, progress=False)
+    questions = [q for q in load_questions(DEFAULT_QUERIES) if q.answerable][:40]
+    same = sum(
+        approximate.search(q.question, k=1, mode="dense").hits[0].section_id
+        == retriever.search(q.question, k=1, mode="dense").hits[0].section_id
+        for q in questions
+    )
+    assert same >= 0.95 * len(questions), same
+    hits = approximate.search("what does the stable in stable diffusion mean", k=3).hits
+    assert hits[0].heading == "What does the “stable” in stable diffusion refer to?"

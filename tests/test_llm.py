@@ -3,15 +3,13 @@ client against a real llama-cpp-python server."""
 
 from __future__ import annotations
 
-import json
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from scripted_llm import ScriptedChat
-from servers import free_port, running
+from servers import free_port, llama_server
 
 from corpus.errors import AskdocError, InvalidInputError, ModelNotFoundError
 from rag.config import Settings
@@ -242,26 +240,9 @@ def test_bad_backend_choices(tmp_path: Path) -> None:
 # --- the OpenAI-compatible client against a real server ---------------------------------------------------------
 
 
-# The server process needs the same llama.cpp workaround as the in-process backend (see skip_weight_repacking).
-SERVER = (
-    "import runpy, sys; from rag.generation.llamacpp import skip_weight_repacking; skip_weight_repacking(); "
-    "sys.argv[1:] = {args!r}; runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
-)
-
-
 @pytest.fixture(scope="module")
 def server_url(gguf: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    args = ["--model", gguf, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--verbose", "False"]
-    log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
-    url = f"http://127.0.0.1:{port}/v1"
-
-    def ready() -> bool:
-        with urllib.request.urlopen(f"{url}/models", timeout=2) as r:
-            json.load(r)
-        return True
-
-    with running([sys.executable, "-c", SERVER.format(args=args)], log_path, ready, 60):
+    with llama_server(gguf, tmp_path_factory.mktemp("llama_server") / "server.log") as url:
         yield url
 
 

@@ -1,0 +1,72 @@
+"""Serving at scale: `askdoc serve --workers 2` over one on-disk index, generating through one llama.cpp server
+(the openai backend). Real processes on loopback ports; every wait is bounded."""
+
+from __future__ import annotations
+
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from servers import child_env, free_port, llama_server, running
+
+from rag.config import Settings
+from rag.generation.models import resolve_llm_model
+from rag.retrieve import Retriever
+
+QUESTIONS = ["Why is Flash attention needed?", "What is the vanishing gradient problem?"]
+
+
+def _workers(pid: int) -> list[int]:
+    """The worker processes of a uvicorn parent (its other child is multiprocessing's resource tracker)."""
+    kids = [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+    return [k for k in kids if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
+
+
+def test_two_workers_share_the_index_and_generate_through_one_llm_server(
+    settings: Settings, retriever: Retriever, tmp_path: Path
+) -> None:
+    assert retriever.index.sections  # the session index is on disk before the workers open it
+    with llama_server(resolve_llm_model("smollm2"), tmp_path / "llama.log") as llm_url:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = child_env(
+            index_dir=str(settings.index_dir),
+            device="cpu",
+            llm_backend="openai",
+            openai_base_url=llm_url,
+            openai_model="smollm2",
+            answer_style="generate",
+            max_new_tokens="48",  # short drafts: the one LLM server writes both answers in turn
+            request_timeout_s="300",
+        ) | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        argv = [sys.executable, "-m", "cli.main", "serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port)]
+        log = tmp_path / "serve.log"
+
+        def both_ready() -> bool:  # each worker logs this once its lifespan has loaded the models and the index
+            return log.read_text(errors="replace").count("Application startup complete") == 2
+
+        with running(argv, log, both_ready, 300, env) as proc, httpx.Client(base_url=base, timeout=330) as http:
+            workers = _workers(proc.pid)
+            assert len(workers) == 2
+            ready = http.get("/readyz").json()
+            assert ready["status"] == "ready" and ready["llm"] == f"openai:smollm2@{llm_url}"
+            for pid in workers:  # one on-disk index, mapped by both (shared pages, not two copies)
+                maps = Path(f"/proc/{pid}/maps").read_text()
+                assert str(settings.index_dir / "vectors.npy") in maps, pid
+                assert str(settings.index_dir / "bm25") in maps, pid
+
+            def ask(question: str) -> dict:
+                r = http.post("/ask", json={"question": question})
+                assert r.status_code == 200, r.text
+                return r.json()
+
+            t = time.monotonic()
+            with ThreadPoolExecutor(len(QUESTIONS)) as pool:
+                answers = list(pool.map(ask, QUESTIONS))
+            assert time.monotonic() - t < 600
+            for answer in answers:
+                # Written by the LLM server (the workers load no model of their own), then verified and cited.
+                assert answer["draft"].strip() and not answer["refused"], answer
+                assert answer["citations"] and answer["answer"].strip(), answer
