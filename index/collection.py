@@ -5,7 +5,9 @@ Takes plain arguments rather than settings: the index layer sits below the one t
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +144,8 @@ class Collection:
         else:
             opened = self.open(documents=False)  # built or rebuilt first when needed (that takes the lock itself)
         with store.build_lock(self.index_dir):
-            index = self._current(opened) if opened else None
+            # A new collection: another `add` may have made it while this one waited for the lock.
+            index = self._current(opened) if opened else _existing(self.index_dir)
             results, docs = self._plan(index, paths, on_result or (lambda _: None))
             if not docs:
                 return index, results
@@ -165,8 +168,10 @@ class Collection:
             index = self._current(opened)
             record = find_document(index.manifest.documents, ref)
             records = [r for r in index.manifest.documents if r is not record]
-            if not records:
-                shutil.rmtree(self.index_dir)
+            if not records:  # out of sight in one rename, then deleted
+                gone = self.index_dir.parent / f".{self.index_dir.name}.removed-{uuid.uuid4().hex[:8]}"
+                os.rename(self.index_dir, gone)
+                shutil.rmtree(gone, ignore_errors=True)
                 return None, record
             return self._update(index, records, []), record
 
@@ -262,6 +267,10 @@ def find_document(records: list[DocumentRecord], ref: str) -> DocumentRecord:
     if found[0].default:
         raise InvalidInputError("the default corpus cannot be removed")
     return found[0]
+
+
+def _existing(index_dir: Path) -> StoredIndex | None:
+    return store.load(index_dir) if (index_dir / store.MANIFEST).exists() else None
 
 
 def _reread(record: DocumentRecord, max_bytes: int, notify: Notify) -> tuple[Document, DocumentRecord] | None:
