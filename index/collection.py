@@ -115,8 +115,7 @@ class Collection:
         `documents=False`: a changed added document is not a reason (add and remove deal with documents).
         """
         if not (self.index_dir / store.MANIFEST).exists() and not self.index_dir.exists():
-            if self.corpus_path is None:
-                raise collections.not_found(self.name)
+            self.require()
             self.notify(f"no index at {self.index_dir} yet: building it (first run only)")
             return self.build()
         index = store.load(self.index_dir)
@@ -125,6 +124,11 @@ class Collection:
             self.notify("index is out of date (" + "; ".join(reasons) + "): rebuilding")
             return self.build(previous=index)
         return index
+
+    def require(self) -> None:
+        """CollectionNotFoundError for a named collection that has no index (the default one is built instead)."""
+        if self.corpus_path is None and not self.index_dir.exists():
+            raise collections.not_found(self.name)
 
     def add(
         self, paths: list[Path], on_result: Callable[[FileResult], None] | None = None

@@ -102,8 +102,10 @@ class Retriever:
 
     def _load_index(self) -> StoredIndex:
         if self._index is None:
+            collection = open_collection(self.settings, self.embedder, self._notify, self._progress)
+            collection.require()  # an unknown collection is said before any model loads
             self.embedder.warm_up()
-            self._index = open_collection(self.settings, self.embedder, self._notify, self._progress).open()
+            self._index = collection.open()
         return self._index
 
     @property
