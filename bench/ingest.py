@@ -2,6 +2,7 @@
 latency before vs during the ingestion (same server, same questions, same run).
 
     python bench/ingest.py [--docs 200] [--kb 100 | --megabytes 20] [--base-index DIR] [--max-minutes 45] [--out F]
+                               [--device cpu]
 
 Documents (Markdown, plain text and HTML in turn) are made of the default corpus's sentences, shuffled per
 document with a document-specific fact line, so no two are duplicates; --kb sets each one's size (200 x 100 KB
@@ -85,6 +86,7 @@ def main() -> None:
     ap.add_argument("--megabytes", type=float, help="total size instead of --kb: each document is this / --docs")
     ap.add_argument("--max-minutes", type=float, default=45.0, help="stop the ingestion after this long")
     ap.add_argument("--out", type=Path, help="also write the figures to this Markdown file")
+    ap.add_argument("--device", default="cpu", help="the server's ASKDOC_DEVICE (cpu, cuda ...)")
     ap.add_argument("--base-index", type=Path, default=Settings.from_env().index_dir)
     ap.add_argument("--queries", type=int, default=60, help="searches before the ingestion")
     args = ap.parse_args()
@@ -101,7 +103,7 @@ def main() -> None:
             shutil.copytree(args.base_index, index_dir)
         port = 8765 + os.getpid() % 1000
         env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOC_")} | {
-            "ASKDOC_INDEX_DIR": str(index_dir), "ASKDOC_DEVICE": "cpu", "HF_HUB_OFFLINE": "1",
+            "ASKDOC_INDEX_DIR": str(index_dir), "ASKDOC_DEVICE": args.device, "HF_HUB_OFFLINE": "1",
             "ASKDOC_MAX_UPLOAD_BYTES": str(size + 2**20)
         }
         argv = [sys.executable, "-m", "cli.main", "serve", "--port", str(port)]
