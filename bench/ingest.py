@@ -87,6 +87,7 @@ def main() -> None:
     ap.add_argument("--max-minutes", type=float, default=45.0, help="stop the ingestion after this long")
     ap.add_argument("--out", type=Path, help="also write the figures to this Markdown file")
     ap.add_argument("--device", default="cpu", help="the server's ASKDOC_DEVICE (cpu, cuda ...)")
+    ap.add_argument("--per-request", type=int, default=MAX_FILES, help="files per POST /documents (one job each)")
     ap.add_argument("--base-index", type=Path, default=Settings.from_env().index_dir)
     ap.add_argument("--queries", type=int, default=60, help="searches before the ingestion")
     args = ap.parse_args()
@@ -110,7 +111,7 @@ def main() -> None:
         with open(Path(tmp) / "server.log", "wb") as log:
             server = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            report += run(server, port, folder, questions, index_dir, args.max_minutes * 60)
+            report += run(server, port, folder, questions, index_dir, args.max_minutes * 60, args.per_request)
         finally:
             server.terminate()
             server.wait(timeout=60)
@@ -121,7 +122,13 @@ def main() -> None:
 
 
 def run(
-    server: subprocess.Popen[bytes], port: int, folder: Path, questions: list[str], index_dir: Path, limit_s: float
+    server: subprocess.Popen[bytes],
+    port: int,
+    folder: Path,
+    questions: list[str],
+    index_dir: Path,
+    limit_s: float,
+    per_request: int = MAX_FILES,
 ) -> list[str]:
     """The figures, as printed."""
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600)
@@ -141,8 +148,8 @@ def run(
     paths = sorted(folder.iterdir())
     t = time.perf_counter()
     jobs = []
-    for start in range(0, len(paths), MAX_FILES):  # one request holds at most MAX_FILES files: one job each
-        files = [("files", (p.name, p.read_bytes())) for p in paths[start : start + MAX_FILES]]
+    for start in range(0, len(paths), per_request):  # at most MAX_FILES files a request: one job each
+        files = [("files", (p.name, p.read_bytes())) for p in paths[start : start + per_request]]
         r = client.post("/documents", files=files)
         assert r.status_code == 202, r.text
         jobs.append(r.json())
@@ -155,11 +162,12 @@ def run(
     seconds = time.perf_counter() - t
     summary = {k: sum(j["summary"][k] for j in jobs) for k in jobs[0]["summary"]}
     states = sorted({j["state"] for j in jobs})
+    finished = sum(j["state"] in ("done", "failed") for j in jobs)
     added = _passages(index_dir) - before_passages
     partial = "" if set(states) <= {"done", "failed"} else f" PARTIAL: stopped after {limit_s / 60:.0f} min"
     out = [
-        f"{len(jobs)} job(s) {states}: {summary} in {seconds:.1f} s (upload included); {added} new passages, "
-        f"{added / seconds:.1f} passages/s{partial}",
+        f"{finished}/{len(jobs)} job(s) finished {states}: {summary} in {seconds:.1f} s (upload included); "
+        f"{added} new passages, {added / seconds:.1f} passages/s{partial}",
         f"server peak RSS: {rss_before:.0f} MiB before the upload, {vm_hwm_mib(server.pid):.0f} MiB after",
     ]
     for name, times in (("before", before), ("during", during)):
