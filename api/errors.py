@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from corpus.errors import AskdocError, IndexWriteError, InvalidInputError
+from corpus.errors import AskdocError, CollectionNotFoundError, IndexWriteError, InvalidInputError
 
 log = logging.getLogger("askdoc.api")
 NOT_JSON = "the request body is not valid JSON (or not UTF-8)"
@@ -39,7 +39,7 @@ class ErrorBody(BaseModel):
 _ERROR_TEXT = {
     400: "Bad input: an empty or over-long question, a body that is not JSON or not UTF-8, no user message",
     401: "Missing or wrong API key (only when the server has one)",
-    404: "No such section",
+    404: "No such section, document or collection",
     413: "The request body is larger than the server's max_request_bytes",
     415: "The body is not sent as application/json",
     422: "A field is missing or of the wrong type or range",
@@ -98,6 +98,8 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _askdoc_error(_: Request, exc: AskdocError) -> JSONResponse:
+    if isinstance(exc, CollectionNotFoundError):
+        return error_response(404, str(exc), "not_found")
     status, kind = 503, "unavailable"
     if isinstance(exc, InvalidInputError):
         status, kind = 400, "invalid_request"

@@ -18,19 +18,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corpus.errors import AskdocError, InvalidInputError
+from corpus.errors import AskdocError, CollectionNotFoundError, InvalidInputError
+from corpus.ids import DEFAULT_COLLECTION
 from corpus.parse import load_file
 from index.collection import Collection, doc_id
 from index.ingest import FileResult, counts
 from index.store import DocumentRecord
+from rag.collection import open_collection
 from rag.config import Settings
 from rag.pipeline import AskDoc
 
 MAX_JOBS_KEPT = 100  # finished jobs remembered for GET /documents/jobs/{id}
 
 
-def uploads_dir(index_dir: Path) -> Path:
-    return index_dir.parent / f"{index_dir.name}.documents"
+def uploads_dir(index_dir: Path, collection: str = DEFAULT_COLLECTION) -> Path:
+    """Beside the folder of indexes (an index directory is replaced whole): the default collection's uploads at
+    the top, where they always were, another collection's in a sub-folder of its name (upload names have a suffix,
+    collection names none: they cannot clash)."""
+    top = index_dir.parent / f"{index_dir.name}.documents"
+    return top if collection == DEFAULT_COLLECTION else top / collection
 
 
 @dataclass
@@ -61,7 +67,6 @@ class Ingestor:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.folder = uploads_dir(settings.index_dir)
         self.jobs: dict[str, Job] = {}
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="askdoc-ingest")
         self._lock = threading.Lock()  # one writer at a time in this process (index.store's lock: across them)
@@ -92,22 +97,24 @@ class Ingestor:
         reach the uploads folder (a good copy there stays as it was); the others are moved in and added."""
         placed: list[Path] = []
         early: dict[int, FileResult] = {}
-        by_sha = {r.sha256: r for r in engine.retriever.index.manifest.documents}
+        by_sha = {r.sha256: r for r in _documents(engine)}
+        folder = _folder(engine)
         batch: dict[str, str] = {}  # content hash -> name, of this request's accepted files
         for i, (name, staged) in enumerate(files):
-            final = (self.folder / name).resolve()
+            final = (folder / name).resolve()
             reason = self._refusal(staged, final, by_sha, batch)
             if reason:
                 early[i] = FileResult(name, "skipped", reason)
                 job.results.append(early[i])
                 continue
-            self.folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
             os.replace(staged, final)
             placed.append(final)
         if placed:
             job.state = "indexing"
             index, results = self._collection(engine).add(placed, on_result=lambda r: job.results.append(_named(r)))
-            engine.use_index(index)  # the swap: later requests see the new index
+            if index is not None:
+                engine.use_index(index)  # the swap: later requests see the new index
             ordered = iter(_named(r) for r in results)
             job.results = [early[i] if i in early else next(ordered) for i in range(len(files))]
 
@@ -125,33 +132,37 @@ class Ingestor:
         batch[doc.sha256] = final.name
         return ""
 
-    def remove(self, engine: AskDoc, ref: str) -> DocumentRecord:
+    def remove(self, engine: AskDoc, ref: str) -> tuple[DocumentRecord, int]:
+        """The document removed and how many the collection still holds (0: the collection is gone with it)."""
         with self._lock:
             index, record = self._collection(engine).remove(ref)
-            engine.use_index(index)
+            if index is not None:
+                engine.use_index(index)
         path = Path(record.path)
-        if path.parent == self.folder.resolve():
+        if path.parent == _folder(engine).resolve():
             path.unlink(missing_ok=True)  # an upload is gone with its document; a user's own file is left alone
-        return record
+        return record, len(index.manifest.documents) if index else 0
 
     def _collection(self, engine: AskDoc) -> Collection:
-        s = self.settings
-        return Collection(
-            s.index_dir,
-            s.corpus_path,
-            engine.retriever.embedder,
-            s.faiss_kind,
-            progress=False,
-            max_document_bytes=s.max_document_bytes,
-            exact_below=s.faiss_exact_below,
-        )
+        return open_collection(engine.settings, engine.retriever.embedder, progress=False)
 
     def shutdown(self) -> None:
         self._worker.shutdown(wait=True, cancel_futures=True)
+
+
+def _folder(engine: AskDoc) -> Path:
+    return uploads_dir(engine.settings.index_dir, engine.settings.collection)
+
+
+def _documents(engine: AskDoc) -> list[DocumentRecord]:
+    """The documents the engine's collection holds (none yet: an upload is about to make it)."""
+    try:
+        return engine.retriever.index.manifest.documents
+    except CollectionNotFoundError:
+        return []
 
 
 def _named(result: FileResult) -> FileResult:
     """A result as the uploader knows the file: by its name, not the server's path."""
     result.path = Path(result.path).name
     return result
-

@@ -25,6 +25,7 @@ class HistoryTurn(BaseModel):
 
 class SearchRequest(BaseModel):
     question: Text = Field(description="the question, 1 to 2,000 characters")
+    collection: str | None = Field(default=None, description='the collection (default "default"); 404: none such')
     k: int | None = Field(default=None, ge=1, le=K_MAX)
     mode: Mode | None = None
     history: list[HistoryTurn] = Field(
@@ -54,4 +55,5 @@ class ChatMessage(BaseModel):
 class ChatRequest(BaseModel):
     model: Text = "askdoc"
     messages: list[ChatMessage] = Field(min_length=1)
+    collection: str | None = Field(default=None, description='the collection (default "default"); 404: none such')
     stream: bool = False

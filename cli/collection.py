@@ -54,15 +54,15 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     collection = documents.open_collection(settings, embedder)
     if args.rebuild:
         previous = None
-        if (settings.index_dir / "manifest.json").exists():
+        if (collection.index_dir / "manifest.json").exists():
             try:  # keep the user's added documents across a rebuild when the old index is readable
-                previous = load(settings.index_dir)
+                previous = load(collection.index_dir)
             except AskdocError as exc:
                 notify(f"previous index unreadable ({exc}); rebuilding the default corpus only")
         index = collection.build(previous)
     else:
         index = collection.open()
-        notify(f"index at {settings.index_dir} is up to date")
+        notify(f"index at {collection.index_dir} is up to date")
     # Training takes minutes on a CPU, so a build spends them only when mode rerank will use the model (or asked).
     if (args.reranker or settings.mode == "rerank") and not args.no_reranker:
         if settings.reranker_model:
@@ -90,20 +90,26 @@ def cmd_reranker_train(args: argparse.Namespace) -> int:
 
 
 def cmd_index_info(args: argparse.Namespace) -> int:
-    from index.store import read_manifest
+    from rag.collection import read_manifest
+    from rag.config import collection_dir
 
     settings = settings_from(args)
-    manifest = read_manifest(settings.index_dir).to_dict()
+    manifest = read_manifest(settings).to_dict()
     if args.json:
-        emit({"index_dir": str(settings.index_dir), **manifest, "reranker": _reranker_status(settings, manifest)})
+        status = _reranker_status(settings, manifest)
+        where = {"index_dir": str(collection_dir(settings)), "collection": settings.collection}
+        emit({**where, **manifest, "reranker": status})
     else:
         _print_info(manifest, settings)
     return 0
 
 
 def _print_info(manifest: dict[str, Any], settings: Settings) -> None:
+    from rag.config import collection_dir
+
     counts = manifest["counts"]
-    print(f"index:     {settings.index_dir}")
+    name = "" if settings.collection == "default" else f" (collection {settings.collection})"
+    print(f"index:     {collection_dir(settings)}{name}")
     print(f"built:     {manifest['created_at']}")
     print(f"embedder:  {manifest['embed_model']} (dim {manifest['embed_dim']}, FAISS {manifest['faiss_kind']})")
     print(f"chunker:   {manifest['chunker']}")

@@ -51,6 +51,9 @@ def common_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index-dir", type=Path, help="index directory (env ASKDOC_INDEX_DIR)")
     common.add_argument("--device", help="auto, cpu, cuda, cuda:1 ... (env ASKDOC_DEVICE)")
+    common.add_argument(
+        "--collection", help='which collection (default "default"; env ASKDOC_COLLECTION); `index add` makes one'
+    )
     return common
 
 
@@ -66,6 +69,7 @@ def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
     return Settings.from_env(
         index_dir=getattr(args, "index_dir", None),
         device=getattr(args, "device", None),
+        collection=getattr(args, "collection", None),
         **extra,
     )
 

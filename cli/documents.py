@@ -32,20 +32,15 @@ def register(isub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
     ls = isub.add_parser("list", parents=[common], help="list the documents of the collection")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=cmd_index_list)
+    c = isub.add_parser("collections", parents=[common], help="list the collections with their counts")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_index_collections)
 
 
 def open_collection(settings: Settings, embedder: Embedder | None = None) -> Collection:
-    from index.collection import Collection
+    from rag.collection import open_collection
 
-    return Collection(
-        settings.index_dir,
-        settings.corpus_path,
-        embedder or loaded_embedder(settings),
-        settings.faiss_kind,
-        notify,
-        max_document_bytes=settings.max_document_bytes,
-        exact_below=settings.faiss_exact_below,
-    )
+    return open_collection(settings, embedder or loaded_embedder(settings), notify)
 
 
 def cmd_index_add(args: argparse.Namespace) -> int:
@@ -55,11 +50,19 @@ def cmd_index_add(args: argparse.Namespace) -> int:
     paths = expand_paths([Path(p) for p in args.paths], args.glob)
     collection = open_collection(settings)
     index, results = collection.add(paths, on_result=None if args.json else _print_result)
-    totals = index.manifest.counts
+    # None: a new collection that no file could be added to, so it was not made.
+    totals = index.manifest.counts if index else {"documents": 0, "sections": 0, "passages": 0}
     if args.json:
-        emit({"files": [r.to_json() for r in results], "summary": counts(results), "counts": totals})
+        emit(
+            {
+                "files": [r.to_json() for r in results],
+                "summary": counts(results),
+                "counts": totals,
+                "collection": settings.collection,
+            }
+        )
     else:
-        print(f"{summary(results)}; {_totals(totals)}", flush=True)
+        print(f"{summary(results)}; {_totals(totals, settings.collection)}", flush=True)
     return 2 if any(r.unreadable for r in results) else 0
 
 
@@ -73,24 +76,47 @@ def cmd_index_remove(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     index, record = open_collection(settings).remove(args.document)
     print(f"removed {record.name} (id {doc_id(record)}, {record.sections} sections)")
-    print(_totals(index.manifest.counts))
+    if index is None:
+        print(f"collection {settings.collection} had no other document: it is removed")
+    else:
+        print(_totals(index.manifest.counts, settings.collection))
     return 0
 
 
-def _totals(counts: dict[str, int]) -> str:
-    return f"collection: {counts['documents']} documents, {counts['sections']} sections, {counts['passages']} passages"
+def _totals(counts: dict[str, int], name: str) -> str:
+    where = "collection" if name == "default" else f"collection {name}"
+    return f"{where}: {counts['documents']} documents, {counts['sections']} sections, {counts['passages']} passages"
 
 
 def cmd_index_list(args: argparse.Namespace) -> int:
     from index.collection import document_row
-    from index.store import read_manifest
+    from rag.collection import read_manifest
+    from rag.config import collection_dir
 
     settings = settings_from(args)
-    rows = [document_row(r) for r in read_manifest(settings.index_dir).documents]
+    rows = [document_row(r) for r in read_manifest(settings).documents]
     if args.json:
-        emit({"index_dir": str(settings.index_dir), "documents": rows})
+        emit({"index_dir": str(collection_dir(settings)), "documents": rows, "collection": settings.collection})
         return 0
     for row in rows:
         tag = "  (default corpus)" if row["default"] else ""
         print(f"{row['id']:<24} {row['sections']:>5} sections  {row['name']}{tag}  [{row['path']}]")
+    return 0
+
+
+def cmd_index_collections(args: argparse.Namespace) -> int:
+    from rag.collection import summaries
+
+    settings = settings_from(args)
+    rows = summaries(settings)
+    if args.json:
+        emit({"index_dir": str(settings.index_dir), "collections": rows})
+        return 0
+    if not rows:
+        print(f"no collection under {settings.index_dir} yet (the first `askdoc ask` builds the default one)")
+    for row in rows:
+        print(
+            f"{row['name']:<24} {row['documents']:>5} documents {row['sections']:>6} sections "
+            f"{row['passages']:>7} passages  [{row['path']}]"
+        )
     return 0

@@ -29,6 +29,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["ASKDOC_INDEX_DIR"] = str(args.index_dir)
     if args.device:
         os.environ["ASKDOC_DEVICE"] = args.device
+    if args.collection:  # the collection of requests that name none
+        os.environ["ASKDOC_COLLECTION"] = args.collection
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO, format="%(message)s")
     if args.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_key:
         notify(f"serving on {args.host} without an API key (set ASKDOC_API_KEY to require one)")

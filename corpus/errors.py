@@ -12,6 +12,10 @@ class InvalidInputError(AskdocError):
     """A question, parameter or document the user gave is not acceptable."""
 
 
+class CollectionNotFoundError(InvalidInputError):
+    """A collection with no index (an HTTP 404): a new one is made by adding documents to it."""
+
+
 class ModelNotFoundError(AskdocError):
     """A configured model (local path, bundled package or hub id) is not available on this machine."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from corpus.errors import InvalidInputError
+
 MAX_SLUG = 64
 
 
@@ -36,3 +38,15 @@ def doc_prefix(section_id: str) -> str:
     """The id prefix of the document a section belongs to ("" for the default corpus, whose ids have no "/")."""
     head, sep, _ = section_id.partition("/")
     return head + "/" if sep else ""
+
+
+DEFAULT_COLLECTION = "default"
+COLLECTION_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+COLLECTION_NAME_RULE = "1 to 32 lower-case letters, digits, '-' or '_', starting with a letter or digit"
+
+
+def check_collection_name(name: str) -> str:
+    """A collection's name is a folder name under ASKDOC_INDEX_DIR: a short slug, nothing that could leave it."""
+    if not isinstance(name, str) or not COLLECTION_NAME.fullmatch(name):
+        raise InvalidInputError(f"bad collection name {name!r}: use {COLLECTION_NAME_RULE}")
+    return name

@@ -5,6 +5,9 @@ Takes plain arguments rather than settings: the index layer sits below the one t
 
 from __future__ import annotations
 
+import os
+import shutil
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +18,7 @@ from corpus.errors import InvalidInputError
 from corpus.ids import slugify
 from corpus.model import Document
 from corpus.parse import MAX_DOCUMENT_BYTES, file_sha256, load_file, read_document
-from index import store
+from index import collections, store
 from index.build import build_index, update_index
 from index.embed import Embedder
 from index.ingest import FileResult
@@ -53,13 +56,14 @@ class Collection:
     """The on-disk index of one collection: where it lives, its default document, and how it is embedded."""
 
     index_dir: Path
-    corpus_path: Path  # the default document, indexed on first use
+    corpus_path: Path | None  # the default document, indexed on first use; None: a named collection (starts empty)
     embedder: Embedder
     faiss_kind: str = "flat"
     notify: Notify = quiet
     progress: bool = True
     max_document_bytes: int = MAX_DOCUMENT_BYTES
     exact_below: int = EXACT_BELOW  # faiss_kind "auto": exact search below this many passages
+    name: str = collections.DEFAULT
 
     def stale_reasons(self, manifest: store.Manifest, documents: bool = True) -> list[str]:
         """Why the index must be rebuilt; `documents`: an added document whose file changed counts too."""
@@ -81,18 +85,20 @@ class Collection:
             if (documents or record.default) and file_sha256(path) != record.sha256:
                 reasons.append(f"{record.name} changed since the index was built")
         defaults = [Path(r.path) for r in manifest.documents if r.default]
-        if defaults != [self.corpus_path.resolve()]:
+        if defaults != ([self.corpus_path.resolve()] if self.corpus_path else []):
             reasons.append(f"default corpus is not {self.corpus_path}")
         return reasons
 
     def build(self, previous: StoredIndex | None = None) -> StoredIndex:
         """(Re)build from the default corpus plus every user document the previous index held."""
-        docs = [_read(self.corpus_path, "", default=True)]
+        docs = [_read(self.corpus_path, "", default=True)] if self.corpus_path else []
         if previous is not None:
             for record in previous.manifest.documents:
                 if not record.default and Path(record.path).is_file():
                     doc = _reread(record, self.max_document_bytes, self.notify)
                     docs += [doc] if doc else []
+        if not docs:
+            raise collections.not_found(self.name)
         index = self._save(docs, previous)
         counts = index.manifest.counts
         self.notify(f"indexed {counts['sections']} sections as {counts['passages']} passages into {self.index_dir}")
@@ -100,8 +106,13 @@ class Collection:
 
     def _save(self, docs: list[tuple[Document, DocumentRecord]], previous: StoredIndex | None) -> StoredIndex:
         with store.build_lock(self.index_dir):
+            collections.check_unmoved(self.index_dir)
             index = build_index(
-                docs, self.embedder, self.faiss_kind, previous=previous, progress=self.progress,
+                docs,
+                self.embedder,
+                self.faiss_kind,
+                previous=previous,
+                progress=self.progress,
                 exact_below=self.exact_below,
             )
             store.save(index, self.index_dir)
@@ -114,6 +125,7 @@ class Collection:
         `documents=False`: a changed added document is not a reason (add and remove deal with documents).
         """
         if not (self.index_dir / store.MANIFEST).exists() and not self.index_dir.exists():
+            self.require()
             self.notify(f"no index at {self.index_dir} yet: building it (first run only)")
             return self.build()
         index = store.load(self.index_dir)
@@ -123,36 +135,58 @@ class Collection:
             return self.build(previous=index)
         return index
 
+    def require(self) -> None:
+        """CollectionNotFoundError for a named collection that has no index (the default one is built instead)."""
+        if self.corpus_path is None and not self.index_dir.exists():
+            raise collections.not_found(self.name)
+
     def add(
         self, paths: list[Path], on_result: Callable[[FileResult], None] | None = None
-    ) -> tuple[StoredIndex, list[FileResult]]:
+    ) -> tuple[StoredIndex | None, list[FileResult]]:
         """Add or replace documents, one result per file (`on_result` hears each as soon as it is known).
 
         An unchanged file is a no-op, a changed one replaces its sections, a file whose content is already indexed
         under another name is skipped as a duplicate, an unreadable one is skipped with the reason; only the new
         documents' passages are chunked and embedded. Nothing is written when no file changes anything.
+        A named collection that does not exist yet is made (None: no file could be added, so it was not).
         """
         if not paths:
             raise InvalidInputError("give at least one file to add")
-        opened = self.open(documents=False)  # built or rebuilt first when needed (that takes the lock itself)
+        if self.corpus_path is None and not (self.index_dir / store.MANIFEST).exists():
+            collections.make_room(self.index_dir.parent, self.notify)
+            opened = None
+        else:
+            opened = self.open(documents=False)  # built or rebuilt first when needed (that takes the lock itself)
         with store.build_lock(self.index_dir):
-            index = self._current(opened)
+            # A new collection: another `add` may have made it while this one waited for the lock.
+            index = self._current(opened) if opened else _existing(self.index_dir)
             results, docs = self._plan(index, paths, on_result or (lambda _: None))
             if not docs:
                 return index, results
+            if index is None:  # a new collection (the lock is held: not self._save, which takes it)
+                new = build_index(list(docs.values()), self.embedder, self.faiss_kind, progress=self.progress)
+                store.save(new, self.index_dir)
+                return new, results
             known = {r.path for r in index.manifest.documents}
             records = [docs[r.path][1] if r.path in docs else r for r in index.manifest.documents]
             records += [record for key, (_, record) in docs.items() if key not in known]
             added = [doc for doc, _ in docs.values()]
             return self._update(index, records, added), results
 
-    def remove(self, ref: str) -> tuple[StoredIndex, DocumentRecord]:
-        """Remove one added document (by id, name or path): its sections, passages and vectors go."""
+    def remove(self, ref: str) -> tuple[StoredIndex | None, DocumentRecord]:
+        """Remove one added document (by id, name or path): its sections, passages and vectors go.
+
+        A named collection left without documents is deleted (None): an index holds at least one passage."""
         opened = self.open(documents=False)
         with store.build_lock(self.index_dir):
             index = self._current(opened)
             record = find_document(index.manifest.documents, ref)
             records = [r for r in index.manifest.documents if r is not record]
+            if not records:  # out of sight in one rename, then deleted
+                gone = self.index_dir.parent / f".{self.index_dir.name}.removed-{uuid.uuid4().hex[:8]}"
+                os.rename(self.index_dir, gone)
+                shutil.rmtree(gone, ignore_errors=True)
+                return None, record
             return self._update(index, records, []), record
 
     def _current(self, opened: StoredIndex) -> StoredIndex:
@@ -162,15 +196,16 @@ class Collection:
         return store.load(self.index_dir)
 
     def _update(self, index: StoredIndex, records: list[DocumentRecord], added: list[Document]) -> StoredIndex:
+        collections.check_unmoved(self.index_dir)
         new = update_index(index, records, added, self.embedder, self.faiss_kind, self.progress, self.exact_below)
         store.save(new, self.index_dir)
         return new
 
     def _plan(
-        self, index: StoredIndex, paths: list[Path], on_result: Callable[[FileResult], None]
+        self, index: StoredIndex | None, paths: list[Path], on_result: Callable[[FileResult], None]
     ) -> tuple[list[FileResult], dict[str, tuple[Document, DocumentRecord]]]:
         """Each file read and judged; the new or changed ones by resolved path."""
-        records = index.manifest.documents
+        records = index.manifest.documents if index else []
         by_path = {r.path: r for r in records}
         by_sha = {r.sha256: r for r in records}
         used = {r.id_prefix for r in records} | {DEFAULT_ID + "/"}
@@ -246,6 +281,10 @@ def find_document(records: list[DocumentRecord], ref: str) -> DocumentRecord:
     if found[0].default:
         raise InvalidInputError("the default corpus cannot be removed")
     return found[0]
+
+
+def _existing(index_dir: Path) -> StoredIndex | None:
+    return store.load(index_dir) if (index_dir / store.MANIFEST).exists() else None
 
 
 def _reread(record: DocumentRecord, max_bytes: int, notify: Notify) -> tuple[Document, DocumentRecord] | None:

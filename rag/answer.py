@@ -29,6 +29,7 @@ class Answer:
     refusal: dict[str, Any] = field(default_factory=dict)  # the refusal model's probability and signals
     corrections: dict[str, str] = field(default_factory=dict)  # misspelt question words -> what was searched for
     search_question: str = ""  # what retrieval searched with (a follow-up carries words of the turn before)
+    collection: str = "default"  # the collection it was answered from
 
     @property
     def refused(self) -> bool:
@@ -55,6 +56,7 @@ class Answer:
             "refusal": self.refusal,
             "corrections": self.corrections,
             "search_question": self.search_question or self.question,
+            "collection": self.collection,
         }
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import InvalidInputError
+from corpus.ids import DEFAULT_COLLECTION
+from corpus.ids import check_collection_name as check_name
 from index.backend import BACKENDS
 from index.kinds import EXACT_BELOW
 from index.kinds import KINDS as FAISS_KINDS
@@ -31,7 +33,8 @@ def _default_index_dir() -> Path:
 
 @dataclass
 class Settings:
-    index_dir: Path = field(default_factory=_default_index_dir)
+    index_dir: Path = field(default_factory=_default_index_dir)  # the folder of indexes, one per collection
+    collection: str = DEFAULT_COLLECTION  # which one to search, ask and change (index.collections)
     corpus_path: Path = REPO_CORPUS  # the default document, indexed on first use
     embed_model: str = DEFAULT_EMBEDDER
     # Where first-stage searches run (index/backend.py): "faiss" (in process) or "milvus" (a Milvus collection
@@ -120,6 +123,7 @@ class Settings:
     def validate(self) -> None:
         self.index_dir = Path(self.index_dir).expanduser()
         self.corpus_path = Path(self.corpus_path).expanduser()
+        check_name(self.collection)
         check_choice("mode", self.mode, MODES)
         check_choice("answer_style", self.answer_style, ANSWER_STYLES)
         if self.fusion not in ("rrf", "weighted"):
@@ -143,6 +147,13 @@ class Settings:
             raise InvalidInputError(f"max_request_bytes must be at least 1, got {self.max_request_bytes}")
         if self.candidates < self.k:
             self.candidates = self.k
+
+
+def collection_dir(settings: Settings) -> Path:
+    """The index directory of the settings' collection (index.collections: where each one lives)."""
+    from index.collections import collection_dir as under  # the index libraries load only when needed
+
+    return under(settings.index_dir, settings.collection)
 
 
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

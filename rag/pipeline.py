@@ -74,6 +74,18 @@ class AskDoc:
     def llm_name(self) -> str:
         return self._llm.name if self._llm else ""
 
+    def for_collection(self, name: str) -> AskDoc:
+        """An engine for another collection that shares this one's models: the embedder, the LLM and the lock that
+        lets one answer at a time use it (its index loads on first use)."""
+        settings = self.settings.replace(collection=name)
+        progress = self.retriever._progress
+        retriever = Retriever(settings, embedder=self.retriever.embedder, notify=self._notify, progress=progress)
+        other = AskDoc(settings, retriever, self._notify, progress, llm=self._llm)
+        other._llm_error = self._llm_error
+        other.generation_lock = self.generation_lock
+        other.composer = Composer(other.evidence, retriever.embedder, settings.max_new_tokens, self.generation_lock)
+        return other
+
     def use_index(self, index: StoredIndex) -> None:
         """Answer from `index` from now on; the sentence vectors cached per section id may be out of date."""
         self.retriever.use_index(index)
@@ -124,7 +136,13 @@ class AskDoc:
         style = "extractive" if extractive else style or self.settings.answer_style
         check_choice("answer_style", style, ANSWER_STYLES)
         plan = self.plan(query, history) if history else SearchPlan(query)
-        return self._events(question, plan, corrections, k, mode, style, start)
+        return self._stamped(self._events(question, plan, corrections, k, mode, style, start))
+
+    def _stamped(self, events: Iterator[TokenEvent | FinalEvent]) -> Iterator[TokenEvent | FinalEvent]:
+        for event in events:
+            if isinstance(event, FinalEvent):
+                event.answer.collection = self.settings.collection
+            yield event
 
     def _events(
         self,

@@ -12,10 +12,11 @@ import numpy as np
 from corpus.errors import InvalidInputError
 from corpus.text import ensure_text
 from index.backend import SearchBackend, open_backend
-from index.collection import Collection, Notify, quiet
+from index.collection import Notify, quiet
 from index.embed import Embedder
 from index.spelling import Speller
 from index.store import StoredIndex
+from rag.collection import open_collection
 from rag.config import MODES, Settings, check_choice, check_k
 from rag.followup import boost
 from rag.fusion import reciprocal_rank_fusion, weighted_fusion
@@ -48,6 +49,7 @@ class SearchResult:
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
     corrections: dict[str, str] = field(default_factory=dict)  # typed word -> the collection word searched for
     search_question: str = ""  # set when a follow-up searched with more than the query (rag.followup)
+    collection: str = "default"  # the collection searched
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -56,6 +58,7 @@ class SearchResult:
             "results": [h.to_json() for h in self.hits],
             "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
             "corrections": self.corrections,
+            "collection": self.collection,
         }
         return out | ({"search_question": self.search_question} if self.search_question else {})
 
@@ -103,12 +106,10 @@ class Retriever:
 
     def _load_index(self) -> StoredIndex:
         if self._index is None:
+            collection = open_collection(self.settings, self.embedder, self._notify, self._progress)
+            collection.require()  # an unknown collection is said before any model loads
             self.embedder.warm_up()
-            s = self.settings
-            self._index = Collection(
-                s.index_dir, s.corpus_path, self.embedder, s.faiss_kind, self._notify, self._progress,
-                s.max_document_bytes, s.faiss_exact_below,
-            ).open()
+            self._index = collection.open()
         return self._index
 
     @property
@@ -250,7 +251,7 @@ class Retriever:
             ranking = self.passage_ranking(query, mode, depth, timings, vector, index)
             hits = self.group(boost(ranking, section_of, prior or {}), k, index)
         timings["total"] = elapsed_ms(t)
-        return SearchResult(query=question, mode=mode, hits=hits, timings=timings, corrections=corrections)
+        return SearchResult(question, mode, hits, timings, corrections, collection=self.settings.collection)
 
 
 def elapsed_ms(start: float) -> float:

@@ -73,3 +73,25 @@ def write_bad_files(folder: Path) -> dict[str, str]:
     (folder / "photo.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
     (folder / "big.txt").write_text("a line of text\n" * 400, encoding="utf-8")  # 6,000 bytes
     return {"corrupt.pdf": "not a readable PDF", "empty.md": "empty", "photo.md": "not UTF-8", "big.txt": "limit"}
+
+
+def write_pdf_font_headings(path: Path) -> Path:
+    """Two pages without an outline whose headings are only set larger (18 pt) than the body (11 pt)."""
+    pdf = FPDF()
+
+    def text(size: int, line: str) -> None:
+        pdf.set_font("Helvetica", size=size)
+        pdf.multi_cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
+
+    pdf.add_page()
+    text(11, "Field notes of the Quillmoor lighthouse keepers, written each season.")
+    text(18, "Lamp maintenance")
+    text(11, "The brass lamp of the Quillmoor lighthouse is polished every Tuesday with chalk paste. " * 2)
+    text(18, "Fog signals")
+    text(11, "In fog the keeper sounds the horn twice every ninety seconds until the fog lifts.")
+    pdf.add_page()
+    text(11, "The horn is tested each morning at dawn.")
+    text(18, "Supply boat")
+    text(11, "A supply boat from Harlow brings lamp oil and bread on the first day of each month.")
+    pdf.output(str(path))
+    return path

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from documents_factory import write_bad_files, write_html, write_pdf
+from documents_factory import write_bad_files, write_html, write_pdf, write_pdf_font_headings
 
 from corpus.errors import InvalidInputError
 from corpus.formats import parse_bytes
@@ -40,6 +40,17 @@ def test_pdf_without_outline_is_cut_by_page(tmp_path: Path) -> None:
         ("Zorblax foundry report, page 3", 3),
     ]
     assert "1,234 degrees" in doc.sections[1].text
+
+
+def test_pdf_without_outline_takes_headings_from_larger_fonts(tmp_path: Path) -> None:
+    doc = read_document(write_pdf_font_headings(tmp_path / "notes.pdf"), "notes/")
+    assert [(s.heading, s.page) for s in doc.sections] == [
+        ("notes", 1), ("Lamp maintenance", 1), ("Fog signals", 1), ("Fog signals", 2), ("Supply boat", 2)
+    ]
+    fog = doc.sections[2]
+    assert fog.id == "notes/fog-signals" and fog.heading_path == ("Fog signals",)
+    assert "ninety seconds" in fog.text and "Fog signals" not in fog.text
+    assert "dawn" in doc.sections[3].text and "chalk paste" in doc.sections[1].text
 
 
 def test_reflow_joins_visual_lines_into_sentences() -> None:

@@ -18,12 +18,12 @@ router = APIRouter()
 @router.post(
     "/ask",
     summary="A cited answer (same JSON as `askdoc ask --json`; SSE with stream=true)",
-    responses={200: {"content": SSE_CONTENT}, **error_responses(400, 413, 415, 422, 503, 504)},
+    responses={200: {"content": SSE_CONTENT}, **error_responses(400, 404, 413, 415, 422, 503, 504)},
 )
 async def ask(body: AskRequest, request: Request, rt: Rt) -> Any:
     if body.stream or MEDIA_TYPE in request.headers.get("accept", ""):
         # ask_stream() checks the question at the call: bad input gets its 400 before the stream starts (a 200).
-        events = rt.engine().ask_stream(
+        events = rt.engine(body.collection).ask_stream(
             body.question, body.k, body.mode, body.extractive, body.style, history=body.turns()
         )
         rt.gate.enter()
@@ -35,5 +35,6 @@ async def ask(body: AskRequest, request: Request, rt: Rt) -> Any:
         "style": body.style,
         "history": body.turns(),
     }
-    answer = await rt.gate.run(lambda: rt.engine().ask(body.question, **options))
+    engine = rt.engine(body.collection)
+    answer = await rt.gate.run(lambda: engine.ask(body.question, **options))
     return JSONResponse(answer.to_json())

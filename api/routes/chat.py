@@ -19,13 +19,14 @@ router = APIRouter()
 @router.post(
     "/v1/chat/completions",
     summary="OpenAI-compatible chat: the last user message is the question",
-    responses={200: {"content": SSE_CONTENT}, **error_responses(400, 413, 415, 422, 503, 504)},
+    responses={200: {"content": SSE_CONTENT}, **error_responses(400, 404, 413, 415, 422, 503, 504)},
 )
 async def chat(body: ChatRequest, rt: Rt) -> Any:
     question = last_user_text(body.messages)
     completion = Completion(body.model)
     history = history_from(body.messages)  # earlier user messages: a follow-up is searched with their topic
-    answer = await rt.gate.run(lambda: rt.engine().ask(question, history=history))
+    engine = rt.engine(body.collection)
+    answer = await rt.gate.run(lambda: engine.ask(question, history=history))
     data = answer.to_json()
     if not body.stream:
         return JSONResponse(completion.message(data))

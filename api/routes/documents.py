@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -25,6 +25,7 @@ from index.collection import document_row
 
 router = APIRouter()
 MAX_FILES = 100  # per request
+CollectionName = Annotated[str | None, Query(description='the collection (default "default"); made by an upload')]
 _made = threading.Lock()
 
 
@@ -42,9 +43,12 @@ def _ingestor(request: Request, rt: Rt) -> Ingestor:
     responses=error_responses(400, 413, 415, 422, 503),
 )
 async def upload(
-    request: Request, rt: Rt, files: Annotated[list[UploadFile], File(description="one or more files")]
+    request: Request,
+    rt: Rt,
+    files: Annotated[list[UploadFile], File(description="one or more files")],
+    collection: CollectionName = None,
 ) -> JSONResponse:
-    engine = rt.engine()
+    engine = rt.engine(collection, create=True)  # adding documents to a new collection makes it
     names = [_check(f, rt.settings.max_document_bytes) for f in files]
     if len(files) > MAX_FILES:
         raise ApiError(400, f"{len(files)} files in one request; the limit is {MAX_FILES}", "invalid_request")
@@ -88,10 +92,11 @@ async def job(job_id: str, request: Request, rt: Rt) -> JSONResponse:
     return JSONResponse(found.to_json())
 
 
-@router.get("/documents", summary="The documents of the collection", responses=error_responses(503))
-async def documents(rt: Rt) -> JSONResponse:
-    records = rt.engine().retriever.index.manifest.documents
-    return JSONResponse({"documents": [document_row(r) for r in records]})
+@router.get("/documents", summary="The documents of the collection", responses=error_responses(400, 404, 503))
+async def documents(rt: Rt, collection: CollectionName = None) -> JSONResponse:
+    engine = rt.engine(collection)
+    records = engine.retriever.index.manifest.documents
+    return JSONResponse({"documents": [document_row(r) for r in records], "collection": engine.settings.collection})
 
 
 @router.delete(
@@ -99,11 +104,13 @@ async def documents(rt: Rt) -> JSONResponse:
     summary="Remove a document (by id, or its name when only one has it)",
     responses=error_responses(400, 404, 503, 507),
 )
-async def remove(doc_id: str, request: Request, rt: Rt) -> JSONResponse:
-    engine = rt.engine()
+async def remove(doc_id: str, request: Request, rt: Rt, collection: CollectionName = None) -> JSONResponse:
+    engine = rt.engine(collection)
     try:
-        record = await run_in_threadpool(_ingestor(request, rt).remove, engine, doc_id)
+        record, left = await run_in_threadpool(_ingestor(request, rt).remove, engine, doc_id)
     except InvalidInputError as exc:
         status = 404 if str(exc).startswith("no document") else 400
         raise ApiError(status, str(exc), "not_found" if status == 404 else "invalid_request") from None
-    return JSONResponse({"removed": document_row(record), "documents": len(engine.retriever.index.manifest.documents)})
+    if not left:  # a named collection's last document: the collection is gone with it
+        rt.engines.pop(engine.settings.collection, None)
+    return JSONResponse({"removed": document_row(record), "documents": left, "collection": engine.settings.collection})

@@ -1,4 +1,5 @@
-"""PDF: text per page with pypdf; sections from the outline (bookmarks) when the PDF has one, else one per page.
+"""PDF: text per page with pypdf; sections from the outline (bookmarks) when the PDF has one, else from headings
+set in a clearly larger font than the body text, else one per page.
 
 A section never spans pages, so every passage keeps the page its text is on: a heading whose text runs over a
 page break becomes one section per page (same heading, same path, ids -2, -3 ...).
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -22,30 +25,42 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)
 _ENDS_SENTENCE = re.compile(r"[.!?:;]$")
 
 Line = tuple[int, str]  # (1-based page, text)
+# A line is a heading when its font is at least this much larger than the body text's (the size most characters
+# are set in), it is short and it does not end a sentence.
+HEADING_RATIO = 1.2
+HEADING_MAX_CHARS = 120
 
 
 def parse_pdf(data: bytes, name: str, id_prefix: str = "") -> Document:
     pages, outline, title = _read(data)
-    lines: list[Line] = [(n, line) for n, text in enumerate(pages, start=1) for line in text.split("\n")]
+    lines: list[Line] = [(n, line) for n, (text, _) in enumerate(pages, start=1) for line in text.split("\n")]
+    sizes = [size for _, line_sizes in pages for size in line_sizes]
     if not any(line.strip() for _, line in lines):
         raise InvalidInputError("the PDF has no extractable text (a scanned PDF needs OCR first)")
     title = title or Path(name).stem
-    blocks = _outline_blocks(lines, outline, title) if outline else _page_blocks(lines, title)
+    if outline:
+        blocks = _outline_blocks(lines, outline, title)
+    else:
+        heads = heading_lines([text for _, text in lines], sizes)
+        blocks = _font_blocks(lines, heads, title) if heads else _page_blocks(lines, title)
     doc = document_from_blocks(blocks, name, id_prefix)
     if not doc.sections:
         raise InvalidInputError("the PDF has no extractable text")
     return doc
 
 
-def _read(data: bytes) -> tuple[list[str], list[tuple[int, str, tuple[str, ...]]], str]:
-    """Page texts, outline entries (1-based page, title, path) and the metadata title."""
+def _read(
+    data: bytes,
+) -> tuple[list[tuple[str, list[float | None]]], list[tuple[int, str, tuple[str, ...]]], str]:
+    """Page texts with their lines' font sizes, outline entries (1-based page, title, path) and the metadata
+    title."""
     from pypdf import PdfReader
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise InvalidInputError("the PDF is encrypted with a password")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [_page_text(page) for page in reader.pages]
         outline = _flatten(reader, reader.outline) if reader.outline else []
         title = str((reader.metadata or {}).get("/Title") or "").strip()
     except InvalidInputError:
@@ -53,6 +68,82 @@ def _read(data: bytes) -> tuple[list[str], list[tuple[int, str, tuple[str, ...]]
     except Exception as exc:  # pypdf raises many kinds (PdfReadError, ValueError, KeyError ...) for one cause
         raise InvalidInputError(f"not a readable PDF ({exc.__class__.__name__}: {_short(exc)})") from None
     return pages, outline, title
+
+
+def _page_text(page: Any) -> tuple[str, list[float | None]]:
+    """The page's text and the font size of each of its lines (the largest of the line; None when unknown).
+
+    pypdf hands each run of text to the visitor with its font size and matrices, in the order of the text it
+    returns; when they do not add up to that text the sizes are unknown rather than guessed."""
+    runs: list[tuple[str, float]] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], _font: Any, size: float) -> None:
+        runs.append((text, float(size or 0) * _scale(tm) * _scale(cm)))
+
+    text = page.extract_text(visitor_text=visit) or ""
+    count = text.count("\n") + 1
+    if "".join(t for t, _ in runs) != text:
+        return text, [None] * count
+    sizes: list[float | None] = []
+    current = 0.0
+    for run, size in runs:
+        for i, part in enumerate(run.split("\n")):
+            if i:
+                sizes.append(current or None)
+                current = 0.0
+            if part.strip():
+                current = max(current, size)
+    sizes.append(current or None)
+    return text, sizes
+
+
+def _scale(matrix: list[float]) -> float:
+    """The vertical scale of a PDF matrix [a b c d e f]: a font of size s is drawn s × this high."""
+    return math.hypot(matrix[2], matrix[3]) if matrix and len(matrix) >= 4 else 1.0
+
+
+def heading_lines(lines: list[str], sizes: list[float | None]) -> dict[int, float]:
+    """Line index -> font size, for the lines set clearly larger than the body text (HEADING_RATIO × the size
+    most characters have), short and not ending in a period; empty when the PDF shows no such cue."""
+    chars: Counter[float] = Counter()
+    for text, size in zip(lines, sizes, strict=True):
+        if size:
+            chars[round(size, 1)] += len(text.strip())
+    if not chars:
+        return {}
+    body = chars.most_common(1)[0][0]
+    return {
+        i: round(size, 1)
+        for i, (text, size) in enumerate(zip(lines, sizes, strict=True))
+        if size and size >= HEADING_RATIO * body and _heading_like(text.strip())
+    }
+
+
+def _heading_like(text: str) -> bool:
+    return 0 < len(text) <= HEADING_MAX_CHARS and not text.endswith(".") and any(c.isalpha() for c in text)
+
+
+def _font_blocks(lines: list[Line], heads: dict[int, float], title: str) -> list[Block]:
+    """Each heading line starts a block that runs to the next; larger fonts are higher levels of the heading path;
+    a heading over two lines (consecutive lines of one size) is one heading."""
+    levels = {size: n for n, size in enumerate(sorted(set(heads.values()), reverse=True))}
+    starts: list[tuple[int, int, str, float]] = []  # (heading line, body start, heading, size)
+    for i in sorted(heads):
+        text = " ".join(lines[i][1].split())
+        if starts and starts[-1][1] == i and starts[-1][3] == heads[i] and lines[i][0] == lines[starts[-1][0]][0]:
+            at, _, previous, size = starts.pop()
+            starts.append((at, i + 1, f"{previous} {text}", size))
+        else:
+            starts.append((i, i + 1, text, heads[i]))
+    blocks = _split_pages(lines[: starts[0][0]], title, (title,), 1)
+    stack: list[tuple[int, str]] = []  # (level, heading) of the open headings
+    for j, (at, body, heading, size) in enumerate(starts):
+        while stack and stack[-1][0] >= levels[size]:
+            stack.pop()
+        stack.append((levels[size], heading))
+        end = starts[j + 1][0] if j + 1 < len(starts) else len(lines)
+        blocks.extend(_split_pages(lines[body:end], heading, tuple(h for _, h in stack), at + 1))
+    return blocks
 
 
 def _short(exc: Exception) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from corpus.errors import ModelNotFoundError
 from index.atomic import staged_dir
-from rag.config import Settings
+from rag.config import Settings, collection_dir
 
 RERANKER_MANIFEST = "reranker_manifest.json"
 
@@ -48,7 +48,7 @@ def reranker_status(settings: Settings, corpus_hash: str) -> dict[str, Any]:
     """What mode rerank would use for an index: {"state": configured | current | stale | missing, "path", ...}."""
     if settings.reranker_model:
         return {"state": "configured", "path": settings.reranker_model}
-    path = reranker_dir(settings.index_dir)
+    path = reranker_dir(collection_dir(settings))
     manifest = read_reranker_manifest(path)
     if manifest is None:
         return {"state": "missing", "path": str(path)}

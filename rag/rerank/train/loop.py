@@ -23,6 +23,7 @@ from corpus.errors import InvalidInputError
 from index.collection import Notify, quiet
 from index.models import DEFAULT_EMBEDDER, resolve_model
 from index.store import StoredIndex
+from rag.config import collection_dir
 from rag.rerank.artifacts import is_current, read_reranker_manifest, reranker_dir, save_trained
 from rag.rerank.train.data import Group, make_groups
 from rag.rerank.train.encoder import Cached, SplitEncoder
@@ -72,7 +73,7 @@ def train_reranker(
 
     config = config or TrainConfig()
     index = retriever.index
-    out = reranker_dir(retriever.settings.index_dir)
+    out = reranker_dir(collection_dir(retriever.settings))
     if not force and up_to_date(index, out, config):
         notify(f"reranker at {out} is up to date: not retraining")
         return out

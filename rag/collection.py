@@ -1,0 +1,49 @@
+"""The one place a Collection (index.collection) is made from settings: the CLI, the API and the retriever all
+come here, so the folder, the default document and the limits are read the same way everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from corpus.ids import DEFAULT_COLLECTION
+from index import collections, store
+from index.collection import Collection, Notify, quiet
+from index.embed import Embedder
+from rag.config import Settings, collection_dir
+
+
+def open_collection(
+    settings: Settings, embedder: Embedder, notify: Notify = quiet, progress: bool = True
+) -> Collection:
+    """The settings' collection; only the default one holds the bundled guide, a named one starts empty."""
+    name = settings.collection
+    return Collection(
+        collection_dir(settings),
+        settings.corpus_path if name == DEFAULT_COLLECTION else None,
+        embedder,
+        settings.faiss_kind,
+        notify,
+        progress,
+        settings.max_document_bytes,
+        name=name,
+        exact_below=settings.faiss_exact_below,
+    )
+
+
+def read_manifest(settings: Settings) -> store.Manifest:
+    """The manifest of the settings' collection, without loading its index (a named one not made yet: an error
+    that says how to make it)."""
+    directory = collection_dir(settings)
+    if settings.collection != DEFAULT_COLLECTION and not (directory / store.MANIFEST).exists():
+        raise collections.not_found(settings.collection)
+    return store.read_manifest(directory)
+
+
+def summaries(settings: Settings) -> list[dict[str, object]]:
+    """Each collection under the settings' folder of indexes with its counts, the default first."""
+    rows = []
+    for name in collections.names(settings.index_dir):
+        directory: Path = collections.collection_dir(settings.index_dir, name)
+        counts = store.read_manifest(directory).counts
+        rows.append({"name": name, "path": str(directory), **counts})
+    return rows
