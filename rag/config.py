@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import InvalidInputError
+from index.embedders import check_embed_backend
 from index.models import DEFAULT_EMBEDDER
 from rag.generation.registry import check_backend
 
@@ -31,6 +32,10 @@ class Settings:
     index_dir: Path = field(default_factory=_default_index_dir)
     corpus_path: Path = REPO_CORPUS  # the default document, indexed on first use
     embed_model: str = DEFAULT_EMBEDDER
+    # How the embedder runs (index/embedders/): "onnx" = ONNX Runtime on an export of the same weights, kept in
+    # <index_dir>.onnx/ (no torch/transformers import: a cold `askdoc ask` on a CPU is ~6 s faster); "torch" =
+    # sentence-transformers (any model, CPU or CUDA); "auto" = onnx when it can run the model on the device.
+    embed_backend: str = "auto"
     faiss_kind: str = "flat"  # "flat" (exact) or "hnsw" (approximate, for large collections)
     device: str = "auto"  # "auto" picks CUDA when available
     k: int = 5
@@ -120,6 +125,7 @@ class Settings:
         if not 1 <= self.rerank_candidates <= 100 or not 1 <= self.rerank_passages <= 10:
             raise InvalidInputError("rerank_candidates must be 1..100 and rerank_passages 1..10")
         check_backend(self.llm_backend)
+        check_embed_backend(self.embed_backend)
         if self.faiss_kind not in ("flat", "hnsw"):
             raise InvalidInputError(f"unknown FAISS index kind {self.faiss_kind!r}; choose flat or hnsw")
         check_k(self.k)
