@@ -9,6 +9,7 @@ from corpus.chunk import ChunkConfig, chunk_sections
 from corpus.ids import doc_prefix
 from corpus.model import Document, Passage, Section
 from index.embed import Embedder
+from index.sentences import SentenceStore, embed_sentences
 from index.store import DocumentRecord, Manifest, StoredIndex, assemble, corpus_hash
 
 
@@ -24,7 +25,9 @@ def build_index(
     sections = [s for doc, _ in documents for s in doc.sections]
     passages = chunk_sections(sections, embedder.count_tokens, cfg)
     vectors = _embed(passages, embedder, previous, cfg.version, progress)
-    return _finish([r for _, r in documents], sections, passages, vectors, embedder, faiss_kind, cfg)
+    index = _finish([r for _, r in documents], sections, passages, vectors, embedder, faiss_kind, cfg)
+    index.sentences = embed_sentences(sections, embedder, _reusable(previous, embedder), progress)
+    return index
 
 
 def update_index(
@@ -48,7 +51,16 @@ def update_index(
     passages = [previous.passages[i] for i in rows] + new_passages
     new_vectors = _embed(new_passages, embedder, previous, cfg.version, progress)
     vectors = np.concatenate([previous.vectors[rows], new_vectors]).astype(np.float32, copy=False)
-    return _finish(records, sections, passages, vectors, embedder, faiss_kind, cfg)
+    index = _finish(records, sections, passages, vectors, embedder, faiss_kind, cfg)
+    index.sentences = embed_sentences(sections, embedder, _reusable(previous, embedder), progress)
+    return index
+
+
+def _reusable(previous: StoredIndex | None, embedder: Embedder) -> SentenceStore | None:
+    """The previous index's sentence vectors when they come from the same model."""
+    if previous is None or previous.manifest.embed_model != embedder.model_id:
+        return None
+    return previous.sentences
 
 
 def _finish(
