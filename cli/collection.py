@@ -96,9 +96,9 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     manifest = read_manifest(settings).to_dict()
     if args.json:
-        status = _reranker_status(settings, manifest)
+        extra = {"reranker": _reranker_status(settings, manifest), "embed_backend": _embed(settings)}
         where = {"index_dir": str(collection_dir(settings)), "collection": settings.collection}
-        emit({**where, **manifest, "reranker": status})
+        emit({**where, **manifest, **extra})
     else:
         _print_info(manifest, settings)
     return 0
@@ -112,6 +112,9 @@ def _print_info(manifest: dict[str, Any], settings: Settings) -> None:
     print(f"index:     {collection_dir(settings)}{name}")
     print(f"built:     {manifest['created_at']}")
     print(f"embedder:  {manifest['embed_model']} (dim {manifest['embed_dim']}, FAISS {manifest['faiss_kind']})")
+    backend = _embed(settings)
+    where = f", {backend['path']}: {backend['state']}" if "path" in backend else ""
+    print(f"backend:   {backend['backend'] or backend.get('error')} (embed_backend {backend['setting']}{where})")
     print(f"chunker:   {manifest['chunker']}")
     print(f"contents:  {counts['documents']} documents, {counts['sections']} sections, {counts['passages']} passages")
     for doc in manifest["documents"]:
@@ -124,6 +127,16 @@ def _print_info(manifest: dict[str, Any], settings: Settings) -> None:
         "configured": "set by reranker_model",
     }.get(status["state"], f"trained {status.get('created_at', '?')} in {status.get('train_seconds', '?')} s")
     print(f"reranker:  {status['path']} ({detail})")
+
+
+def _embed(settings: Settings) -> dict[str, Any]:
+    """The embedding backend the settings choose here (cheap: nothing is loaded)."""
+    from index.embed import pick_device
+    from index.embedders import backend_status, onnx_dir
+    from index.models import resolve_model
+
+    path, device = resolve_model(settings.embed_model), pick_device(settings.device)
+    return backend_status(settings.embed_backend, settings.embed_model, path, device, onnx_dir(settings.index_dir))
 
 
 def _reranker_status(settings: Settings, manifest: dict[str, Any]) -> dict[str, Any]:

@@ -87,9 +87,9 @@ def emit(obj: dict[str, Any]) -> None:
 
 
 def loaded_embedder(settings: Settings) -> Embedder:
-    from index.embed import Embedder
+    from rag.retrieve import embedder_for
 
-    embedder = Embedder(settings.embed_model, settings.device)
+    embedder = embedder_for(settings, notify)
     embedder.warm_up()
     return embedder
 

@@ -10,6 +10,7 @@ from corpus.ids import doc_prefix
 from corpus.model import Document, Passage, Section
 from index.embed import Embedder
 from index.kinds import EXACT_BELOW, resolve_kind
+from index.sentences import SentenceStore, embed_sentences
 from index.store import DocumentRecord, Manifest, StoredIndex, assemble, corpus_hash
 
 
@@ -27,7 +28,9 @@ def build_index(
     passages = chunk_sections(sections, embedder.count_tokens, cfg)
     vectors = _embed(passages, embedder, previous, cfg.version, progress)
     kind = resolve_kind(faiss_kind, len(passages), exact_below)
-    return _finish([r for _, r in documents], sections, passages, vectors, embedder, kind, cfg)
+    index = _finish([r for _, r in documents], sections, passages, vectors, embedder, kind, cfg)
+    index.sentences = embed_sentences(sections, embedder, _reusable(previous, embedder), progress)
+    return index
 
 
 def update_index(
@@ -53,7 +56,16 @@ def update_index(
     new_vectors = _embed(new_passages, embedder, previous, cfg.version, progress)
     vectors = np.concatenate([previous.vectors[rows], new_vectors]).astype(np.float32, copy=False)
     kind = resolve_kind(faiss_kind, len(passages), exact_below)
-    return _finish(records, sections, passages, vectors, embedder, kind, cfg)
+    index = _finish(records, sections, passages, vectors, embedder, kind, cfg)
+    index.sentences = embed_sentences(sections, embedder, _reusable(previous, embedder), progress)
+    return index
+
+
+def _reusable(previous: StoredIndex | None, embedder: Embedder) -> SentenceStore | None:
+    """The previous index's sentence vectors when they come from the same model."""
+    if previous is None or previous.manifest.embed_model != embedder.model_id:
+        return None
+    return previous.sentences
 
 
 def _finish(

@@ -1,52 +1,77 @@
-"""The bi-encoder: loads once (warm_up), embeds passages and questions into normalised vectors."""
+"""The bi-encoder: loads once (warm_up), embeds passages and questions into normalised vectors, through the
+backend `embed_backend` picks (index/embedders/)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 
-from corpus.errors import ModelNotFoundError
+from index.embedders import EmbedBackend, load_backend
 from index.models import resolve_model
+
+# Signs of an NVIDIA driver: without one CUDA cannot be there, and "auto" is settled without importing torch
+# (~2 s of a cold start).
+_NVIDIA_SIGNS = ("/proc/driver/nvidia/version", "/dev/nvidia0", "/dev/nvidiactl")
 
 
 def pick_device(requested: str = "auto") -> str:
     if requested != "auto":
         return requested
+    if not any(os.path.exists(p) for p in _NVIDIA_SIGNS):
+        return "cpu"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 class Embedder:
-    def __init__(self, model: str, device: str = "auto", batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        model: str,
+        device: str = "auto",
+        batch_size: int = 64,
+        backend: str = "auto",
+        cache_dir: Path | None = None,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
+        """`backend`: auto, onnx or torch (index.embedders); `cache_dir`: where the onnx backend keeps its export
+        (without one, auto means torch)."""
         self.model_id = model
         self.device = device
         self.batch_size = batch_size
-        self._model = None
+        self.backend_setting = backend
+        self.cache_dir = cache_dir
+        self._notify = notify or (lambda _: None)
+        self._backend: EmbedBackend | None = None
         self._counter = None
 
     def warm_up(self) -> None:
-        if self._model is not None:
-            return
-        from sentence_transformers import SentenceTransformer
-
-        path = resolve_model(self.model_id)
-        try:
-            self._model = SentenceTransformer(path, device=pick_device(self.device))
-        except OSError as exc:
-            raise ModelNotFoundError(f"cannot load embedding model {self.model_id!r}: {exc}") from None
+        if self._backend is None:
+            path = resolve_model(self.model_id)
+            self._backend = load_backend(
+                self.backend_setting, self.model_id, path, pick_device(self.device), self.cache_dir, self._notify
+            )
 
     @property
-    def model(self):  # type: ignore[no-untyped-def]
+    def backend(self) -> EmbedBackend:
         self.warm_up()
-        return self._model
+        assert self._backend is not None
+        return self._backend
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_embedding_dimension())
+        return int(self.backend.dim)
 
     @property
     def max_seq_length(self) -> int:
-        return int(self.model.max_seq_length)
+        return int(self.backend.max_seq_length)
 
     def count_tokens(self, text: str) -> int:
         """Word pieces without special tokens, as the chunker budgets them."""
@@ -55,18 +80,12 @@ class Embedder:
 
             # A private copy: the model's own tokenizer pads and truncates to the window, which would make
             # every text look exactly window-long.
-            counter = Tokenizer.from_str(self.model.tokenizer.backend_tokenizer.to_str())
+            counter = Tokenizer.from_str(self.backend.tokenizer_json())
             counter.no_padding()
             counter.no_truncation()
             self._counter = counter
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        vectors = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
+        vectors = self.backend.encode(texts, self.batch_size, progress)
         return np.ascontiguousarray(vectors, dtype=np.float32)

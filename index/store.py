@@ -23,6 +23,7 @@ from corpus.errors import IndexLoadError
 from corpus.model import Passage, Section
 from index.atomic import staged_dir
 from index.lexical import LexicalIndex
+from index.sentences import SENTENCES_FILE, SentenceStore
 from index.vectors import build_faiss, load_faiss, save_faiss
 
 FORMAT_VERSION = 1
@@ -84,10 +85,15 @@ class StoredIndex:
     faiss: faiss.Index
     lexical: LexicalIndex
     directory: Path | None = None
+    sentences: SentenceStore | None = None  # None: an index written before sentences.npz existed
 
 
 def assemble(
-    manifest: Manifest, sections: list[Section], passages: list[Passage], vectors: np.ndarray
+    manifest: Manifest,
+    sections: list[Section],
+    passages: list[Passage],
+    vectors: np.ndarray,
+    sentences: SentenceStore | None = None,
 ) -> StoredIndex:
     return StoredIndex(
         manifest=manifest,
@@ -96,6 +102,7 @@ def assemble(
         vectors=vectors,
         faiss=build_faiss(vectors, manifest.faiss_kind),
         lexical=LexicalIndex.build([p.indexed_text for p in passages]),
+        sentences=sentences,
     )
 
 
@@ -119,6 +126,8 @@ def save(index: StoredIndex, directory: Path) -> None:
         save_faiss(index.faiss, tmp / "faiss.index")
         (tmp / "bm25").mkdir()
         index.lexical.save(tmp / "bm25")
+        if index.sentences is not None:
+            index.sentences.save(tmp / SENTENCES_FILE)
         # The manifest goes last: a directory without one is never taken for a finished index.
         (tmp / MANIFEST).write_text(json.dumps(index.manifest.to_dict(), indent=2) + "\n")
     index.directory = directory
@@ -179,6 +188,8 @@ class _Files:
             self.lexical = LexicalIndex.load(current, len(self.passages))
             current = current / BM25_FILES[0]
             self.bm25_documents = int(json.loads(current.read_text(encoding="utf-8"))["num_docs"])
+            current = directory / SENTENCES_FILE  # optional (additive to format 1): absent in older indexes
+            self.sentences = SentenceStore.load(current) if current.exists() else None
         except FileNotFoundError as exc:
             missing = Path(exc.filename) if exc.filename else current
             raise IndexLoadError(f"index file {missing} is missing: {REBUILD}") from None
@@ -200,7 +211,9 @@ def load(directory: Path) -> StoredIndex:
     if problems:
         raise IndexLoadError(f"index at {directory} is inconsistent: {'; '.join(problems)}: {REBUILD}")
     sections = {s.id: s for s in files.sections}
-    return StoredIndex(manifest, sections, files.passages, files.vectors, files.faiss, files.lexical, directory)
+    return StoredIndex(
+        manifest, sections, files.passages, files.vectors, files.faiss, files.lexical, directory, files.sentences
+    )
 
 
 def _inconsistencies(manifest: Manifest, files: _Files) -> list[str]:
@@ -223,6 +236,8 @@ def _inconsistencies(manifest: Manifest, files: _Files) -> list[str]:
     if unknown:
         example = f"{unknown[0]!r}" + (", ..." if len(unknown) > 1 else "")
         problems.append(f"passages.jsonl refers to {len(unknown)} sections missing from sections.jsonl ({example})")
+    if files.sentences is not None:
+        problems += files.sentences.problems(ids, manifest.embed_dim)
     return problems
 
 

@@ -13,6 +13,7 @@ from corpus.errors import InvalidInputError
 from corpus.ids import DEFAULT_COLLECTION
 from corpus.ids import check_collection_name as check_name
 from index.backend import BACKENDS
+from index.embedders import check_embed_backend
 from index.kinds import EXACT_BELOW
 from index.kinds import KINDS as FAISS_KINDS
 from index.models import DEFAULT_EMBEDDER
@@ -46,6 +47,10 @@ class Settings:
     # or force "flat", "hnsw" or "ivf" (index/vectors.py, bench/results/scale_1m.md).
     faiss_kind: str = "auto"
     faiss_exact_below: int = EXACT_BELOW
+    # How the embedder runs (index/embedders/): "onnx" = ONNX Runtime on an export of the same weights, kept in
+    # <index_dir>.onnx/ (no torch/transformers import: a cold `askdoc ask` on a CPU is ~6 s faster); "torch" =
+    # sentence-transformers (any model, CPU or CUDA); "auto" = onnx when it can run the model on the device.
+    embed_backend: str = "auto"
     device: str = "auto"  # "auto" picks CUDA when available
     k: int = 5
     # hybrid, not rerank: rerank (hybrid, then the trained cross-encoder) ranks a little better on the tune split
@@ -139,6 +144,7 @@ class Settings:
             raise InvalidInputError(f"unknown FAISS index kind {self.faiss_kind!r}; choose {', '.join(FAISS_KINDS)}")
         if self.faiss_exact_below < 0:
             raise InvalidInputError(f"faiss_exact_below must be at least 0, got {self.faiss_exact_below}")
+        check_embed_backend(self.embed_backend)
         check_k(self.k)
         check_choice("index_backend", self.index_backend, BACKENDS)
         if self.max_document_bytes < 1:

@@ -10,15 +10,15 @@ dropped; the chosen sentences read in document order.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from corpus.model import Section
-from corpus.text import split_sentences
 from index.embed import Embedder
 from index.lexical import share, tokenize
+from index.sentences import SentenceStore, section_sentences
 from rag.context import Source
 from rag.retrieve import SectionHit
 
@@ -115,17 +115,23 @@ class SectionSentences:
 
 
 class SentenceVectors:
-    """Each section's sentences, embedded and tokenised on first need and kept (a section is small), so a
-    question only pays for the sections it has not met before."""
+    """Each section's sentences, tokenised on first need and kept (a section is small), with their vectors: the
+    ones stored with the index (index/sentences.py), else embedded now (an index written before they were
+    stored), so a question only pays for the sections it has not met before."""
 
-    def __init__(self, embedder: Embedder) -> None:
+    def __init__(self, embedder: Embedder, stored: Callable[[], SentenceStore | None] = lambda: None) -> None:
+        """`stored`: the current index's sentence vectors (read when a section is first needed)."""
         self._embedder = embedder
+        self._stored = stored
         self._cache: dict[str, SectionSentences] = {}
 
     def get(self, section: Section) -> SectionSentences:
         if section.id not in self._cache:
-            texts = list(dict.fromkeys(split_sentences(section.text)))
-            vecs = self._embedder.embed(texts) if texts else np.zeros((0, self._embedder.dim), np.float32)
+            texts = section_sentences(section)
+            store = self._stored()
+            vecs = store.get(section.id, texts) if store is not None else None
+            if vecs is None:
+                vecs = self._embedder.embed(texts) if texts else np.zeros((0, self._embedder.dim), np.float32)
             words = [frozenset(tokenize(t)) for t in texts]
             self._cache[section.id] = SectionSentences(texts, vecs, words, [standalone(t) for t in texts])
         return self._cache[section.id]

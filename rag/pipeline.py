@@ -50,13 +50,16 @@ class AskDoc:
         self._notify = notify or quiet
         self.evidence = EvidenceConfig()
         self.followup = FollowupConfig()
-        self._vectors = SentenceVectors(self.retriever.embedder)
+        self._vectors = self._sentence_vectors()
         self._refusal: RefusalModel | None = None
         self._llm: ChatModel | None = llm
         self._llm_error = ""
         # One model instance generates one answer at a time; callers queue here (the API bounds the queue).
         self.generation_lock = threading.Lock()
         self.composer = Composer(self.evidence, self.retriever.embedder, settings.max_new_tokens, self.generation_lock)
+
+    def _sentence_vectors(self) -> SentenceVectors:
+        return SentenceVectors(self.retriever.embedder, lambda: self.retriever.index.sentences)
 
     def warm_up(self, llm: bool = True) -> None:
         self.retriever.warm_up()
@@ -89,7 +92,7 @@ class AskDoc:
     def use_index(self, index: StoredIndex) -> None:
         """Answer from `index` from now on; the sentence vectors cached per section id may be out of date."""
         self.retriever.use_index(index)
-        self._vectors = SentenceVectors(self.retriever.embedder)
+        self._vectors = self._sentence_vectors()
 
     def search(
         self, question: str, k: int | None = None, mode: str | None = None, history: Sequence[Turn] = ()

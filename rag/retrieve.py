@@ -14,6 +14,7 @@ from corpus.text import ensure_text
 from index.backend import SearchBackend, open_backend
 from index.collection import Notify, quiet
 from index.embed import Embedder
+from index.embedders import onnx_dir
 from index.spelling import Speller
 from index.store import StoredIndex
 from rag.collection import open_collection
@@ -76,6 +77,17 @@ def clean_question(question: str, settings: Settings) -> str:
     return q
 
 
+def embedder_for(settings: Settings, notify: Notify | None = None) -> Embedder:
+    """The embedder the settings ask for (not loaded yet); its onnx export lives beside the index."""
+    return Embedder(
+        settings.embed_model,
+        settings.device,
+        backend=settings.embed_backend,
+        cache_dir=onnx_dir(settings.index_dir),
+        notify=notify,
+    )
+
+
 class Retriever:
     """Holds the embedder and the index; load once with warm_up(), then search() many times."""
 
@@ -89,8 +101,8 @@ class Retriever:
     ) -> None:
         """`embedder` and `index`: already loaded ones to share (else loaded from the settings on first need)."""
         self.settings = settings
-        self.embedder = embedder if embedder is not None else Embedder(settings.embed_model, settings.device)
         self._notify = notify or quiet
+        self.embedder = embedder if embedder is not None else embedder_for(settings, self._notify)
         self._progress = progress
         self._index = index
         self._speller: tuple[StoredIndex, Speller] | None = None  # built for one index: a swap rebuilds it

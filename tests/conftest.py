@@ -25,7 +25,7 @@ from corpus.model import Document  # noqa: E402
 from corpus.parse import read_document  # noqa: E402
 from index.embed import Embedder  # noqa: E402
 from rag.config import REPO_CORPUS, Settings  # noqa: E402
-from rag.retrieve import Retriever  # noqa: E402
+from rag.retrieve import Retriever, embedder_for  # noqa: E402
 
 if TYPE_CHECKING:
     from rag.pipeline import AskDoc
@@ -49,8 +49,9 @@ def seed_doc() -> Document:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    e = Embedder(Settings().embed_model, device="cpu")
+def embedder(settings: Settings) -> Embedder:
+    """The embedder the product uses on this machine (embed_backend auto: onnx on a CPU), loaded once."""
+    e = embedder_for(settings)
     e.warm_up()
     return e
 

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
 from corpus.chunk import ChunkConfig, chunk_section, chunk_sections
 from corpus.model import Document, Passage, Section
 from index.embed import Embedder
+from index.models import resolve_model
 
 
 @pytest.fixture(scope="module")
@@ -22,11 +24,16 @@ def by_section(passages: list[Passage]) -> dict[str, list[Passage]]:
 
 
 def test_no_passage_exceeds_the_model_window(passages: list[Passage], embedder: Embedder) -> None:
-    tokenizer = embedder.model.tokenizer
+    from tokenizers import Tokenizer
+
+    # The model's own tokenizer file, not the chunker's counter: an independent count.
+    tokenizer = Tokenizer.from_file(str(Path(resolve_model(embedder.model_id)) / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
     window = embedder.max_seq_length
     assert window == 256
     for p in passages:
-        n = len(tokenizer(p.indexed_text, truncation=False, verbose=False)["input_ids"])  # with [CLS]/[SEP]
+        n = len(tokenizer.encode(p.indexed_text).ids)  # with [CLS]/[SEP]
         assert n <= window, (p.id, n)
 
 

@@ -265,7 +265,7 @@ def test_the_command_line_starts_without_the_heavy_libraries() -> None:
     code = (
         "import sys; from cli.main import build_parser; build_parser().parse_args(['search', 'q']); "
         "print(' '.join(m for m in ('torch', 'transformers', 'sentence_transformers', 'llama_cpp', 'fastapi', "
-        "'faiss', 'bm25s') if m in sys.modules))"
+        "'faiss', 'bm25s', 'onnxruntime') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == ""
