@@ -5,10 +5,12 @@
 Each case (a search, an extractive answer, a refused question, a generated answer) runs as a fresh process,
 `--runs` times per build. Builds are interleaved run by run (build A, build B, A, B ...) so that a machine
 shared with other work slows both alike. One untimed run per build and case comes first (it builds the index
-when there is none and warms the file cache). Every build reads the same index (`--index-dir`) of the same
+when there is none and warms the file cache; build the index with the newest build first, so that what it adds
+to the index, such as stored sentence vectors, is there). Every build reads the same index (`--index-dir`) of the same
 corpus file: the index records its default corpus' path, and a build installed elsewhere would otherwise
-rebuild it. Prints the median, min and max seconds per case and build, the ratio to the first build, and
-whether the builds printed the same stdout.
+rebuild it. Prints the median, min and max seconds per case and build, the ratio to the first build, whether
+the builds printed the same stdout, and the median 1-minute load average seen before the case's runs (the
+machine may be shared).
 """
 
 from __future__ import annotations
@@ -81,11 +83,13 @@ def main() -> None:
         for name, path in builds:
             _, outputs[case, name], _ = run_once(path, CASES[case], env)
     times: dict[tuple[str, str], list[float]] = {(c, n): [] for c in cases for n, _ in builds}
+    load: dict[str, list[float]] = {c: [] for c in cases}
     for _ in range(args.runs):
         for case in cases:
+            load[case].append(os.getloadavg()[0])
             for name, path in builds:
                 times[case, name].append(run_once(path, CASES[case], env)[0])
-    report(cases, [n for n, _ in builds], times, outputs, args.runs)
+    report(cases, [n for n, _ in builds], times, outputs, args.runs, load)
 
 
 def report(
@@ -94,6 +98,7 @@ def report(
     times: dict[tuple[str, str], list[float]],
     outputs: dict[tuple[str, str], str],
     runs: int,
+    load: dict[str, list[float]],
 ) -> None:
     print(f"whole-process seconds, median of {runs} runs (min-max), builds interleaved; baseline {names[0]}")
     for case in cases:
@@ -105,7 +110,8 @@ def report(
             ratio = "" if name == names[0] else f" = {med / base:.2f}x"
             cells.append(f"{name} {med:5.2f} s ({min(t):.2f}-{max(t):.2f}){ratio}")
         same = len({outputs[case, n] for n in names}) == 1
-        print(f"{case:22s} " + "   ".join(cells) + ("" if len(names) == 1 else f"   same stdout: {same}"))
+        same_out = "" if len(names) == 1 else f"   same stdout: {same}"
+        print(f"{case:22s} " + "   ".join(cells) + same_out + f"   load {statistics.median(load[case]):.1f}")
 
 
 if __name__ == "__main__":

@@ -82,8 +82,9 @@ def test_readd_is_a_noop_and_a_change_replaces_only_its_sections(
     write_markdown(md, interval="30 days")
     after, results = _collection(own_index, embedder).add([pdf, md])
     assert [r.status for r in results] == ["unchanged", "replaced"]
-    # Only the changed passage was embedded; every other passage kept its vector, the PDF's included.
-    assert len(seen) == 1 and "30 days" in seen[0]
+    # Only the changed passage and its changed sentence were embedded (sentence vectors are stored with the index
+    # too); every other passage kept its vector, the PDF's included.
+    assert len(seen) == 2 and all("30 days" in text for text in seen), seen
     old = {p.id: before.vectors[i] for i, p in enumerate(before.passages)}
     for i, p in enumerate(after.passages):
         if p.section_id != "runbook/rotating-keys":
