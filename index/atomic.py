@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from corpus.errors import IndexWriteError
 
@@ -94,3 +96,13 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # someone else's process: alive
         return True
     return True
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """A small JSON record written beside a staged directory's contents (a manifest, a sidecar); None when it is
+    missing, unreadable or not an object, which its readers treat as "nothing usable there"."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -5,7 +5,6 @@ model's max_seq_length), so the vectors match its own (tests/test_embed_backends
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from corpus.errors import ModelNotFoundError
+from index.atomic import read_json_object
 from index.embedders.onnx_export import ONNX_FILE, SIDECAR, export_onnx, source_record
 
 
@@ -25,9 +25,7 @@ class OnnxBackend:
 
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only: the CLI prints askdoc's own lines, not the runtime's
-        self._session = ort.InferenceSession(
-            str(directory / ONNX_FILE), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = ort.InferenceSession(str(directory / ONNX_FILE), options, providers=["CPUExecutionProvider"])
         self.dim = int(sidecar["dim"])
         self.max_seq_length = int(sidecar["max_seq_length"])
         self._json = (directory / "tokenizer.json").read_text(encoding="utf-8")
@@ -67,11 +65,7 @@ class OnnxBackend:
 
 
 def _read_sidecar(directory: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((directory / SIDECAR).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_json_object(directory / SIDECAR)
 
 
 def export_problem(directory: Path, model_id: str, model_path: str) -> str:

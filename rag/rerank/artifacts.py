@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import ModelNotFoundError
-from index.atomic import staged_dir
+from index.atomic import read_json_object, staged_dir
 from rag.config import Settings, collection_dir
 
 RERANKER_MANIFEST = "reranker_manifest.json"
@@ -32,11 +32,7 @@ def reranker_dir(index_dir: Path) -> Path:
 
 
 def read_reranker_manifest(directory: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((directory / RERANKER_MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_json_object(directory / RERANKER_MANIFEST)
 
 
 def is_current(manifest: dict[str, Any] | None, corpus_hash: str) -> bool:
