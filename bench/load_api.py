@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from procinfo import children, free_port, status_mib
 
 from eval.dataset import DEFAULT_QUERIES, load_questions
 from eval.metrics import percentile
@@ -47,12 +47,6 @@ def loopback_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or parts.hostname not in LOOPBACK:
         raise SystemExit(f"load_api: refusing {url!r}: only http(s) on 127.0.0.1, localhost or ::1")
     return url.rstrip("/")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Server:
@@ -150,22 +144,8 @@ async def client(
 
 
 def rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children (uvicorn --workers N forks them), from /proc."""
-    total = 0.0
-    for p in [pid, *children(pid)]:
-        try:
-            status = Path(f"/proc/{p}/status").read_text()
-        except OSError:
-            continue
-        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-    return total / 1024
-
-
-def children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+    """Resident memory of a process and its children (uvicorn --workers N forks them)."""
+    return sum(status_mib(p) for p in [pid, *children(pid)])
 
 
 async def sample_rss(pid: int, start: float, samples: list[tuple[float, float]], every_s: float = 5.0) -> None:

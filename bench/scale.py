@@ -29,14 +29,6 @@ from rag.config import Settings
 DIM = 384
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def load_avg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -90,8 +82,9 @@ def candidates(n: int) -> list[tuple[str, Callable[[], faiss.Index], str, list[i
         (f"IVF{nl},Flat", lambda: faiss.index_factory(DIM, f"IVF{nl},Flat", ip), "nprobe", ivf_probes),
         (f"IVF{nl},PQ48,RFlat k*4", lambda: faiss.index_factory(DIM, f"IVF{nl},PQ48,RFlat", ip), "nprobe", [16, 32]),
         (f"IVF{nl},PQ48", lambda: faiss.index_factory(DIM, f"IVF{nl},PQ48", ip), "nprobe", ivf_probes),
-        ("HNSW16,SQ8 efC=80", hnsw("HNSW16_SQ8"), "efSearch", [16, 32, 64, 128]),
         ("HNSW16,Flat efC=80", hnsw("HNSW16"), "efSearch", [16, 32, 64, 128]),
+        ("HNSW32,Flat efC=80", hnsw("HNSW32"), "efSearch", [16, 32, 64, 128]),
+        ("HNSW16,SQ8 efC=80", hnsw("HNSW16_SQ8"), "efSearch", [16, 32, 64, 128]),
     ]
 
 
@@ -155,7 +148,9 @@ def exact_by_size(xb: np.ndarray, xq: np.ndarray, out: list[str]) -> None:
     out.append("")
 
 
-def run_vectors(n: int, n_queries: int, out: list[str], skip: set[str], save: Callable[[list[str]], None]) -> None:
+def run_vectors(
+    n: int, n_queries: int, out: list[str], skip: set[str], only: set[str], save: Callable[[list[str]], None]
+) -> None:
     import tempfile
 
     real = load(Settings.from_env().index_dir).vectors
@@ -195,7 +190,7 @@ def run_vectors(n: int, n_queries: int, out: list[str], skip: set[str], save: Ca
     del exact
     with tempfile.TemporaryDirectory() as tmp:
         for name, make, param, values in candidates(n):
-            if any(s.lower() in name.lower() for s in skip):
+            if any(s.lower() in name.lower() for s in skip) or (only and not any(o in name for o in only)):
                 continue
             index, info = build(make, xb, Path(tmp), name)
             for value in values:
@@ -219,6 +214,9 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--only", choices=("vectors", "bm25"), help="run one half")
     ap.add_argument("--skip", default="", help="comma-separated index names to leave out, e.g. 'PQ48,SQ8'")
+    ap.add_argument(
+        "--indexes", default="", help="comma-separated: run only the indexes whose name has one, e.g. 'PQ48,HNSW'"
+    )
     ap.add_argument("--out", type=Path, help="also write the tables (Markdown) here")
     args = ap.parse_args()
     faiss.omp_set_num_threads(1)
@@ -237,7 +235,14 @@ def main() -> None:
             args.out.write_text("\n".join(lines) + "\n")
 
     if args.only != "bm25":
-        run_vectors(args.n, args.queries, out, {s for s in args.skip.split(",") if s}, save)
+        run_vectors(
+            args.n,
+            args.queries,
+            out,
+            {s for s in args.skip.split(",") if s},
+            {s for s in args.indexes.split(",") if s},
+            save,
+        )
     if args.only != "vectors":
         from scale_bm25 import run_bm25  # bench/ is on sys.path when this file runs as a script
 

@@ -13,7 +13,8 @@ from collections import Counter
 
 import bm25s
 import numpy as np
-from scale import load_avg, rss_mb
+from procinfo import status_mib
+from scale import load_avg
 
 from eval.dataset import DEFAULT_QUERIES, load_questions
 from eval.metrics import percentile
@@ -58,22 +59,22 @@ def run_bm25(n: int, out: list[str]) -> None:
     questions = [q.question for q in load_questions(DEFAULT_QUERIES)]
     queries = [[t for t in tokenize(q) if t in known] for q in questions]
     queries = [q for q in queries if q]
-    before = rss_mb()
+    before = status_mib()
     t = time.perf_counter()
     model = bm25s.BM25()
     model.index(corpus, show_progress=False)
     index_s = time.perf_counter() - t
-    grown = rss_mb() - before
+    grown = status_mib() - before
     del corpus
     p50, p95 = _query_p50(model, queries)
     rows = [("in memory", index_s, grown, p50, p95)]
     with tempfile.TemporaryDirectory() as tmp:
         model.save(tmp, show_progress=False)
         del model
-        before = rss_mb()
+        before = status_mib()
         mapped = bm25s.BM25.load(tmp, mmap=True, show_progress=False)
         p50, p95 = _query_p50(mapped, queries)
-        rows.append(("loaded with mmap=True", 0.0, rss_mb() - before, p50, p95))
+        rows.append(("loaded with mmap=True", 0.0, status_mib() - before, p50, p95))
         del mapped
     out += [
         f"## bm25s {bm25s.__version__} at {n:,} GENERATED passages (collection vocabulary and word frequencies, "

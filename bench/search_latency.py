@@ -84,5 +84,6 @@ def _latencies(retriever: Retriever, mode: str, questions: list[str], repeat: in
             times.append((time.perf_counter() - t) * 1000)
     return times
 
+
 if __name__ == "__main__":
     main()

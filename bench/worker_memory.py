@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from procinfo import children, free_port, smaps_mib
 from scale import load_avg, synthetic
 
 from eval.dataset import DEFAULT_QUERIES, load_questions
@@ -30,34 +31,6 @@ from index.vectors import build_faiss, save_faiss
 from rag.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def memory_mb(pid: int) -> dict[str, float]:
-    """RSS, PSS and USS (private clean + dirty) of a process, in MiB."""
-    values: dict[str, int] = {}
-    with open(f"/proc/{pid}/smaps_rollup") as fh:
-        for line in fh:
-            parts = line.split()
-            if len(parts) == 3 and parts[2] == "kB":
-                values[parts[0].rstrip(":")] = int(parts[1])
-    uss = values.get("Private_Clean", 0) + values.get("Private_Dirty", 0)
-    return {"rss": values["Rss"] / 1024, "pss": values["Pss"] / 1024, "uss": uss / 1024}
-
-
-def children(pid: int) -> list[int]:
-    """The worker processes of a uvicorn parent (its other child is multiprocessing's resource tracker)."""
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(c) for c in (task / "children").read_text().split()]
-    return [c for c in found if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve_row(workers: int, log: Path) -> list[str]:
@@ -81,11 +54,11 @@ def serve_row(workers: int, log: Path) -> list[str]:
             for q in questions[:5]:
                 client.post(f"{base}/ask", json={"question": q, "extractive": True}).raise_for_status()
         rows = []
-        pids = children(proc.pid) or [proc.pid]  # one worker: uvicorn serves in the process itself
+        pids = children(proc.pid, workers_only=True) or [proc.pid]  # one worker: uvicorn serves in the process itself
         for i, pid in enumerate(pids, start=1):
-            m = memory_mb(pid)
+            m = smaps_mib(pid)
             rows.append(f"| {workers} | worker {i} | {m['rss']:.0f} | {m['pss']:.0f} | {m['uss']:.0f} | {load_avg()} |")
-        total = sum(memory_mb(pid)["pss"] for pid in pids)
+        total = sum(smaps_mib(pid)["pss"] for pid in pids)
         rows.append(f"| {workers} | all workers (sum of PSS) |  | {total:.0f} |  |  |")
         return rows
     finally:
@@ -135,7 +108,7 @@ def index_rows(n: int) -> list[str]:
             for p in procs:
                 assert p.stdout is not None and p.stdout.readline().strip() == "ready"
             for i, p in enumerate(procs, start=1):
-                m = memory_mb(p.pid)
+                m = smaps_mib(p.pid)
                 rows.append(
                     f"| {how} | process {i} | {m['rss']:.0f} | {m['pss']:.0f} | {m['uss']:.0f} | {load_avg()} |"
                 )
