@@ -21,7 +21,8 @@ from typing import Any
 from corpus.errors import AskdocError, CollectionNotFoundError, InvalidInputError
 from corpus.ids import DEFAULT_COLLECTION
 from corpus.parse import load_file
-from index.collection import Collection, doc_id
+from index.collection import Collection
+from index.documents import doc_id
 from index.ingest import FileResult, counts
 from index.store import DocumentRecord
 from rag.collection import open_collection

@@ -71,7 +71,7 @@ def _print_result(result: FileResult) -> None:
 
 
 def cmd_index_remove(args: argparse.Namespace) -> int:
-    from index.collection import doc_id
+    from index.documents import doc_id
 
     settings = settings_from(args)
     index, record = open_collection(settings).remove(args.document)
@@ -89,7 +89,7 @@ def _totals(counts: dict[str, int], name: str) -> str:
 
 
 def cmd_index_list(args: argparse.Namespace) -> int:
-    from index.collection import document_row
+    from index.documents import document_row
     from rag.collection import read_manifest
     from rag.config import collection_dir
 

@@ -11,44 +11,24 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from corpus.chunk import ChunkConfig
 from corpus.errors import InvalidInputError
-from corpus.ids import slugify
 from corpus.model import Document
-from corpus.parse import MAX_DOCUMENT_BYTES, file_sha256, load_file, read_document
+from corpus.parse import MAX_DOCUMENT_BYTES, file_sha256, load_file
 from index import collections, store
 from index.build import build_index, update_index
+from index.documents import DEFAULT_ID, doc_id, find_document, new_prefix, read_with_record, record_for
 from index.embed import Embedder
 from index.ingest import FileResult
 from index.kinds import EXACT_BELOW, resolve_kind
 from index.store import DocumentRecord, StoredIndex
 
-DEFAULT_ID = "default"  # how the default corpus is listed
 Notify = Callable[[str], None]  # progress and warnings for a person; the one such type of the project
 
 
 def quiet(_: str) -> None:
     """The Notify that says nothing."""
-
-
-def _read(
-    path: Path, id_prefix: str, default: bool, max_bytes: int = MAX_DOCUMENT_BYTES
-) -> tuple[Document, DocumentRecord]:
-    doc = read_document(path, id_prefix, max_bytes)
-    return doc, _record(path, doc, id_prefix, default)
-
-
-def _record(path: Path, doc: Document, id_prefix: str, default: bool) -> DocumentRecord:
-    return DocumentRecord(
-        path=str(path.resolve()),
-        name=doc.name,
-        sha256=doc.sha256,
-        id_prefix=id_prefix,
-        sections=len(doc.sections),
-        default=default,
-    )
 
 
 @dataclass
@@ -91,7 +71,7 @@ class Collection:
 
     def build(self, previous: StoredIndex | None = None) -> StoredIndex:
         """(Re)build from the default corpus plus every user document the previous index held."""
-        docs = [_read(self.corpus_path, "", default=True)] if self.corpus_path else []
+        docs = [read_with_record(self.corpus_path, "", default=True)] if self.corpus_path else []
         if previous is not None:
             for record in previous.manifest.documents:
                 if not record.default and Path(record.path).is_file():
@@ -229,7 +209,7 @@ class Collection:
         old = by_path.get(key)
         if old is not None and old.default:
             return FileResult(str(path), "skipped", "it is the default corpus, already indexed")
-        prefix = old.id_prefix if old else _new_prefix(path, used)
+        prefix = old.id_prefix if old else new_prefix(path, used)
         try:
             doc = load_file(path, prefix, self.max_document_bytes)
         except InvalidInputError as exc:
@@ -243,44 +223,11 @@ class Collection:
         if twin is not None and twin.path != key:
             return FileResult(str(path), "skipped", f"duplicate of {twin.name} (same content, id {doc_id(twin)})")
         used.add(prefix)
-        record = _record(path, doc, prefix, default=False)
+        record = record_for(path, doc, prefix, default=False)
         docs[key] = (doc, record)
         by_sha[doc.sha256] = record
         status = "replaced" if old else "added"
         return FileResult(str(path), status, document=doc_id(record), sections=len(doc.sections))
-
-
-def doc_id(record: DocumentRecord) -> str:
-    """The id a document is listed and removed by: its section-id prefix, "default" for the default corpus."""
-    return record.id_prefix.rstrip("/") or DEFAULT_ID
-
-
-def document_row(record: DocumentRecord) -> dict[str, Any]:
-    """What `askdoc index list --json` and GET /documents show of a document."""
-    return {
-        "id": doc_id(record),
-        "name": record.name,
-        "path": record.path,
-        "sha256": record.sha256,
-        "sections": record.sections,
-        "default": record.default,
-    }
-
-
-def find_document(records: list[DocumentRecord], ref: str) -> DocumentRecord:
-    """The one document `ref` names: by id, by path, or by file name when only one document has it."""
-    resolved = str(Path(ref).expanduser().resolve())
-    found = [r for r in records if doc_id(r) == ref or r.path == resolved]
-    if not found:
-        found = [r for r in records if r.name == ref]
-    if not found:
-        raise InvalidInputError(f"no document {ref!r} in the collection (`askdoc index list` shows them)")
-    if len(found) > 1:
-        ids = ", ".join(doc_id(r) for r in found)
-        raise InvalidInputError(f"{len(found)} documents are named {ref!r} (ids {ids}): give the id or the path")
-    if found[0].default:
-        raise InvalidInputError("the default corpus cannot be removed")
-    return found[0]
 
 
 def _existing(index_dir: Path) -> StoredIndex | None:
@@ -290,18 +237,9 @@ def _existing(index_dir: Path) -> StoredIndex | None:
 def _reread(record: DocumentRecord, max_bytes: int, notify: Notify) -> tuple[Document, DocumentRecord] | None:
     """A document the index already holds, read again so the rebuilt index keeps it (None: it cannot be)."""
     if record.default:
-        return _read(Path(record.path), "", default=True)
+        return read_with_record(Path(record.path), "", default=True)
     try:
-        return _read(Path(record.path), record.id_prefix, default=False, max_bytes=max_bytes)
+        return read_with_record(Path(record.path), record.id_prefix, default=False, max_bytes=max_bytes)
     except InvalidInputError as exc:
         notify(f"dropping {record.name} from the index: {exc}")
         return None
-
-
-def _new_prefix(path: Path, used: set[str]) -> str:
-    base = candidate = slugify(path.stem)
-    n = 1
-    while candidate + "/" in used:
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate + "/"

@@ -21,7 +21,7 @@ from api.errors import ApiError, error_responses
 from api.ingest import Ingestor, uploads_dir
 from corpus.errors import InvalidInputError
 from corpus.formats import SUFFIXES
-from index.collection import document_row
+from index.documents import document_row
 
 router = APIRouter()
 MAX_FILES = 100  # per request
