@@ -32,14 +32,17 @@ class Runtime:
             raise ApiError(503, "still loading models", "unavailable")
         name = check_collection_name(collection or self.loaded.settings.collection)
         if name == self.loaded.settings.collection:
-            return self.loaded
-        with self._lock:
-            found = self.engines.get(name)
-            if found is None:
-                found = self.loaded.for_collection(name)
-                if not create:
-                    found.retriever.warm_up()  # CollectionNotFoundError (a 404) when there is none
-                self.engines[name] = found
+            found = self.loaded
+        else:
+            with self._lock:
+                found = self.engines.get(name)
+                if found is None:
+                    found = self.loaded.for_collection(name)
+                    if not create:
+                        found.retriever.warm_up()  # CollectionNotFoundError (a 404) when there is none
+                    self.engines[name] = found
+        # Another worker's upload or an `askdoc index add` meanwhile: serve what is on disk now.
+        found.follow_disk()
         return found
 
 

@@ -86,6 +86,17 @@ class StoredIndex:
     lexical: LexicalIndex
     directory: Path | None = None
     sentences: SentenceStore | None = None  # None: an index written before sentences.npz existed
+    stamp: tuple[int, int] | None = None  # its manifest file's identity when it was loaded or saved: see stamp()
+
+
+def stamp(directory: Path) -> tuple[int, int] | None:
+    """(inode, mtime) of an index's manifest, None when there is none. A save swaps in a new directory, so the
+    stamp changes with every write: a server compares it with the index it serves to see another process's."""
+    try:
+        st = (directory / MANIFEST).stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def assemble(
@@ -131,6 +142,7 @@ def save(index: StoredIndex, directory: Path) -> None:
         # The manifest goes last: a directory without one is never taken for a finished index.
         (tmp / MANIFEST).write_text(json.dumps(index.manifest.to_dict(), indent=2) + "\n")
     index.directory = directory
+    index.stamp = stamp(directory)
 
 
 def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
@@ -200,6 +212,7 @@ class _Files:
 
 
 def load(directory: Path) -> StoredIndex:
+    seen = stamp(directory)  # before the files: a write that lands meanwhile shows as a newer stamp, read again
     manifest = read_manifest(directory)
     if manifest.format != FORMAT_VERSION:
         raise IndexLoadError(
@@ -212,7 +225,7 @@ def load(directory: Path) -> StoredIndex:
         raise IndexLoadError(f"index at {directory} is inconsistent: {'; '.join(problems)}: {REBUILD}")
     sections = {s.id: s for s in files.sections}
     return StoredIndex(
-        manifest, sections, files.passages, files.vectors, files.faiss, files.lexical, directory, files.sentences
+        manifest, sections, files.passages, files.vectors, files.faiss, files.lexical, directory, files.sentences, seen
     )
 
 

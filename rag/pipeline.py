@@ -94,6 +94,11 @@ class AskDoc:
         self.retriever.use_index(index)
         self._vectors = self._sentence_vectors()
 
+    def follow_disk(self) -> None:
+        """Answer from the index on disk when another process has replaced this one's (Retriever.follow_disk)."""
+        if self.retriever.follow_disk():
+            self._vectors = self._sentence_vectors()
+
     def search(
         self, question: str, k: int | None = None, mode: str | None = None, history: Sequence[Turn] = ()
     ) -> SearchResult:
@@ -220,5 +225,3 @@ class AskDoc:
         """What a readiness check reports: the language model (None: answers are extractive) and the collection
         size."""
         return {"llm": self.llm_name or None, "sections": len(self.retriever.index.sections)}
-
-

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from corpus.errors import InvalidInputError
+from corpus.errors import AskdocError, InvalidInputError
 from corpus.text import ensure_text
+from index import store
 from index.backend import SearchBackend, open_backend
 from index.collection import Notify, quiet
 from index.embed import Embedder
@@ -109,6 +110,7 @@ class Retriever:
         # Where each index is searched: the current one and the one before (searches pinned to it still finish).
         self._backends: list[tuple[StoredIndex, SearchBackend]] = []
         self._backends_lock = threading.Lock()
+        self._follow_lock = threading.Lock()
         self.rerank_stage = RerankStage(settings, self._notify)
 
     def warm_up(self) -> None:
@@ -133,6 +135,31 @@ class Retriever:
         if self._index is not None:
             self.backend(index)  # a Milvus collection is refilled here, by the one who swaps, not by a search
         self._index = index
+
+    def follow_disk(self) -> bool:
+        """Swap in the index on disk when another process has replaced the one served (another worker's upload,
+        `askdoc index add` while the server runs); True when it did. One stat per call; one caller loads while
+        the others go on with the index they have."""
+        index = self._index
+        if index is None or index.directory is None:
+            return False
+        now = store.stamp(index.directory)
+        if now is None or now == index.stamp or not self._follow_lock.acquire(blocking=False):
+            return False
+        try:
+            if self._index is not index:  # swapped while this caller waited
+                return False
+            try:
+                self.use_index(store.load(index.directory))
+            except AskdocError as exc:
+                index.stamp = now  # said once, not at every request
+                self._notify(
+                    f"the index at {index.directory} changed but does not load ({exc}); serving the previous one"
+                )
+                return False
+            return True
+        finally:
+            self._follow_lock.release()
 
     def backend(self, index: StoredIndex) -> SearchBackend:
         """Where `index` is searched (settings.index_backend); opened once per index (a Milvus one is synced)."""

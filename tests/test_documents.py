@@ -94,6 +94,24 @@ def test_readd_is_a_noop_and_a_change_replaces_only_its_sections(
     assert store.load(own_index.index_dir).faiss.ntotal == len(after.passages)
 
 
+def test_a_served_engine_follows_what_another_process_writes(
+    own_index: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    """A server's engine sees an add or a remove done beside it (another worker, the CLI) at its next request."""
+    engine = _engine(own_index, embedder)
+    question = "what does an adult quokka eat every evening"
+    assert not engine.search(question, k=1).hits[0].section_id.startswith("quokka/")
+    assert not engine.retriever.follow_disk()  # nothing changed on disk
+    _collection(own_index, embedder).add([write_html(tmp_path / "quokka.html")])  # another writer
+    assert not engine.search(question, k=1).hits[0].section_id.startswith("quokka/")  # not followed yet
+    engine.follow_disk()
+    assert engine.search(question, k=1).hits[0].section_id == "quokka/feeding"
+    assert not engine.retriever.follow_disk()  # loaded once
+    _collection(own_index, embedder).remove("quokka.html")
+    assert engine.retriever.follow_disk()
+    assert not engine.search(question, k=1).hits[0].section_id.startswith("quokka/")
+
+
 def test_duplicate_content_under_another_name_is_skipped(
     own_index: Settings, embedder: Embedder, tmp_path: Path
 ) -> None:

@@ -1,8 +1,11 @@
 """Serving at scale: `askdoc serve --workers 2` over one on-disk index, generating through one llama.cpp server
-(the openai backend). Real processes on loopback ports; every wait is bounded."""
+(the openai backend), and following the index when another process changes it. Real processes on loopback
+ports; every wait is bounded."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +14,7 @@ from pathlib import Path
 import httpx
 from servers import child_env, free_port, llama_server, running
 
+from index.embedders import onnx_dir
 from rag.config import Settings
 from rag.generation.models import resolve_llm_model
 from rag.retrieve import Retriever
@@ -24,15 +28,17 @@ def _workers(pid: int) -> list[int]:
     return [k for k in kids if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
 
 
-def test_two_workers_share_the_index_and_generate_through_one_llm_server(
-    settings: Settings, retriever: Retriever, tmp_path: Path
+def test_two_workers_share_the_index_generate_through_one_llm_server_and_follow_an_index_add(
+    settings: Settings, retriever: Retriever, own_index: Settings, tmp_path: Path
 ) -> None:
     assert retriever.index.sections  # the session index is on disk before the workers open it
+    if onnx_dir(settings.index_dir).is_dir():  # the embedder's export sits beside the index it was made for
+        shutil.copytree(onnx_dir(settings.index_dir), onnx_dir(own_index.index_dir))
     with llama_server(resolve_llm_model("smollm2"), tmp_path / "llama.log") as llm_url:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = child_env(
-            index_dir=str(settings.index_dir),
+            index_dir=str(own_index.index_dir),
             device="cpu",
             llm_backend="openai",
             openai_base_url=llm_url,
@@ -54,8 +60,8 @@ def test_two_workers_share_the_index_and_generate_through_one_llm_server(
             assert ready["status"] == "ready" and ready["llm"] == f"openai:smollm2@{llm_url}"
             for pid in workers:  # one on-disk index, mapped by both (shared pages, not two copies)
                 maps = Path(f"/proc/{pid}/maps").read_text()
-                assert str(settings.index_dir / "vectors.npy") in maps, pid
-                assert str(settings.index_dir / "bm25") in maps, pid
+                assert str(own_index.index_dir / "vectors.npy") in maps, pid
+                assert str(own_index.index_dir / "bm25") in maps, pid
 
             def ask(question: str) -> dict:
                 r = http.post("/ask", json={"question": question})
@@ -70,3 +76,16 @@ def test_two_workers_share_the_index_and_generate_through_one_llm_server(
                 # Written by the LLM server (the workers load no model of their own), then verified and cited.
                 assert answer["draft"].strip() and not answer["refused"], answer
                 assert answer["citations"] and answer["answer"].strip(), answer
+
+            # A document added by another process while both workers serve: each sees it at its next request.
+            doc = tmp_path / "gearbox.md"
+            doc.write_text("# Gearbox maintenance\n\nThe quokka gearbox needs fresh oil every 4,000 kilometres.\n")
+            added = subprocess.run(
+                [sys.executable, "-m", "cli.main", "index", "add", str(doc)], env=env, capture_output=True, text=True
+            )
+            assert added.returncode == 0, added.stderr
+            for _ in range(8):  # both workers answer some of these (the kernel spreads the connections)
+                with httpx.Client(base_url=base, timeout=60) as fresh:  # a new connection each time
+                    hits = fresh.post("/search", json={"question": "How often does the quokka gearbox need oil?"})
+                assert hits.status_code == 200, hits.text
+                assert hits.json()["hits"][0]["heading"] == "Gearbox maintenance", hits.json()["hits"][0]
