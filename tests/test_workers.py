@@ -88,4 +88,4 @@ def test_two_workers_share_the_index_generate_through_one_llm_server_and_follow_
                 with httpx.Client(base_url=base, timeout=60) as fresh:  # a new connection each time
                     hits = fresh.post("/search", json={"question": "How often does the quokka gearbox need oil?"})
                 assert hits.status_code == 200, hits.text
-                assert hits.json()["hits"][0]["heading"] == "Gearbox maintenance", hits.json()["hits"][0]
+                assert hits.json()["results"][0]["heading"] == "Gearbox maintenance", hits.json()["results"][0]
