@@ -21,7 +21,9 @@ import numpy as np
 
 from corpus.text import split_sentences
 from eval.dataset import DEFAULT_QUERIES, load_questions, resolve
+from eval.doc2query import QUESTIONS_FILE, QuestionCache, passage_hash
 from eval.metrics import HitAtK, MRRAtK, NDCGAtK
+from index.lexical import LexicalIndex
 from rag.config import Settings
 from rag.fusion import weighted_fusion
 from rag.retrieve import Retriever
@@ -40,6 +42,8 @@ class Channels:
     sentence: np.ndarray  # question x section: best cosine of one of its sentences
     owner: np.ndarray  # passage -> section column
     sections: list[str]
+    d2q_dense: np.ndarray | None = None  # question x passage: best cosine of one of its generated questions
+    d2q_bm25: np.ndarray | None = None  # question x passage: BM25 over the passage plus its generated questions
 
 
 def top(scores: np.ndarray, positive: bool = True, depth: int = DEPTH) -> list[tuple[int, float]]:
@@ -87,6 +91,22 @@ def score_channels(retriever: Retriever, questions: list[str]) -> Channels:
     )
 
 
+def expansion_channels(retriever: Retriever, q: np.ndarray, questions: list[str], cache: QuestionCache) -> tuple:
+    """(d2q_dense, d2q_bm25): the passages' generated questions as vectors and as extra words."""
+    passages = retriever.index.passages
+    generated = [cache.get(passage_hash(p.indexed_text)) for p in passages]
+    rows = np.array([row for row, qs in enumerate(generated) for _ in qs], dtype=np.int64)
+    dense = np.full((len(questions), len(passages)), -1.0)
+    if len(rows):
+        sims = q @ retriever.embedder.embed([g for qs in generated for g in qs]).T
+        for i in range(len(questions)):
+            np.maximum.at(dense[i], rows, sims[i])
+    lexical = LexicalIndex.build(
+        [p.indexed_text + "\n" + "\n".join(qs) for p, qs in zip(passages, generated, strict=True)]
+    )
+    return dense, np.stack([lexical.scores(text) for text in questions])
+
+
 def hybrid(ch: Channels, i: int, w: float = 0.5) -> np.ndarray:
     rankings = [top(ch.dense[i], positive=False), top(ch.bm25[i])]
     return best_passage(ch, fused(rankings, [w, 1 - w], len(ch.owner)))
@@ -111,6 +131,15 @@ def with_sentence(ch: Channels, i: int, top: int = 10, weight: float = 0.2) -> n
     return out
 
 
+def d2q(ch: Channels, i: int, vectors: bool = True, words: bool = True) -> np.ndarray:
+    """Hybrid with doc2query: a passage matched by its generated questions too (vectors: the better of the passage
+    and its best question; words: BM25 over the passage plus its questions)."""
+    assert ch.d2q_dense is not None and ch.d2q_bm25 is not None
+    dense = np.maximum(ch.dense[i], ch.d2q_dense[i]) if vectors else ch.dense[i]
+    bm25 = ch.d2q_bm25[i] if words else ch.bm25[i]
+    return best_passage(ch, fused([top(dense, positive=False), top(bm25)], [0.5, 0.5], len(ch.owner)))
+
+
 def _minmax(v: np.ndarray) -> np.ndarray:
     return (v - v.min()) / ((v.max() - v.min()) or 1.0)
 
@@ -124,6 +153,11 @@ VARIANTS: dict[str, Variant] = {
     "hybrid + heading channel (0.2)": with_heading,
     "hybrid, adaptive weight": adaptive,
     "hybrid + best sentence (top 10, 0.2)": with_sentence,
+}
+D2Q_VARIANTS: dict[str, Variant] = {
+    "hybrid + doc2query words": lambda ch, i: d2q(ch, i, vectors=False),
+    "hybrid + doc2query vectors": lambda ch, i: d2q(ch, i, words=False),
+    "hybrid + doc2query words and vectors": d2q,
 }
 
 
@@ -143,15 +177,22 @@ def table(ch: Channels, questions: list, variant: Variant) -> dict[str, dict[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("eval/results/retrieval"))
+    parser.add_argument("--questions", type=Path, default=QUESTIONS_FILE, help="generated questions (doc2query)")
     args = parser.parse_args()
+    cache = QuestionCache(args.questions)
     questions = [q for q in load_questions(DEFAULT_QUERIES) if q.answerable]
     results: dict[str, dict] = {}
     for spell in (False, True):
         retriever = Retriever(Settings.from_env(spell_correct=spell))
         retriever.warm_up()
         resolve(questions, retriever.index.sections)
-        ch = score_channels(retriever, [retriever.prepare(q.question)[0] for q in questions])
-        for name, variant in VARIANTS.items():
+        texts = [retriever.prepare(q.question)[0] for q in questions]
+        ch = score_channels(retriever, texts)
+        variants = dict(VARIANTS)
+        if len(cache):
+            ch.d2q_dense, ch.d2q_bm25 = expansion_channels(retriever, retriever.embedder.embed(texts), texts, cache)
+            variants |= D2Q_VARIANTS
+        for name, variant in variants.items():
             results[f"{name}{', typos corrected' if spell else ''}"] = table(ch, questions, variant)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "ablation.json").write_text(json.dumps(results, indent=1) + "\n")

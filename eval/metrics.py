@@ -25,6 +25,7 @@ def _dedupe(ids: Sequence[str]) -> list[str]:
 @dataclass(frozen=True)
 class HitAtK:
     k: int
+
     @property
     def name(self) -> str:
         return f"hit@{self.k}"
@@ -77,9 +78,7 @@ class NDCGAtK:
         if not expected:
             return 0.0
         dcg = sum(
-            1.0 / math.log2(rank + 1)
-            for rank, i in enumerate(_dedupe(retrieved)[: self.k], start=1)
-            if i in expected
+            1.0 / math.log2(rank + 1) for rank, i in enumerate(_dedupe(retrieved)[: self.k], start=1) if i in expected
         )
         ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(len(expected), self.k) + 1))
         return dcg / ideal

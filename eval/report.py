@@ -25,9 +25,7 @@ ANSWER = [
 ]
 
 
-def build_report(
-    modes: list[ModeReport], answers: list[AnswerReport], meta: dict[str, Any]
-) -> dict[str, Any]:
+def build_report(modes: list[ModeReport], answers: list[AnswerReport], meta: dict[str, Any]) -> dict[str, Any]:
     return {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **meta,
@@ -41,9 +39,7 @@ def build_report(
             }
             for m in modes
         },
-        "answers": {
-            a.name: {"overall": a.summary(), "latency_ms": a.latency(), "rows": a.rows} for a in answers
-        },
+        "answers": {a.name: {"overall": a.summary(), "latency_ms": a.latency(), "rows": a.rows} for a in answers},
     }
 
 
