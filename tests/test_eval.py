@@ -122,3 +122,33 @@ def test_calibrate_fits_an_explainable_model_with_a_bounded_false_refusal_rate()
     refused, false = rates(p, y, 0.5)  # the operating point is folded into the intercept
     assert false <= 0.05 and refused > 0.5
     assert all(c > 0 for c in params["coef"])  # every signal says "covered" in the same direction here
+
+
+def test_doc2query_keeps_round_trip_questions_and_asks_each_passage_once(tmp_path: Path) -> None:
+    """The generation behind the doc2query rows of the retrieval ablation (eval/doc2query.py)."""
+    from scripted_llm import ScriptedChat
+
+    from corpus.model import Passage
+    from eval.doc2query import QuestionCache, expand, parse_questions, passage_hash
+
+    written = "1. What does focal loss down-weight?\n2) Why?\n- What is the capital of France?\nSure!\n"
+    assert parse_questions(written + "3. What does focal loss down-weight?") == [
+        "What does focal loss down-weight?",  # numbering stripped, a repeat and a 1-word line left out
+        "What is the capital of France?",
+    ]
+    passages = [
+        Passage("focal#0", "focal", "What is focal loss?", "Focal loss down-weights easy examples."),
+        Passage("focal#1", "focal", "What is focal loss?", "It adds a focusing parameter gamma."),
+    ]
+    model = ScriptedChat(written)
+
+    def finds(question: str) -> list[str]:  # the round trip: only the focal-loss question finds its section
+        return ["focal"] if "focal" in question else ["geography"]
+
+    path = tmp_path / "questions.jsonl"
+    assert expand(passages, model, finds, QuestionCache(path)) == 2
+    cache = QuestionCache(path)  # read back from the file
+    kept = cache.get(passage_hash(passages[0].indexed_text))
+    assert len(cache) == 2 and kept == ["What does focal loss down-weight?"]
+    assert json.loads(path.read_text().splitlines()[0])["dropped"] == 1
+    assert expand(passages, model, finds, cache) == 0 and len(model.calls) == 2  # cached: the LLM is not asked again
