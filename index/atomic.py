@@ -64,11 +64,22 @@ def _write_error(final_dir: Path, exc: OSError) -> OSError | IndexWriteError:
 def swap_in(tmp_dir: Path, final_dir: Path) -> None:
     """Put `tmp_dir` at `final_dir`, removing what was there; both must be on one filesystem."""
     # A directory cannot be renamed over a non-empty one: move the old one aside first, then delete it.
-    old = final_dir.parent / f".{final_dir.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    if final_dir.exists():
-        os.rename(final_dir, old)
+    old = _set_aside(final_dir) if final_dir.exists() else None
     os.rename(tmp_dir, final_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def discard(final_dir: Path) -> None:
+    """Remove `final_dir` as a whole: out of sight in one rename, then deleted (what a killed remover leaves
+    behind is swept by the next writer, as a killed writer's)."""
+    shutil.rmtree(_set_aside(final_dir), ignore_errors=True)
+
+
+def _set_aside(final_dir: Path) -> Path:
+    old = final_dir.parent / f".{final_dir.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    os.rename(final_dir, old)
+    return old
 
 
 def sweep_abandoned(final_dir: Path) -> list[Path]:

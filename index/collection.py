@@ -5,9 +5,6 @@ Takes plain arguments rather than settings: the index layer sits below the one t
 
 from __future__ import annotations
 
-import os
-import shutil
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +14,7 @@ from corpus.errors import InvalidInputError
 from corpus.model import Document
 from corpus.parse import MAX_DOCUMENT_BYTES, file_sha256, load_file
 from index import collections, store
+from index.atomic import discard
 from index.build import build_index, update_index
 from index.documents import DEFAULT_ID, doc_id, find_document, new_prefix, read_with_record, record_for
 from index.embed import Embedder
@@ -86,16 +84,20 @@ class Collection:
 
     def _save(self, docs: list[tuple[Document, DocumentRecord]], previous: StoredIndex | None) -> StoredIndex:
         with store.build_lock(self.index_dir):
-            collections.check_unmoved(self.index_dir)
-            index = build_index(
-                docs,
-                self.embedder,
-                self.faiss_kind,
-                previous=previous,
-                progress=self.progress,
-                exact_below=self.exact_below,
-            )
-            store.save(index, self.index_dir)
+            return self._write(docs, previous)
+
+    def _write(self, docs: list[tuple[Document, DocumentRecord]], previous: StoredIndex | None) -> StoredIndex:
+        """Build from `docs` and save (the caller holds the build lock)."""
+        collections.check_unmoved(self.index_dir)
+        index = build_index(
+            docs,
+            self.embedder,
+            self.faiss_kind,
+            previous=previous,
+            progress=self.progress,
+            exact_below=self.exact_below,
+        )
+        store.save(index, self.index_dir)
         return index
 
     def open(self, documents: bool = True) -> StoredIndex:
@@ -143,10 +145,8 @@ class Collection:
             results, docs = self._plan(index, paths, on_result or (lambda _: None))
             if not docs:
                 return index, results
-            if index is None:  # a new collection (the lock is held: not self._save, which takes it)
-                new = build_index(list(docs.values()), self.embedder, self.faiss_kind, progress=self.progress)
-                store.save(new, self.index_dir)
-                return new, results
+            if index is None:  # a new collection
+                return self._write(list(docs.values()), None), results
             known = {r.path for r in index.manifest.documents}
             records = [docs[r.path][1] if r.path in docs else r for r in index.manifest.documents]
             records += [record for key, (_, record) in docs.items() if key not in known]
@@ -162,10 +162,8 @@ class Collection:
             index = self._current(opened)
             record = find_document(index.manifest.documents, ref)
             records = [r for r in index.manifest.documents if r is not record]
-            if not records:  # out of sight in one rename, then deleted
-                gone = self.index_dir.parent / f".{self.index_dir.name}.removed-{uuid.uuid4().hex[:8]}"
-                os.rename(self.index_dir, gone)
-                shutil.rmtree(gone, ignore_errors=True)
+            if not records:
+                discard(self.index_dir)
                 return None, record
             return self._update(index, records, []), record
 

@@ -183,3 +183,13 @@ def test_http_collection_field_and_query(own_index: Settings, embedder: Embedder
         assert r.status_code == 200 and r.json()["documents"] == 0
         assert client.post("/search", json={"question": FURNACE, "collection": "papers"}).status_code == 404
         assert client.post("/search", json={"question": "what is label smoothing", "k": 1}).status_code == 200
+
+
+def test_a_new_collection_is_built_with_the_index_kind_the_settings_ask_for(
+    own_index: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    """The first `add` makes a named collection's index: faiss_exact_below counts there as in every later write."""
+    papers = own_index.replace(collection="papers", faiss_exact_below=1)
+    index, _ = open_collection(papers, embedder, progress=False).add([write_markdown(tmp_path / "runbook.md")])
+    assert index is not None and index.manifest.faiss_kind == "ivf"
+    assert store.read_manifest(collections.collection_dir(own_index.index_dir, "papers")).faiss_kind == "ivf"
