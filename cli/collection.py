@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from cli import documents
 from cli.common import emit, loaded_embedder, notify, settings_from
 from corpus.errors import AskdocError
+from corpus.ids import DEFAULT_COLLECTION
 from index.kinds import KINDS as FAISS_KINDS
 from rag.config import Settings
 
@@ -108,7 +109,7 @@ def _print_info(manifest: dict[str, Any], settings: Settings) -> None:
     from rag.config import collection_dir
 
     counts = manifest["counts"]
-    name = "" if settings.collection == "default" else f" (collection {settings.collection})"
+    name = "" if settings.collection == DEFAULT_COLLECTION else f" (collection {settings.collection})"
     print(f"index:     {collection_dir(settings)}{name}")
     print(f"built:     {manifest['created_at']}")
     print(f"embedder:  {manifest['embed_model']} (dim {manifest['embed_dim']}, FAISS {manifest['faiss_kind']})")

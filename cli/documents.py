@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cli.common import emit, loaded_embedder, notify, settings_from
+from corpus.ids import DEFAULT_COLLECTION
 from rag.config import Settings
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def cmd_index_remove(args: argparse.Namespace) -> int:
 
 
 def _totals(counts: dict[str, int], name: str) -> str:
-    where = "collection" if name == "default" else f"collection {name}"
+    where = "collection" if name == DEFAULT_COLLECTION else f"collection {name}"
     return f"{where}: {counts['documents']} documents, {counts['sections']} sections, {counts['passages']} passages"
 
 
