@@ -2,14 +2,14 @@
 latency before vs during the ingestion (same server, same questions, same run).
 
     python bench/ingest.py [--docs 200] [--kb 100 | --megabytes 20] [--base-index DIR] [--max-minutes 45] [--out F]
-                               [--device cpu]
+                               [--per-request N] [--search-every S] [--device cpu]
 
 Documents (Markdown, plain text and HTML in turn) are made of the default corpus's sentences, shuffled per
 document with a document-specific fact line, so no two are duplicates; --kb sets each one's size (200 x 100 KB
 = 20 MB). The server (`askdoc serve`, CPU) starts on a copy of --base-index (default: ASKDOC_INDEX_DIR, built when
-missing) in a temp dir; the upload is one POST /documents per 100 files; /search is called in a loop until the
-jobs are done, or until --max-minutes have passed (the run then stops by itself and says it is partial). --out
-writes the printed figures to a Markdown file as well.
+missing) in a temp dir; the upload is one POST /documents per --per-request files; /search is called once per
+--search-every seconds until the jobs are done, or until --max-minutes have passed (the run then stops by itself
+and says it is partial). --out writes the printed figures to a Markdown file as well.
 """
 
 from __future__ import annotations
@@ -61,7 +61,11 @@ def make_documents(folder: Path, docs: int, kb: int, seed: int = 7) -> int:
     return total
 
 
-def search_times(client: httpx.Client, questions: list[str], stop: Callable[[], bool] | None = None) -> list[float]:
+def search_times(
+    client: httpx.Client, questions: list[str], stop: Callable[[], bool] | None = None, every_s: float = 0.0
+) -> list[float]:
+    """Search latencies in ms: each question once, or in turn until `stop()`, one search per `every_s` seconds
+    at most (0: back to back)."""
     out = []
     i = 0
     while (stop is None and i < len(questions)) or (stop is not None and not stop()):
@@ -70,6 +74,7 @@ def search_times(client: httpx.Client, questions: list[str], stop: Callable[[], 
         r.raise_for_status()
         out.append((time.perf_counter() - t) * 1000)
         i += 1
+        time.sleep(max(0.0, every_s - (time.perf_counter() - t)))
     return out
 
 
@@ -84,6 +89,12 @@ def main() -> None:
     ap.add_argument("--per-request", type=int, default=MAX_FILES, help="files per POST /documents (one job each)")
     ap.add_argument("--base-index", type=Path, default=Settings.from_env().index_dir)
     ap.add_argument("--queries", type=int, default=60, help="searches before the ingestion")
+    ap.add_argument(
+        "--search-every",
+        type=float,
+        default=0.2,
+        help="seconds between searches during the ingestion (0: back to back, which takes a core from it)",
+    )
     args = ap.parse_args()
     if args.megabytes:
         args.kb = max(1, math.ceil(args.megabytes * 1e6 / args.docs / 1024))
@@ -110,7 +121,8 @@ def main() -> None:
         with open(Path(tmp) / "server.log", "wb") as log:
             server = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            report += run(server, port, folder, questions, index_dir, args.max_minutes * 60, args.per_request)
+            limit_s = args.max_minutes * 60
+            report += run(server, port, folder, questions, index_dir, limit_s, args.per_request, args.search_every)
         finally:
             server.terminate()
             server.wait(timeout=60)
@@ -128,6 +140,7 @@ def run(
     index_dir: Path,
     limit_s: float,
     per_request: int = MAX_FILES,
+    search_every: float = 0.0,
 ) -> list[str]:
     """The figures, as printed."""
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600)
@@ -159,7 +172,7 @@ def run(
         jobs[:] = [client.get(f"/documents/jobs/{j['id']}").json() for j in jobs]
         return all(j["state"] in ("done", "failed") for j in jobs) or time.perf_counter() - t > limit_s
 
-    during = search_times(client, questions, stop=done)
+    during = search_times(client, questions, stop=done, every_s=search_every)
     seconds = time.perf_counter() - t
     summary = {k: sum(j["summary"][k] for j in jobs) for k in jobs[0]["summary"]}
     states = sorted({j["state"] for j in jobs})
@@ -176,6 +189,8 @@ def run(
             f"/search {name:<6} ingestion: n={len(times):4d}  p50 {percentile(times, 50):7.1f} ms  "
             f"p95 {percentile(times, 95):7.1f} ms  max {max(times):7.1f} ms"
         )
+    if search_every:
+        out.append(f"searches during the ingestion: one per {search_every:g} s at most")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     out.append(f"machine: {os.cpu_count()} cores, load average {load} at the end (shared: figures vary)")
     print("\n".join(out), flush=True)
