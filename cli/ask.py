@@ -86,9 +86,7 @@ def _ask_line(askdoc: AskDoc, question: str, extractive: bool) -> dict[str, obje
         }
 
 
-def print_text(
-    askdoc: AskDoc, question: str, extractive: bool, stream: bool, history: Sequence[Turn] = ()
-) -> Answer:
+def print_text(askdoc: AskDoc, question: str, extractive: bool, stream: bool, history: Sequence[Turn] = ()) -> Answer:
     """Print each verified sentence as it comes (when streaming) or the whole answer at the end; what streams is
     exactly the answer: nothing shown is taken back. `history`: earlier turns of a conversation (askdoc chat)."""
     from rag.pipeline import FinalEvent

@@ -95,9 +95,7 @@ def _pack(units: list[tuple[str, int]], limit: int, overlap: int, count_tokens: 
     return windows
 
 
-def _carry(
-    window: list[tuple[str, int]], overlap: int, room: int, count_tokens: TokenCounter
-) -> list[tuple[str, int]]:
+def _carry(window: list[tuple[str, int]], overlap: int, room: int, count_tokens: TokenCounter) -> list[tuple[str, int]]:
     """The tail of a finished window to repeat at the start of the next: whole units while they fit the
     overlap budget, else the last sentences of the last unit (long bullet lines are common in this corpus)."""
     budget = min(overlap, room)

@@ -12,6 +12,7 @@ import numpy as np
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 # Small on purpose: question words like "why"/"how" are stopwords for BM25 ranking, but domain words that look
 # common ("model", "loss", "layer") carry meaning in this corpus.
+# fmt: off
 STOPWORDS = frozenset(
     {
         "a", "an", "and", "are", "as", "at", "be", "been", "being", "but", "by", "can", "could", "did", "do",
@@ -22,6 +23,7 @@ STOPWORDS = frozenset(
         "tell", "between",
     }
 )
+# fmt: on
 
 
 @lru_cache(maxsize=1)

@@ -34,9 +34,10 @@ def bundled_file(distribution: str, relative: str) -> Path | None:
 
 
 def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") or os.environ.get(
-        "TRANSFORMERS_OFFLINE", ""
-    ) not in ("", "0")
+    return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") or os.environ.get("TRANSFORMERS_OFFLINE", "") not in (
+        "",
+        "0",
+    )
 
 
 def resolve_model(spec: str) -> str:

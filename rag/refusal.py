@@ -39,7 +39,11 @@ class Signals:
 
 
 def signals(
-    question: str, evidence: Evidence, section_text: str, collection_coverage: float, dense: tuple[str, float],
+    question: str,
+    evidence: Evidence,
+    section_text: str,
+    collection_coverage: float,
+    dense: tuple[str, float],
     bm25: tuple[str, float],
 ) -> Signals:
     """`dense`, `bm25`: each retriever's top section and its score (BM25 per question word, so length-free)."""

@@ -148,8 +148,9 @@ def test_http_collection_field_and_query(own_index: Settings, embedder: Embedder
 
     from api.app import create_app
 
-    engine = AskDoc(own_index, retriever=Retriever(own_index, embedder=embedder, progress=False),
-                    llm=ScriptedChat("unused"))
+    engine = AskDoc(
+        own_index, retriever=Retriever(own_index, embedder=embedder, progress=False), llm=ScriptedChat("unused")
+    )
     pdf = write_pdf(tmp_path / "report.pdf")
     with TestClient(create_app(own_index, askdoc=engine)) as client:
         r = client.post("/search", json={"question": FURNACE, "collection": "papers"})

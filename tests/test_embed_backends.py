@@ -78,7 +78,6 @@ def test_the_onnx_export_is_made_again_when_missing_or_corrupt(
     assert backend == {"setting": "auto", "backend": "onnx", "path": str(export), "state": "ready"}
 
 
-
 def test_the_index_stores_every_sections_sentence_vectors(retriever: Retriever, embedder: Embedder) -> None:
     """Built with the index: the vectors an answer would otherwise embed at query time, the same ones."""
     index = retriever.index

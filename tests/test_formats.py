@@ -45,7 +45,11 @@ def test_pdf_without_outline_is_cut_by_page(tmp_path: Path) -> None:
 def test_pdf_without_outline_takes_headings_from_larger_fonts(tmp_path: Path) -> None:
     doc = read_document(write_pdf_font_headings(tmp_path / "notes.pdf"), "notes/")
     assert [(s.heading, s.page) for s in doc.sections] == [
-        ("notes", 1), ("Lamp maintenance", 1), ("Fog signals", 1), ("Fog signals", 2), ("Supply boat", 2)
+        ("notes", 1),
+        ("Lamp maintenance", 1),
+        ("Fog signals", 1),
+        ("Fog signals", 2),
+        ("Supply boat", 2),
     ]
     fog = doc.sections[2]
     assert fog.id == "notes/fog-signals" and fog.heading_path == ("Fog signals",)

@@ -83,8 +83,11 @@ def _stage(files: list[UploadFile], names: list[str], staging: Path) -> list[tup
     return out
 
 
-@router.get("/documents/jobs/{job_id}", summary="An ingestion job's progress and per-file results",
-            responses=error_responses(404))
+@router.get(
+    "/documents/jobs/{job_id}",
+    summary="An ingestion job's progress and per-file results",
+    responses=error_responses(404),
+)
 async def job(job_id: str, request: Request, rt: Rt) -> JSONResponse:
     found = _ingestor(request, rt).jobs.get(job_id)
     if found is None:

@@ -1,10 +1,10 @@
 """Where the reranker model lives and whether it fits the collection: the one place that decides.
 
-  * `reranker_model` set (env ASKDOC_RERANKER_MODEL): that local folder, any sentence-transformers CrossEncoder.
-  * otherwise the domain reranker trained by `askdoc reranker train` (rag.rerank.train). It lives in a sibling
-    of the index directory, `<index_dir>.reranker/`, not inside it: an index rebuild swaps the whole index
-    directory, and a reranker that is still valid must survive that. Its manifest records the corpus_hash of
-    the index it was trained for; one trained for another corpus is not used (is_current()).
+* `reranker_model` set (env ASKDOC_RERANKER_MODEL): that local folder, any sentence-transformers CrossEncoder.
+* otherwise the domain reranker trained by `askdoc reranker train` (rag.rerank.train). It lives in a sibling
+  of the index directory, `<index_dir>.reranker/`, not inside it: an index rebuild swaps the whole index
+  directory, and a reranker that is still valid must survive that. Its manifest records the corpus_hash of
+  the index it was trained for; one trained for another corpus is not used (is_current()).
 """
 
 from __future__ import annotations

@@ -66,9 +66,7 @@ class RerankStage:
             reranked += [(row, score) for row, score in ranking if index.passages[row].section_id not in best]
         return reranked
 
-    def _candidates(
-        self, ranking: Ranking, index: StoredIndex
-    ) -> tuple[list[tuple[str, float]], dict[str, list[int]]]:
+    def _candidates(self, ranking: Ranking, index: StoredIndex) -> tuple[list[tuple[str, float]], dict[str, list[int]]]:
         """The candidate sections with their first-stage scores, in order, and the passage rows each sends."""
         n_sections, per_section = self.settings.rerank_candidates, self.settings.rerank_passages
         first: list[tuple[str, float]] = []
