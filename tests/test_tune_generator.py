@@ -59,3 +59,30 @@ def test_weights_written_into_the_gguf_give_llama_cpp_the_logits_transformers_co
         theirs = model(input_ids=torch.tensor([tokens])).logits[0].numpy()
     assert np.abs(ours - theirs).max() < 2.0  # measured 0.49: llama.cpp quantizes activations for the Q8 output
     assert (ours.argmax(-1) == theirs.argmax(-1)).mean() >= 0.95
+
+
+def test_training_moves_only_the_top_layers_and_learns_the_answer(askdoc: AskDoc) -> None:
+    import argparse
+
+    import torch
+    from transformers import AutoTokenizer
+
+    from eval.tune_generator import train
+
+    path = Path(resolve_llm_model("smollm2"))
+    tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    model, _ = load_model(top_layers=2)
+    section = next(s for s in askdoc.retriever.index.sections.values() if "focal loss" in s.heading.lower())
+    example = make_example(askdoc, section.heading, section.id)
+    assert example is not None
+    frozen, trained = model.model.layers[0].mlp.up_proj.weight, model.model.layers[-1].mlp.up_proj.weight
+    before = frozen.detach().clone(), trained.detach().clone()
+    args = argparse.Namespace(minutes=5.0, lr=1e-4, accumulate=1, seed=0)
+    stats = train(model, [encode(tokenizer, example)] * 6, args)
+    assert stats["examples_trained"] == 6
+    assert torch.equal(frozen, before[0]) and not torch.equal(trained, before[1])
+    prompt, answer = encode(tokenizer, example)
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([prompt + answer])).logits[0, len(prompt) - 1 : -1]
+    after = float(torch.nn.functional.cross_entropy(logits, torch.tensor(answer)))
+    assert after < 0.8 * stats["first_loss"]  # the answer tokens (and only they) were the target
