@@ -1,7 +1,7 @@
 """A generator fine-tuned in-project for the answer job (issue 11), built and measured as a study.
 
-    python -m eval.tune_generator [--minutes 25] [--top-layers 8] [--out DIR]
-    ASKDOC_LLM_BACKEND=transformers ASKDOC_LLM_MODEL=DIR askdoc eval --split tune --answers --styles generate
+    python -m eval.tune_generator [--minutes 30] [--top-layers 8] [--out DIR]
+    ASKDOC_LLM_MODEL=DIR/model.gguf askdoc eval --split tune --modes hybrid --answers --styles generate
 
 Examples come from the corpus only, never from the eval set: each section's heading (the guide's headings are
 questions) and the generated questions of `eval/data/doc2query.jsonl` (each answered by its own passage). Every
@@ -34,7 +34,7 @@ from eval.gguf_patch import patch_gguf
 from index.atomic import staged_dir
 from rag.config import Settings
 from rag.evidence import prompt_sentences, to_sources
-from rag.generation.models import resolve_llm_model
+from rag.generation.models import BUNDLED_LLM, resolve_llm_model
 from rag.pipeline import AskDoc
 from rag.prompt import build_messages
 
@@ -79,7 +79,7 @@ def load_model(top_layers: int) -> tuple[Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    path = Path(resolve_llm_model("smollm2"))
+    path = Path(resolve_llm_model(BUNDLED_LLM))
     tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
     model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
     for param in model.parameters():
@@ -133,7 +133,7 @@ def train(model: Any, batches: Iterable[tuple[list[int], list[int]]], args: argp
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--minutes", type=float, default=25.0, help="CPU time budget for training")
+    ap.add_argument("--minutes", type=float, default=30.0, help="CPU time budget for training")
     ap.add_argument("--top-layers", type=int, default=8, help="how many of the 30 layers are trained")
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--accumulate", type=int, default=4, help="examples per optimizer step")
@@ -170,7 +170,7 @@ def main() -> None:
     }
     state = {name: p.detach().numpy() for name, p in model.named_parameters() if p.requires_grad}
     with staged_dir(out) as tmp:
-        patch_gguf(Path(resolve_llm_model("smollm2")), state, tmp / MODEL_FILE)
+        patch_gguf(Path(resolve_llm_model(BUNDLED_LLM)), state, tmp / MODEL_FILE)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     print(f"saved; answer with it: ASKDOC_LLM_MODEL={out / MODEL_FILE} askdoc ask --style generate QUESTION")
 
