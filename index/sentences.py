@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from index.embed import Embedder
 
 SENTENCES_FILE = "sentences.npz"
+_CALL = 1024  # sentences per embed call: large enough to sort well, small enough for a steady progress bar
 
 
 def section_sentences(section: Section) -> list[str]:
@@ -89,17 +90,21 @@ def embed_sentences(
 ) -> SentenceStore:
     """Every section's sentence vectors; a section whose sentences `previous` holds keeps its vectors."""
     texts = [section_sentences(s) for s in sections]
-    parts: list[np.ndarray] = []
-    bar = tqdm(total=len(sections), desc="Embedding sentences", unit="section", disable=not progress)
-    for section, sentences in zip(sections, texts, strict=True):
-        kept = previous.get(section.id, sentences) if previous is not None else None
-        if kept is None:
-            # One call per section, as rag/evidence.py embeds a section on demand: the same batches, the same
-            # vectors whether they were stored or computed at query time.
-            kept = embedder.embed(sentences) if sentences else np.zeros((0, embedder.dim), np.float32)
-        parts.append(kept)
-        bar.update()
+    parts = [previous.get(s.id, t) if previous is not None else None for s, t in zip(sections, texts, strict=True)]
+    todo = [i for i, part in enumerate(parts) if part is None]
+    flat = [sentence for i in todo for sentence in texts[i]]
+    # The new sections' sentences in a few large calls rather than one call per section: the backend sorts a
+    # call's texts by length, so batches are full and little is padded (~25 % faster at ingestion). Vectors
+    # differ from one-section-at-a-time ones only by rounding (cosine > 0.9999998).
+    fresh = np.zeros((len(flat), embedder.dim), np.float32)
+    bar = tqdm(total=len(flat), desc="Embedding sentences", unit="sentence", disable=not progress)
+    for start in range(0, len(flat), _CALL):
+        fresh[start : start + _CALL] = embedder.embed(flat[start : start + _CALL])
+        bar.update(min(_CALL, len(flat) - start))
     bar.close()
+    bounds = np.cumsum([0] + [len(texts[i]) for i in todo])
+    for i, lo, hi in zip(todo, bounds[:-1], bounds[1:], strict=True):
+        parts[i] = fresh[lo:hi]
     offsets = np.cumsum([0] + [len(t) for t in texts]).astype(np.int64)
     vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
     return SentenceStore([s.id for s in sections], [digest(t) for t in texts], offsets, vectors.astype(np.float32))

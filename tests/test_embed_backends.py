@@ -103,4 +103,6 @@ def test_an_index_without_stored_sentence_vectors_still_answers(
     answer = old.ask(FOCAL, style="extractive")
     expected = askdoc.ask(FOCAL, style="extractive")
     assert answer.mode == expected.mode == "extractive" and answer.answer == expected.answer
-    assert [(s.section_id, s.score) for s in answer.sources] == [(s.section_id, s.score) for s in expected.sources]
+    assert [s.section_id for s in answer.sources] == [s.section_id for s in expected.sources]
+    # Stored vectors were embedded many sections to a call, these one section at a time: equal up to rounding.
+    assert [s.score for s in answer.sources] == pytest.approx([s.score for s in expected.sources], abs=1e-5)
