@@ -94,7 +94,7 @@ def embed_sentences(
     todo = [i for i, part in enumerate(parts) if part is None]
     flat = [sentence for i in todo for sentence in texts[i]]
     # The new sections' sentences in a few large calls rather than one call per section: the backend sorts a
-    # call's texts by length, so batches are full and little is padded (~25 % faster at ingestion). Vectors
+    # call's texts by length, so batches are full and little is padded (this step ~20 % faster). Vectors
     # differ from one-section-at-a-time ones only by rounding (cosine > 0.9999998).
     fresh = np.zeros((len(flat), embedder.dim), np.float32)
     bar = tqdm(total=len(flat), desc="Embedding sentences", unit="sentence", disable=not progress)
