@@ -12,29 +12,12 @@ HEADINGS = ("h1", "h2", "h3", "h4")
 # Page furniture, not content.
 _DROP = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg", "iframe")
 # Elements that end a line; inline ones (a, b, em, code ...) stay inside their sentence.
+# fmt: off
 _BLOCK = (
-    "p",
-    "div",
-    "li",
-    "pre",
-    "blockquote",
-    "tr",
-    "td",
-    "th",
-    "dt",
-    "dd",
-    "figcaption",
-    "section",
-    "article",
-    "h5",
-    "h6",
-    "table",
-    "ul",
-    "ol",
-    "dl",
-    "br",
-    "hr",
+    "p", "div", "li", "pre", "blockquote", "tr", "td", "th", "dt", "dd", "figcaption", "section", "article",
+    "h5", "h6", "table", "ul", "ol", "dl", "br", "hr",
 )
+# fmt: on
 _MARK = "\x00h"  # a heading line, as "\x00h<level>\x00<text>"
 
 
