@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from corpus.chunk import ChunkConfig, chunk_sections
 from corpus.ids import doc_prefix
@@ -107,10 +106,5 @@ def _embed(
             vectors[i] = previous.vectors[known[p.indexed_text]]
     if todo:
         texts = [passages[i].indexed_text for i in todo]
-        bar = tqdm(total=len(texts), desc="Embedding passages", unit="passage", disable=not progress)
-        step = 64
-        for start in range(0, len(texts), step):
-            vectors[todo[start : start + step]] = embedder.embed(texts[start : start + step])
-            bar.update(min(step, len(texts) - start))
-        bar.close()
+        vectors[todo] = embedder.embed_in_calls(texts, 64, "Embedding passages", "passage", progress)
     return vectors

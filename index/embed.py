@@ -89,3 +89,15 @@ class Embedder:
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
         vectors = self.backend.encode(texts, self.batch_size, progress)
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_in_calls(self, texts: list[str], per_call: int, desc: str, unit: str, progress: bool) -> np.ndarray:
+        """embed() `per_call` texts at a time, with a progress bar over the texts (index builds: long work)."""
+        from tqdm.auto import tqdm
+
+        vectors = np.zeros((len(texts), self.dim), np.float32)
+        bar = tqdm(total=len(texts), desc=desc, unit=unit, disable=not progress)
+        for start in range(0, len(texts), per_call):
+            vectors[start : start + per_call] = self.embed(texts[start : start + per_call])
+            bar.update(min(per_call, len(texts) - start))
+        bar.close()
+        return vectors

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from corpus.model import Section
 from corpus.text import split_sentences
@@ -96,12 +95,7 @@ def embed_sentences(
     # The new sections' sentences in a few large calls rather than one call per section: the backend sorts a
     # call's texts by length, so batches are full and little is padded (this step ~20 % faster). Vectors
     # differ from one-section-at-a-time ones only by rounding (cosine > 0.9999998).
-    fresh = np.zeros((len(flat), embedder.dim), np.float32)
-    bar = tqdm(total=len(flat), desc="Embedding sentences", unit="sentence", disable=not progress)
-    for start in range(0, len(flat), _CALL):
-        fresh[start : start + _CALL] = embedder.embed(flat[start : start + _CALL])
-        bar.update(min(_CALL, len(flat) - start))
-    bar.close()
+    fresh = embedder.embed_in_calls(flat, _CALL, "Embedding sentences", "sentence", progress)
     bounds = np.cumsum([0] + [len(texts[i]) for i in todo])
     for i, lo, hi in zip(todo, bounds[:-1], bounds[1:], strict=True):
         parts[i] = fresh[lo:hi]
