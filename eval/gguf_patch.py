@@ -24,6 +24,8 @@ def permute(weights: np.ndarray, n_head: int) -> np.ndarray:
 def gguf_names(state: dict[str, np.ndarray], reader: gguf.GGUFReader) -> dict[str, np.ndarray]:
     """transformers parameter names -> GGUF tensor names, q and k permuted for llama.cpp."""
     arch = reader.get_field(gguf.Keys.General.ARCHITECTURE).contents()
+    if arch != "llama":  # the name map and the q/k layout below are llama's (the bundled SmolLM2 is one)
+        raise ValueError(f"cannot write weights into a {arch!r} GGUF file, only a llama one")
     blocks = reader.get_field(f"{arch}.block_count").contents()
     heads = reader.get_field(f"{arch}.attention.head_count").contents()
     kv_heads = reader.get_field(f"{arch}.attention.head_count_kv").contents()

@@ -75,19 +75,26 @@ def make_example(engine: AskDoc, question: str, gold: str) -> Example | None:
 
 
 def load_model(top_layers: int) -> tuple[Any, Any]:
-    """The bundled model in fp32 with only its top layers and final norm trainable."""
+    """The bundled model in fp32 with only its top layers and final norm trainable, and its tokenizer."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     path = Path(resolve_llm_model(BUNDLED_LLM))
-    tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
     model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
     for param in model.parameters():
         param.requires_grad_(False)
     for module in [*model.model.layers[-top_layers:], model.model.norm]:
         for param in module.parameters():
             param.requires_grad_(True)
-    return model, tokenizer
+    return model, load_tokenizer()
+
+
+def load_tokenizer() -> Any:
+    """The bundled model's tokenizer, read from its GGUF file."""
+    from transformers import AutoTokenizer
+
+    path = Path(resolve_llm_model(BUNDLED_LLM))
+    return AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
 
 
 def encode(tokenizer: Any, example: Example) -> tuple[list[int], list[int]]:

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
 from eval.gguf_patch import patch_gguf
-from eval.tune_generator import encode, load_model, make_example
-from rag.generation.models import resolve_llm_model
+from eval.tune_generator import encode, load_model, load_tokenizer, make_example
+from rag.generation.models import BUNDLED_LLM, resolve_llm_model
 from rag.pipeline import AskDoc
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Any:
+    """Read once for this file."""
+    return load_tokenizer()
 
 
 def test_an_example_is_the_products_prompt_with_the_gold_source_quoted(askdoc: AskDoc) -> None:
@@ -27,11 +35,7 @@ def test_an_example_is_the_products_prompt_with_the_gold_source_quoted(askdoc: A
     assert make_example(askdoc, section.heading, "no-such-section") is None
 
 
-def test_encode_ends_the_answer_with_the_end_of_turn_token(askdoc: AskDoc) -> None:
-    from transformers import AutoTokenizer
-
-    path = Path(resolve_llm_model("smollm2"))
-    tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+def test_encode_ends_the_answer_with_the_end_of_turn_token(askdoc: AskDoc, tokenizer: Any) -> None:
     section = next(iter(askdoc.retriever.index.sections.values()))
     example = make_example(askdoc, section.heading, section.id)
     assert example is not None
@@ -49,7 +53,7 @@ def test_weights_written_into_the_gguf_give_llama_cpp_the_logits_transformers_co
     model, _ = load_model(top_layers=30)
     state = {name: p.detach().numpy() for name, p in model.named_parameters() if p.requires_grad}
     out = tmp_path / "model.gguf"
-    patch_gguf(Path(resolve_llm_model("smollm2")), state, out)
+    patch_gguf(Path(resolve_llm_model(BUNDLED_LLM)), state, out)
     prompt = "<|im_start|>user\nWhat is focal loss used for?<|im_end|>\n<|im_start|>assistant\nFocal loss"
     llm = Llama(str(out), n_ctx=256, verbose=False, logits_all=True)
     tokens = llm.tokenize(prompt.encode(), special=True)
@@ -61,16 +65,13 @@ def test_weights_written_into_the_gguf_give_llama_cpp_the_logits_transformers_co
     assert (ours.argmax(-1) == theirs.argmax(-1)).mean() >= 0.95
 
 
-def test_training_moves_only_the_top_layers_and_learns_the_answer(askdoc: AskDoc) -> None:
+def test_training_moves_only_the_top_layers_and_learns_the_answer(askdoc: AskDoc, tokenizer: Any) -> None:
     import argparse
 
     import torch
-    from transformers import AutoTokenizer
 
     from eval.tune_generator import train
 
-    path = Path(resolve_llm_model("smollm2"))
-    tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
     model, _ = load_model(top_layers=2)
     section = next(s for s in askdoc.retriever.index.sections.values() if "focal loss" in s.heading.lower())
     example = make_example(askdoc, section.heading, section.id)
