@@ -12,6 +12,7 @@ within 0.001: ties). Variants were chosen on the tune split; the test split is o
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from corpus.text import split_sentences
 from eval.dataset import DEFAULT_QUERIES, load_questions, resolve
 from eval.doc2query import QUESTIONS_FILE, QuestionCache, passage_hash
 from eval.metrics import HitAtK, MRRAtK, NDCGAtK
+from index.embed import Embedder
 from index.lexical import LexicalIndex
 from rag.config import Settings
 from rag.fusion import weighted_fusion
@@ -140,6 +142,12 @@ def d2q(ch: Channels, i: int, vectors: bool = True, words: bool = True) -> np.nd
     return best_passage(ch, fused([top(dense, positive=False), top(bm25)], [0.5, 0.5], len(ch.owner)))
 
 
+def tuned_channels(ch: Channels, embedder: Embedder, retriever: Retriever, questions: list[str]) -> Channels:
+    """The dense channel re-scored with another bi-encoder over the same passages (the others unchanged)."""
+    passages = embedder.embed([p.indexed_text for p in retriever.index.passages])
+    return dataclasses.replace(ch, dense=embedder.embed(questions) @ passages.T)
+
+
 def _minmax(v: np.ndarray) -> np.ndarray:
     return (v - v.min()) / ((v.max() - v.min()) or 1.0)
 
@@ -178,6 +186,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("eval/results/retrieval"))
     parser.add_argument("--questions", type=Path, default=QUESTIONS_FILE, help="generated questions (doc2query)")
+    parser.add_argument("--embedder", type=Path, help="a tuned bi-encoder (eval.tune_embedder) to score as well")
     args = parser.parse_args()
     cache = QuestionCache(args.questions)
     questions = [q for q in load_questions(DEFAULT_QUERIES) if q.answerable]
@@ -194,6 +203,10 @@ def main() -> None:
             variants |= D2Q_VARIANTS
         for name, variant in variants.items():
             results[f"{name}{', typos corrected' if spell else ''}"] = table(ch, questions, variant)
+        if args.embedder and spell:
+            tuned = tuned_channels(ch, Embedder(str(args.embedder), backend="torch"), retriever, texts)
+            for name in ("dense", "hybrid"):
+                results[f"{name}, typos corrected, tuned embedder"] = table(tuned, questions, VARIANTS[name])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "ablation.json").write_text(json.dumps(results, indent=1) + "\n")
     (args.out / "ablation.md").write_text(markdown(results))

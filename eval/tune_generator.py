@@ -50,9 +50,9 @@ class Example:
 
 
 def questions(engine: AskDoc, seed: int) -> list[tuple[str, str]]:
-    """(question, gold section id): every default-document heading and every kept doc2query question, shuffled."""
+    """(question, gold section id): every heading of the collection and every kept doc2query question, shuffled."""
     index = engine.retriever.index
-    pairs = [(s.heading, s.id) for s in index.sections.values() if s.id.startswith("default/")]
+    pairs = [(s.heading, s.id) for s in index.sections.values()]
     cache = QuestionCache(QUESTIONS_FILE)
     for p in index.passages:
         pairs += [(q, p.section_id) for q in cache.get(passage_hash(p.indexed_text))]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from eval.gguf_patch import patch_gguf
-from eval.tune_generator import encode, load_model, load_tokenizer, make_example
+from eval.tune_generator import encode, load_model, load_tokenizer, make_example, questions
 from rag.generation.models import BUNDLED_LLM, resolve_llm_model
 from rag.pipeline import AskDoc
 
@@ -87,3 +87,10 @@ def test_training_moves_only_the_top_layers_and_learns_the_answer(askdoc: AskDoc
         logits = model(input_ids=torch.tensor([prompt + answer])).logits[0, len(prompt) - 1 : -1]
     after = float(torch.nn.functional.cross_entropy(logits, torch.tensor(answer)))
     assert after < 0.8 * stats["first_loss"]  # the answer tokens (and only they) were the target
+
+
+def test_the_question_pool_holds_every_heading_and_the_generated_questions(askdoc: AskDoc) -> None:
+    pool = questions(askdoc, seed=0)
+    sections = askdoc.retriever.index.sections.values()
+    assert {(s.heading, s.id) for s in sections} <= set(pool)
+    assert len(pool) > len(sections) + 1000  # the kept doc2query questions too
