@@ -27,9 +27,7 @@ def build_index(
     passages = chunk_sections(sections, embedder.count_tokens, cfg)
     vectors = _embed(passages, embedder, previous, cfg.version, progress)
     kind = resolve_kind(faiss_kind, len(passages), exact_below)
-    index = _finish([r for _, r in documents], sections, passages, vectors, embedder, kind, cfg)
-    index.sentences = embed_sentences(sections, embedder, _reusable(previous, embedder), progress)
-    return index
+    return _finish([r for _, r in documents], sections, passages, vectors, embedder, kind, cfg, previous, progress)
 
 
 def update_index(
@@ -55,9 +53,7 @@ def update_index(
     new_vectors = _embed(new_passages, embedder, previous, cfg.version, progress)
     vectors = np.concatenate([previous.vectors[rows], new_vectors]).astype(np.float32, copy=False)
     kind = resolve_kind(faiss_kind, len(passages), exact_below)
-    index = _finish(records, sections, passages, vectors, embedder, kind, cfg)
-    index.sentences = embed_sentences(sections, embedder, _reusable(previous, embedder), progress)
-    return index
+    return _finish(records, sections, passages, vectors, embedder, kind, cfg, previous, progress)
 
 
 def _reusable(previous: StoredIndex | None, embedder: Embedder) -> SentenceStore | None:
@@ -75,7 +71,10 @@ def _finish(
     embedder: Embedder,
     faiss_kind: str,  # resolved: never "auto"
     cfg: ChunkConfig,
+    previous: StoredIndex | None,
+    progress: bool,
 ) -> StoredIndex:
+    """The index assembled, with its sections' sentence vectors (those `previous` holds for the model reused)."""
     manifest = Manifest(
         embed_model=embedder.model_id,
         embed_dim=embedder.dim,
@@ -85,7 +84,9 @@ def _finish(
         counts={"documents": len(records), "sections": len(sections), "passages": len(passages)},
         corpus_hash=corpus_hash(records),
     )
-    return assemble(manifest, sections, passages, vectors)
+    index = assemble(manifest, sections, passages, vectors)
+    index.sentences = embed_sentences(sections, embedder, _reusable(previous, embedder), progress)
+    return index
 
 
 def _embed(
