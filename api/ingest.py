@@ -8,6 +8,7 @@ them again; uploading a name again replaces that document.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -21,6 +22,7 @@ from typing import Any
 from corpus.errors import AskdocError, CollectionNotFoundError, InvalidInputError
 from corpus.ids import DEFAULT_COLLECTION
 from corpus.parse import load_file
+from index.atomic import read_json_object
 from index.collection import Collection
 from index.documents import doc_id
 from index.ingest import FileResult, counts
@@ -30,6 +32,11 @@ from rag.config import Settings
 from rag.pipeline import AskDoc
 
 MAX_JOBS_KEPT = 100  # finished jobs remembered for GET /documents/jobs/{id}
+
+
+def jobs_dir(index_dir: Path) -> Path:
+    """Where job records live, beside the index, so every worker of one server can report any job."""
+    return index_dir.parent / f"{index_dir.name}.jobs"
 
 
 def uploads_dir(index_dir: Path, collection: str = DEFAULT_COLLECTION) -> Path:
@@ -64,11 +71,14 @@ class Job:
 
 
 class Ingestor:
-    """Runs ingestion jobs one after another on a worker thread; removals wait for the running job."""
+    """Runs ingestion jobs one after another on a worker thread; removals wait for the running job. Each job's
+    state is also written to `jobs_dir` as it changes: with `askdoc serve --workers N`, a status request may reach
+    a worker other than the one running the job."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.jobs: dict[str, Job] = {}
+        self.records = jobs_dir(settings.index_dir)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="askdoc-ingest")
         self._lock = threading.Lock()  # one writer at a time in this process (index.store's lock: across them)
 
@@ -78,20 +88,54 @@ class Ingestor:
         self.jobs[job.id] = job
         for old in list(self.jobs)[:-MAX_JOBS_KEPT]:
             self.jobs.pop(old, None)
+        self._prune_records()
+        self._record(job)
         self._worker.submit(self._run, engine, job, files, staging)
         return job
 
+    def status(self, job_id: str) -> dict[str, Any] | None:
+        """A job's state: this worker's own, else the record another worker wrote; None when there is no such job."""
+        if job := self.jobs.get(job_id):
+            return job.to_json()
+        if not job_id.isalnum():  # ids are hex; anything else is no job (and no path outside the folder)
+            return None
+        return read_json_object(self.records / f"{job_id}.json")
+
     def _run(self, engine: AskDoc, job: Job, files: list[tuple[str, Path]], staging: Path) -> None:
         job.state = "running"
+        self._record(job)
+        state = "failed"
         try:
             with self._lock:
                 self._ingest(engine, job, files)
-            job.state = "done"
+            state = "done"
         except Exception as exc:  # the job says what went wrong; the index is as it was (atomic save)
-            job.state, job.error = "failed", str(exc) if isinstance(exc, AskdocError) else repr(exc)
+            job.error = str(exc) if isinstance(exc, AskdocError) else repr(exc)
         finally:
-            job.finished = time.time()
             shutil.rmtree(staging, ignore_errors=True)
+            job.finished = time.time()
+            job.state = state  # last: whoever reads "done" reads the finished job
+            self._record(job)
+
+    def _record(self, job: Job) -> None:
+        """Write the job's state for the other workers (atomically: a reader never sees half a record). Best
+        effort: a full disk must not fail the ingestion itself, and this worker still answers from memory."""
+        try:
+            self.records.mkdir(parents=True, exist_ok=True)
+            tmp = self.records / f".{job.id}.{os.getpid()}.tmp"
+            tmp.write_text(json.dumps(job.to_json()), encoding="utf-8")
+            os.replace(tmp, self.records / f"{job.id}.json")
+        except OSError:
+            pass
+
+    def _prune_records(self) -> None:
+        """Keep the newest MAX_JOBS_KEPT records, as each worker keeps its newest jobs in memory."""
+        try:
+            records = sorted(self.records.glob("*.json"), key=lambda p: p.stat().st_mtime)
+            for old in records[:-MAX_JOBS_KEPT]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass
 
     def _ingest(self, engine: AskDoc, job: Job, files: list[tuple[str, Path]]) -> None:
         """Files that do not parse, or whose content is already indexed under another name, are reported and never
@@ -107,13 +151,20 @@ class Ingestor:
             if reason:
                 early[i] = FileResult(name, "skipped", reason)
                 job.results.append(early[i])
+                self._record(job)
                 continue
             folder.mkdir(parents=True, exist_ok=True)
             os.replace(staged, final)
             placed.append(final)
         if placed:
             job.state = "indexing"
-            index, results = self._collection(engine).add(placed, on_result=lambda r: job.results.append(_named(r)))
+            self._record(job)
+
+            def on_result(result: FileResult) -> None:
+                job.results.append(_named(result))
+                self._record(job)
+
+            index, results = self._collection(engine).add(placed, on_result=on_result)
             if index is not None:
                 engine.use_index(index)  # the swap: later requests see the new index
             ordered = iter(_named(r) for r in results)

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from scripted_llm import ScriptedChat
 
 from api.app import create_app
-from api.ingest import uploads_dir
+from api.ingest import Ingestor, uploads_dir
 from index.embed import Embedder
 from rag.config import Settings
 from rag.pipeline import AskDoc
@@ -48,6 +48,15 @@ def _finished(client: TestClient, job: dict[str, Any], limit_s: float = 300.0) -
     return job
 
 
+def _finished_elsewhere(ingestor: Ingestor, job_id: str, limit_s: float = 10.0) -> dict[str, Any] | None:
+    """The job as another worker reads it, once its record says it is over (written just after the state)."""
+    deadline = time.monotonic() + limit_s
+    while (record := ingestor.status(job_id)) is not None and record["state"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, record
+        time.sleep(0.05)
+    return record
+
+
 def test_upload_ask_list_remove(served: tuple[TestClient, Settings], tmp_path: Path) -> None:
     client, settings = served
     before = client.post("/search", json={"question": QUESTION["question"], "k": 1}).json()["results"][0]
@@ -61,6 +70,9 @@ def test_upload_ask_list_remove(served: tuple[TestClient, Settings], tmp_path: P
     assert during.status_code == 200 and during.json()["results"]
     job = _finished(client, r.json())
     assert job["state"] == "done" and job["total"] == job["done"] == 5
+    other_worker = Ingestor(settings)  # another process of the same server: it reads the job's record
+    assert _finished_elsewhere(other_worker, job["id"]) == job
+    assert other_worker.status("../manifest") is None and other_worker.status("0123456789ab") is None
     assert [(f["path"], f["status"]) for f in job["files"]] == [
         ("report.pdf", "added"),
         ("quokka.html", "added"),

@@ -89,3 +89,19 @@ def test_two_workers_share_the_index_generate_through_one_llm_server_and_follow_
                     hits = fresh.post("/search", json={"question": "How often does the quokka gearbox need oil?"})
                 assert hits.status_code == 200, hits.text
                 assert hits.json()["results"][0]["heading"] == "Gearbox maintenance", hits.json()["results"][0]
+
+            # An upload through the HTTP API: its job reads the same from either worker, while it runs and after.
+            upload = tmp_path / "clutch.md"
+            upload.write_text("# Clutch care\n\nThe wombat clutch is adjusted every 9,000 kilometres.\n")
+            with httpx.Client(base_url=base, timeout=60) as fresh:
+                r = fresh.post("/documents", files=[("files", (upload.name, upload.read_bytes()))])
+            assert r.status_code == 202, r.text
+            job, polls, deadline = r.json(), 0, time.monotonic() + 300
+            while job["state"] not in ("done", "failed") or polls < 8:
+                assert time.monotonic() < deadline, job
+                time.sleep(0.2)
+                with httpx.Client(base_url=base, timeout=60) as fresh:  # a new connection: either worker
+                    status = fresh.get(f"/documents/jobs/{job['id']}")
+                assert status.status_code == 200, status.text  # never "no such job" from the other worker
+                job, polls = status.json(), polls + 1
+            assert job["state"] == "done" and [f["status"] for f in job["files"]] == ["added"], job

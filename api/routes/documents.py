@@ -89,10 +89,10 @@ def _stage(files: list[UploadFile], names: list[str], staging: Path) -> list[tup
     responses=error_responses(404),
 )
 async def job(job_id: str, request: Request, rt: Rt) -> JSONResponse:
-    found = _ingestor(request, rt).jobs.get(job_id)
+    found = _ingestor(request, rt).status(job_id)
     if found is None:
         raise ApiError(404, f"no ingestion job {job_id!r}", "not_found")
-    return JSONResponse(found.to_json())
+    return JSONResponse(found)
 
 
 @router.get("/documents", summary="The documents of the collection", responses=error_responses(400, 404, 503))
