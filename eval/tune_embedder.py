@@ -1,7 +1,9 @@
 """The bi-encoder adapted to the collection in-project (issue 12), built and measured as a study.
 
-    python -m eval.tune_embedder [--minutes 20] [--out DIR]
-    ASKDOC_EMBED_MODEL=DIR ASKDOC_INDEX_DIR=/tmp/tuned-index askdoc eval --split tune --modes dense,hybrid
+    python -m eval.tune_embedder --out DIR [--minutes 20] [--cloze 1] [--hard]
+    python -m eval.fusion_study --embedder DIR      # its dense channel, alone and fused, beside the others
+
+(or index with it: `ASKDOC_EMBED_MODEL=DIR ASKDOC_INDEX_DIR=/tmp/tuned-index askdoc eval --split tune`).
 
 Training pairs come from the corpus only, never from the eval set (what the section texts themselves say):
 - each kept doc2query question (`eval/data/doc2query.jsonl`) -> its passage;
@@ -46,6 +48,7 @@ def hard_negatives(pairs: list[Pair], settings: Settings) -> list[str]:
 
 
 def pairs_from_index(index: StoredIndex, cloze_per_passage: int, seed: int) -> list[Pair]:
+    """The training pairs of the module docstring, shuffled."""
     rng = random.Random(seed)
     cache = QuestionCache(QUESTIONS_FILE)
     out: list[Pair] = []
@@ -82,31 +85,17 @@ def batches(pairs: list[Pair], size: int, seed: int) -> list[list[Pair]]:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--minutes", type=float, default=20.0, help="CPU time budget for training")
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=2e-5)
-    ap.add_argument("--cloze", type=int, default=1, help="inverse-cloze pairs per passage")
-    ap.add_argument("--hard", action="store_true", help="add one mined hard negative per pair")
-    ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--out", type=Path, required=True)
-    args = ap.parse_args()
-
+def train(base: str, plan: list[list[Pair]], negative: dict[Pair, str], args: argparse.Namespace) -> dict:
+    """MultipleNegativesRankingLoss over the planned batches until they or the time budget run out; saves the
+    model to args.out."""
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-    settings = Settings.from_env()
     torch.manual_seed(args.seed)
-    pairs = pairs_from_index(load(settings.index_dir), args.cloze, args.seed)
-    negative = dict(zip(pairs, hard_negatives(pairs, settings), strict=True)) if args.hard else {}
-    model = SentenceTransformer(resolve_model(settings.embed_model), device="cpu")
+    model = SentenceTransformer(base, device="cpu")
     loss_fn = MultipleNegativesRankingLoss(model)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
-    plan = [b for epoch in range(args.epochs) for b in batches(pairs, args.batch, args.seed + epoch)]
-    print(f"{len(pairs)} pairs, {len(plan)} steps planned")
     model.train()
     start, losses = time.monotonic(), []
     for step, batch in enumerate(plan, 1):
@@ -125,14 +114,33 @@ def main() -> None:
             print(f"  step {step}, {time.monotonic() - start:.0f} s, loss (last 10) {sum(losses[-10:]) / 10:.3f}")
     model.eval()
     model.save(str(args.out))
-    stats = {
-        "pairs": len(pairs),
+    return {
         "steps": len(losses),
         "seconds": round(time.monotonic() - start),
         "first_loss": losses[0] if losses else None,
         "final_loss": sum(losses[-10:]) / max(1, len(losses[-10:])),
-        **{k: v for k, v in vars(args).items() if k != "out"},
     }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--minutes", type=float, default=20.0, help="CPU time budget for training")
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=2e-5)
+    ap.add_argument("--cloze", type=int, default=1, help="inverse-cloze pairs per passage")
+    ap.add_argument("--hard", action="store_true", help="add one mined hard negative per pair")
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+
+    settings = Settings.from_env()
+    pairs = pairs_from_index(load(settings.index_dir), args.cloze, args.seed)
+    negative = dict(zip(pairs, hard_negatives(pairs, settings), strict=True)) if args.hard else {}
+    plan = [b for epoch in range(args.epochs) for b in batches(pairs, args.batch, args.seed + epoch)]
+    print(f"{len(pairs)} pairs, {len(plan)} steps planned")
+    stats = {"pairs": len(pairs), **train(resolve_model(settings.embed_model), plan, negative, args)}
+    stats |= {k: v for k, v in vars(args).items() if k != "out"}
     (args.out / "tune_manifest.json").write_text(json.dumps(stats, indent=2), encoding="utf-8")
     print(stats)
 
