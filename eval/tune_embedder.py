@@ -58,9 +58,10 @@ def pairs_from_index(index: StoredIndex, cloze_per_passage: int, seed: int) -> l
         if p.section_id not in first_seen and p.text:
             first_seen.add(p.section_id)
             out.append((p.heading, p.text, p.section_id))
-        sentences = [s for s in dict.fromkeys(split_sentences(p.text)) if len(s.split()) >= 6]
+        every = split_sentences(p.text)
+        sentences = [s for s in dict.fromkeys(every) if len(s.split()) >= 6]
         for s in rng.sample(sentences, min(cloze_per_passage, len(sentences))):
-            rest = " ".join(x for x in split_sentences(p.text) if x != s)
+            rest = " ".join(x for x in every if x != s)
             if len(rest.split()) >= 10:
                 out.append((s, f"{p.heading}\n{rest}", p.section_id))
     rng.shuffle(out)
