@@ -46,6 +46,10 @@ def fit(x: np.ndarray, y: np.ndarray, max_false: float) -> tuple[dict[str, objec
     p = model.predict_proba((x - mean) / scale)[:, 1]
     ok = [t for t in np.unique(p) if rates(p, y, float(t))[1] <= max_false]
     threshold = float(max(ok)) if ok else 0.0
+    # Any cut between that probability and the next lower one refuses the same questions: take the middle, so
+    # that the rounding below cannot move the question that sits on the threshold to the other side.
+    lower = p[p < threshold]
+    threshold = (threshold + float(lower.max())) / 2 if lower.size else threshold
     # Fold the threshold into the intercept: probability 0.5 is then the operating point.
     logit = float(np.log(threshold / (1 - threshold))) if 0 < threshold < 1 else 0.0
     params = {

@@ -72,6 +72,21 @@ class LexicalIndex:
         """Whether a token (as tokenize() makes it) occurs anywhere in the collection."""
         return token in self._bm25.vocab_dict
 
+    def unknown_words(self, query: str) -> list[str]:
+        """The query's content words the collection never uses, as typed (lower case). A hyphenated word is known
+        when each of its parts is ("min-max"), and a clitic is dropped first ("what's" -> "what")."""
+        out = []
+        for word in _TOKEN.findall(query.lower()):
+            word = word.split("'", 1)[0]
+            parts = word.split("-")
+            if not self._knows_word(word) and not (len(parts) > 1 and all(map(self._knows_word, parts))):
+                out.append(word)
+        return out
+
+    def _knows_word(self, word: str) -> bool:
+        tokens = tokenize(word)
+        return not tokens or self.knows(tokens[0])  # a stopword (no token) is nothing to look for
+
     def coverage(self, query: str) -> float:
         """Share of the query's content words that occur anywhere in the collection."""
         tokens = tokenize(query)

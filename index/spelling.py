@@ -11,6 +11,7 @@ prefix or suffix ("qlora" → "lora", "codec" → "code", "reranking" → "ranki
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -27,10 +28,27 @@ LONG_WORD = 8  # from this length two edits are allowed, below it one
 
 
 @lru_cache(maxsize=1)
-def english_words() -> frozenset[str]:
-    """symspellpy's English frequency list (82,765 words): a user's ordinary word is not a typo."""
+def english_counts() -> dict[str, int]:
+    """symspellpy's English frequency list (82,765 words and their counts in a large English corpus)."""
     text = resources.files("symspellpy").joinpath("frequency_dictionary_en_82_765.txt").read_text(encoding="utf-8")
-    return frozenset(line.split(" ", 1)[0] for line in text.splitlines() if line)
+    return {word: int(count) for word, count in (line.split(" ", 1) for line in text.splitlines() if line)}
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """The words of that list: a user's ordinary word is not a typo."""
+    return frozenset(english_counts())
+
+
+@lru_cache(maxsize=1)
+def _english_total() -> int:
+    return sum(english_counts().values())
+
+
+def english_rarity(word: str) -> float:
+    """-log10 of a word's share of ordinary English: ~2 for "model", ~5 for "gradient", ~11.7 for a word the
+    list does not hold (a name, a product, an abbreviation)."""
+    return -math.log10(english_counts().get(word.lower(), 1) / _english_total())
 
 
 class Speller:

@@ -215,7 +215,8 @@ class AskDoc:
             tops.append((hits[0].section_id, hits[0].score) if hits else ("", 0.0))
         best = draft.evidence.sentences[0].section_id if draft.evidence.sentences else ""
         text = index.sections[best].text if best else ""
-        return signals(query, draft.evidence, text, index.lexical.coverage(query), tops[0], tops[1])
+        lexical = index.lexical
+        return signals(query, draft.evidence, text, lexical.coverage(query), *tops, lexical.unknown_words(query))
 
     def section(self, section_id: str) -> Section | None:
         """A whole section of the collection, or None when there is no section with this id."""

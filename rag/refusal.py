@@ -4,7 +4,8 @@ refusal.json beside this file, so every coefficient can be read and explained).
 
 Signals: the best evidence sentence's match (embedding + question words), its embedding similarity alone, the
 share of the question's content words found in the best section and anywhere in the collection, whether dense and
-BM25 retrieval agree on the top section, and the top dense and BM25 scores.
+BM25 retrieval agree on the top section, the top dense and BM25 scores, and how many question words are unknown
+both to the collection and to ordinary English.
 """
 
 from __future__ import annotations
@@ -15,10 +16,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.lexical import share, tokenize
+from index.spelling import english_rarity
 from rag.evidence import Evidence
 
 MODEL_FILE = Path(__file__).resolve().parent / "refusal.json"
-FEATURES = ("evidence", "similarity", "section_coverage", "collection_coverage", "agreement", "dense_top", "bm25_top")
+FEATURES = (
+    "evidence",
+    "similarity",
+    "section_coverage",
+    "collection_coverage",
+    "agreement",
+    "dense_top",
+    "bm25_top",
+    "rare_unknown",
+)
+# A question word the collection never uses is a strong tell only when it is also rare in ordinary English (a name:
+# "Nesterov", "RetinaNet", "FedAvg"); a common one ("sitting", "alike") is just phrasing. English rarity (-log10
+# of its share, index.spelling.english_rarity) from 5.5 up counts; chosen on the tune split by cross-validation
+# (eval/results/answers/README.md), 5.0-7.0 all help.
+RARE = 5.5
 
 
 @dataclass
@@ -30,6 +46,7 @@ class Signals:
     agreement: float
     dense_top: float
     bm25_top: float
+    rare_unknown: float  # how many question words neither the collection nor ordinary English uses
 
     def vector(self) -> list[float]:
         return [getattr(self, f) for f in FEATURES]
@@ -45,8 +62,10 @@ def signals(
     collection_coverage: float,
     dense: tuple[str, float],
     bm25: tuple[str, float],
+    unknown_words: list[str],
 ) -> Signals:
-    """`dense`, `bm25`: each retriever's top section and its score (BM25 per question word, so length-free)."""
+    """`dense`, `bm25`: each retriever's top section and its score (BM25 per question word, so length-free);
+    `unknown_words`: the question's words the collection never uses (LexicalIndex.unknown_words)."""
     words = set(tokenize(question))
     have = set(tokenize(section_text))
     return Signals(
@@ -57,6 +76,7 @@ def signals(
         agreement=float(dense[0] == bm25[0] and bool(dense[0])),
         dense_top=dense[1],
         bm25_top=bm25[1] / max(len(words), 1),
+        rare_unknown=float(sum(english_rarity(w) >= RARE for w in unknown_words)),
     )
 
 

@@ -134,6 +134,24 @@ def test_out_of_scope_questions_are_refused(askdoc: AskDoc) -> None:
         assert data["refusal"]["covered"] < askdoc.settings.refuse_below
 
 
+def test_a_method_the_guide_never_names_is_refused(askdoc: AskDoc) -> None:
+    """In the guide's own field and words (gradient, momentum), but about a method it never mentions: the word
+    that neither the collection nor ordinary English uses is what tips it (rag/refusal.py `rare_unknown`)."""
+    answer = askdoc.ask("How does Nesterov accelerated gradient differ from classical momentum?")
+    signals = answer.to_json()["refusal"]["signals"]
+    assert answer.refused and signals["rare_unknown"] == 1.0 and signals["collection_coverage"] < 1.0
+
+
+def test_one_unknown_word_alone_does_not_refuse(askdoc: AskDoc) -> None:
+    """ "wrecked" is rare enough in English to count, and the guide never uses it; the other signals still say the
+    question is covered, and it is answered from the right section."""
+    answer = askdoc.ask(
+        "my regression model is getting wrecked by a few extreme values, how do i make it less sensitive?"
+    )
+    assert not answer.refused and answer.to_json()["refusal"]["signals"]["rare_unknown"] == 1.0
+    assert answer.sources[0].section_id == "mention-three-ways-to-make-your-model-robust-to-outliers"
+
+
 def test_refusal_threshold_is_the_boundary(settings: Settings, retriever: Retriever) -> None:
     question = "What is the boiling point of water at sea level in Celsius?"
     covered = AskDoc(settings, retriever=retriever).ask(question).refusal["covered"]

@@ -161,3 +161,22 @@ def test_a_typo_in_the_key_terms_still_finds_the_section(retriever: Retriever) -
 def test_unknown_or_known_terms_are_left_alone(retriever: Retriever, question: str) -> None:
     query, corrections = retriever.prepare(question)
     assert (query, corrections) == (question, {})
+
+
+def test_unknown_words_are_the_ones_the_collection_never_uses(retriever: Retriever) -> None:
+    """What the refusal signal `rare_unknown` counts from (index.lexical)."""
+    lexical = retriever.index.lexical
+    assert lexical.unknown_words("How does Nesterov accelerated gradient differ from classical momentum?") == [
+        "nesterov"
+    ]
+    # A clitic is dropped ("what's" -> "what", a stopword) and a hyphenated word is known by its parts.
+    assert lexical.unknown_words("what's min-max scaling of a feature?") == []
+    assert lexical.unknown_words("") == []
+
+
+def test_english_rarity_tells_a_name_from_ordinary_words() -> None:
+    from index.spelling import english_rarity
+    from rag.refusal import RARE
+
+    assert english_rarity("model") < english_rarity("gradient") < RARE <= english_rarity("nesterov")
+    assert english_rarity("Model") == english_rarity("model")
