@@ -65,7 +65,7 @@ def main() -> None:
         torch = Embedder(base.embed_model, base.device, backend="torch")
         torch.warm_up()
         on_torch = Retriever(retriever.settings, embedder=torch, index=retriever.index)
-        runs = [(mode, retriever) for mode in MODES]
+        runs = [(mode, retriever) for mode in MODES if mode != "auto"]  # auto is one of the two it names
         runs += [("hybrid, no typo correction", plain), (f"hybrid, {torch.backend.name} embedder", on_torch)]
         for label, searcher in runs:
             mode = label.split(",")[0]

@@ -18,7 +18,11 @@ HELP = "Ask a question; follow-ups use the conversation so far. /new starts over
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("chat", parents=[common], help="a conversation: follow-up questions use the turns before")
     p.add_argument("--k", type=int, help="sections to retrieve (default 5)")
-    p.add_argument("--mode", choices=MODES, help="retrieval mode (default hybrid)")
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        help="retrieval mode (default auto: rerank once `askdoc reranker train` has run, else hybrid)",
+    )
     p.add_argument("--extractive", action="store_true", help="answer with source sentences only, no LLM")
     p.add_argument("--style", choices=ANSWER_STYLES, help="answer style (as for askdoc ask; default extractive)")
     p.set_defaults(func=cmd_chat)

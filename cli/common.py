@@ -61,7 +61,11 @@ def add_question_arguments(p: argparse.ArgumentParser, question: str, k: str, js
     """The question and the retrieval flags that `search` and `ask` share (the help texts are theirs)."""
     p.add_argument("question", help=question)
     p.add_argument("--k", type=int, help=k)
-    p.add_argument("--mode", choices=MODES, help="retrieval mode (default hybrid)")
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        help="retrieval mode (default auto: rerank once `askdoc reranker train` has run, else hybrid)",
+    )
     p.add_argument("--json", action="store_true", help=json_)
 
 

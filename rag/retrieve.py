@@ -115,8 +115,8 @@ class Retriever:
 
     def warm_up(self) -> None:
         self.backend(self._load_index())
-        if self.settings.mode == "rerank":
-            self.rerank_stage.ready(self.index)
+        if self.settings.mode in ("rerank", "auto"):
+            self.rerank_stage.ready(self.index, asked=self.settings.mode == "rerank")
 
     def _load_index(self) -> StoredIndex:
         if self._index is None:
@@ -277,7 +277,9 @@ class Retriever:
         def section_of(row: int) -> str:
             return index.passages[row].section_id
 
-        if mode == "rerank" and not self.rerank_stage.ready(index):
+        if mode == "auto":
+            mode = "rerank" if self.rerank_stage.ready(index, asked=False) else "hybrid"
+        elif mode == "rerank" and not self.rerank_stage.ready(index):
             mode = "hybrid"  # said once by the stage; the result names the mode that served it
         # Several passages of one section can fill the top of a ranking: look deeper than k.
         depth = max(self.settings.candidates, 4 * k)

@@ -126,6 +126,26 @@ def test_missing_reranker_says_so_once_and_serves_hybrid(
     assert [h.section_id for h in first.hits] == [h.section_id for h in hybrid.hits]
 
 
+def test_mode_auto_reranks_once_a_reranker_is_trained_and_is_hybrid_without_a_word_before(
+    tiny: tuple[Settings, Retriever], embedder: Embedder, tmp_path: Path
+) -> None:
+    settings, base = tiny
+    question = "how do I sharpen a knife?"
+    said: list[str] = []
+    trained = Retriever(settings.replace(mode="auto"), embedder=embedder, notify=said.append, progress=False)
+    trained.warm_up()
+    auto = trained.search(question, k=3)
+    rerank = trained.search(question, k=3, mode="rerank")
+    assert auto.mode == "rerank" and auto.to_json()["results"] == rerank.to_json()["results"]
+    untrained = settings.replace(mode="auto", reranker_model=str(tmp_path / "no-such-model"))
+    plain = Retriever(untrained, embedder=embedder, notify=said.append, progress=False)
+    plain.warm_up()
+    result = plain.search(question, k=3)
+    hybrid = base.search(question, k=3, mode="hybrid")
+    assert result.mode == "hybrid" and result.to_json()["results"] == hybrid.to_json()["results"]
+    assert said == []  # nobody asked for the reranker: its absence is nothing to report
+
+
 def test_reranker_for_another_corpus_is_not_used(tiny: tuple[Settings, Retriever], tmp_path: Path) -> None:
     settings, base = tiny
     index_dir = tmp_path / "idx"

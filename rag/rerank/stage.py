@@ -24,8 +24,9 @@ class RerankStage:
         self.error = ""  # why mode "rerank" serves hybrid results, once known
         self._notify = notify
 
-    def ready(self, index: StoredIndex) -> bool:
-        """Load the cross-encoder on first need; when there is none, say why once and return False."""
+    def ready(self, index: StoredIndex, asked: bool = True) -> bool:
+        """Load the cross-encoder on first need; when there is none, return False, and say why once when it was
+        `asked` for (mode rerank; mode auto just serves hybrid)."""
         if self.reranker.loaded:
             return True
         if self.error:
@@ -34,7 +35,8 @@ class RerankStage:
             self.reranker.warm_up(index)
         except RerankerUnavailable as exc:
             self.error = str(exc)
-            self._notify(f"no reranker available ({exc}); mode rerank serves hybrid results")
+            if asked:
+                self._notify(f"no reranker available ({exc}); mode rerank serves hybrid results")
             return False
         return True
 
