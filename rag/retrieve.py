@@ -134,6 +134,9 @@ class Retriever:
         """Serve from `index` from now on (a collection changed while the server runs: the new one, swapped in)."""
         if self._index is not None:
             self.backend(index)  # a Milvus collection is refilled here, by the one who swaps, not by a search
+            # The reranker is looked for again: one trained for the old collection no longer fits (artifacts), and
+            # one trained since the server started is picked up.
+            self.rerank_stage = RerankStage(self.settings, self._notify)
         self._index = index
 
     def follow_disk(self) -> bool:
@@ -277,9 +280,10 @@ class Retriever:
         def section_of(row: int) -> str:
             return index.passages[row].section_id
 
+        stage = self.rerank_stage  # one stage for the whole search: use_index() may replace it meanwhile
         if mode == "auto":
-            mode = "rerank" if self.rerank_stage.ready(index, asked=False) else "hybrid"
-        elif mode == "rerank" and not self.rerank_stage.ready(index):
+            mode = "rerank" if stage.ready(index, asked=False) else "hybrid"
+        elif mode == "rerank" and not stage.ready(index):
             mode = "hybrid"  # said once by the stage; the result names the mode that served it
         # Several passages of one section can fill the top of a ranking: look deeper than k.
         depth = max(self.settings.candidates, 4 * k)
@@ -287,7 +291,7 @@ class Retriever:
             depth = max(depth, 4 * self.settings.rerank_candidates)
             ranking = self.passage_ranking(query, "hybrid", depth, timings, vector, index)
             ranking = boost(ranking, section_of, prior or {})
-            hits = self.group(self.rerank_stage.rank(query, ranking, index, k, timings), k, index)
+            hits = self.group(stage.rank(query, ranking, index, k, timings), k, index)
         else:
             ranking = self.passage_ranking(query, mode, depth, timings, vector, index)
             hits = self.group(boost(ranking, section_of, prior or {}), k, index)

@@ -146,6 +146,21 @@ def test_mode_auto_reranks_once_a_reranker_is_trained_and_is_hybrid_without_a_wo
     assert said == []  # nobody asked for the reranker: its absence is nothing to report
 
 
+def test_a_reranker_trained_while_serving_is_used_from_the_next_index_swap(
+    tiny: tuple[Settings, Retriever], embedder: Embedder, tmp_path: Path
+) -> None:
+    settings, _ = tiny
+    index_dir = tmp_path / "idx"
+    shutil.copytree(settings.index_dir, index_dir)
+    r = Retriever(settings.replace(index_dir=index_dir, mode="auto"), embedder=embedder, progress=False)
+    r.warm_up()
+    assert r.search("how do I sharpen a knife?", k=3).mode == "hybrid"
+    shutil.copytree(reranker_dir(settings.index_dir), reranker_dir(index_dir))  # `askdoc reranker train` meanwhile
+    assert r.search("how do I sharpen a knife?", k=3).mode == "hybrid"  # looked for once, not on every search
+    r.use_index(r.index)  # what follow_disk() does when the collection on disk changes
+    assert r.search("how do I sharpen a knife?", k=3).mode == "rerank"
+
+
 def test_reranker_for_another_corpus_is_not_used(tiny: tuple[Settings, Retriever], tmp_path: Path) -> None:
     settings, base = tiny
     index_dir = tmp_path / "idx"
