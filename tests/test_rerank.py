@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from servers import child_env, kill_when
 
@@ -17,7 +18,8 @@ from index import store
 from index.embed import Embedder
 from index.models import DEFAULT_EMBEDDER, resolve_model
 from rag.config import Settings
-from rag.rerank import RERANKER_MANIFEST, Reranker, RerankerUnavailable, focus, reranker_dir
+from rag.rerank import RERANKER_MANIFEST, Reranker, RerankerUnavailable, focus, load_cross_encoder, reranker_dir
+from rag.rerank.onnx import ONNX_FILE
 from rag.rerank.train import SplitEncoder, TrainConfig, augment_query, train_reranker
 from rag.retrieve import Retriever
 
@@ -159,6 +161,36 @@ def test_a_reranker_trained_while_serving_is_used_from_the_next_index_swap(
     assert r.search("how do I sharpen a knife?", k=3).mode == "hybrid"  # looked for once, not on every search
     r.use_index(r.index)  # what follow_disk() does when the collection on disk changes
     assert r.search("how do I sharpen a knife?", k=3).mode == "rerank"
+
+
+def test_a_trained_reranker_runs_on_onnx_with_the_scores_torch_gives(
+    tiny: tuple[Settings, Retriever], tmp_path: Path
+) -> None:
+    """A cold `askdoc ask` in the default mode need not import torch (rag/rerank/onnx.py); same model, same scores."""
+    settings, base = tiny
+    index_dir = tmp_path / "idx"
+    shutil.copytree(reranker_dir(settings.index_dir), reranker_dir(index_dir))
+    folder = reranker_dir(index_dir)
+    (folder / ONNX_FILE).unlink(missing_ok=True)  # as training leaves it (other tests here loaded the original)
+    reranker = Reranker(settings.replace(index_dir=index_dir))
+    reranker.warm_up(base.index)  # exports on first use
+    assert reranker.backend == "onnx" and (folder / ONNX_FILE).is_file()
+    on_torch = load_cross_encoder(folder, "cpu", settings.rerank_max_length)
+    assert on_torch.name == "torch"
+    texts = [p.text for p in base.index.passages]
+    question = "how often should I water a cactus?"
+    assert reranker.count_tokens(texts) == on_torch.count_tokens(texts)
+    onnx_scores = np.array(reranker.score(question, texts))
+    assert np.abs(onnx_scores - on_torch.scores(question, texts, 32)).max() < 1e-4
+    assert "Cactus plants need water" in texts[int(np.argmax(onnx_scores))]
+    # A damaged export: this load runs the same weights on torch and drops the file; the next one exports again.
+    (folder / ONNX_FILE).write_bytes(b"not a model")
+    damaged = Reranker(settings.replace(index_dir=index_dir))
+    damaged.warm_up(base.index)
+    assert damaged.backend == "torch" and not (folder / ONNX_FILE).exists()
+    again = Reranker(settings.replace(index_dir=index_dir))
+    again.warm_up(base.index)
+    assert again.backend == "onnx" and np.allclose(again.score(question, texts), onnx_scores, atol=1e-5)
 
 
 def test_reranker_for_another_corpus_is_not_used(tiny: tuple[Settings, Retriever], tmp_path: Path) -> None:

@@ -44,20 +44,42 @@ def source_record(model_id: str, model_path: str) -> dict[str, Any]:
     }
 
 
-def _last_hidden_state(model: Any) -> Any:
-    """The transformer with positional inputs in a fixed order and one output tensor, as the tracer needs it."""
+def _one_output(model: Any, output: str) -> Any:
+    """The model with positional inputs in a fixed order and one output tensor (its `output`), as the tracer
+    needs it."""
     import torch
 
-    class LastHiddenState(torch.nn.Module):
+    class OneOutput(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.model = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
             out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
-            return out.last_hidden_state
+            return getattr(out, output)
 
-    return LastHiddenState().eval()
+    return OneOutput().eval()
+
+
+def export_transformer(model: Any, path: Path, output: str) -> None:
+    """torch.onnx.export of a BERT-like transformers model: (input_ids, attention_mask, token_type_ids) ->
+    `output` ("last_hidden_state", "logits"), batch and length dynamic. Load the model with eager attention: it
+    traces to plain ONNX ops (the fused SDPA kernel is the same arithmetic)."""
+    import torch
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    sample = torch.ones((2, 8), dtype=torch.long)
+    with torch.inference_mode():
+        torch.onnx.export(
+            _one_output(model, output),
+            (sample, sample, torch.zeros_like(sample)),
+            str(path),
+            input_names=names,
+            output_names=[output],
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, output]},
+            opset_version=OPSET,
+            dynamo=False,  # the TorchScript exporter: needs `onnx`, not onnxscript
+        )
 
 
 def export_onnx(model_id: str, model_path: str, target: Path) -> dict[str, Any]:
@@ -69,23 +91,11 @@ def export_onnx(model_id: str, model_path: str, target: Path) -> dict[str, Any]:
     record = source_record(model_id, model_path)
     started = time.perf_counter()
     try:
-        # Eager attention traces to plain ONNX ops; the fused SDPA kernel is the same arithmetic.
         model = AutoModel.from_pretrained(model_path, attn_implementation="eager").eval()
     except OSError as exc:
         raise ModelNotFoundError(f"cannot load embedding model {model_id!r} to export it: {exc}") from None
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    sample = torch.ones((2, 8), dtype=torch.long)
-    with staged_dir(target) as tmp, torch.inference_mode():
-        torch.onnx.export(
-            _last_hidden_state(model),
-            (sample, sample, torch.zeros_like(sample)),
-            str(tmp / ONNX_FILE),
-            input_names=names,
-            output_names=["last_hidden_state"],
-            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
-            opset_version=OPSET,
-            dynamo=False,  # the TorchScript exporter: needs `onnx`, not onnxscript
-        )
+    with staged_dir(target) as tmp:
+        export_transformer(model, tmp / ONNX_FILE, "last_hidden_state")
         shutil.copyfile(Path(model_path) / "tokenizer.json", tmp / "tokenizer.json")
         sidecar = {
             **record,

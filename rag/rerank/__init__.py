@@ -2,7 +2,7 @@
 best sections.
 
   artifacts  where the model lives beside the index, its manifest, and is_current(): whether it fits the collection
-  model      the CrossEncoder wrapper (load, score)
+  model      the cross-encoder (load, score) on torch or, for a reranker trained here on a CPU, on ONNX (onnx)
   focus      narrowing a long passage to the sentences around the best match
   stage      the ranking stage the Retriever runs in mode rerank, with the fallback to hybrid
   train      fine-tuning the domain reranker on the collection (imported on its own: it needs the Retriever)

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from index.embed import pick_device
 from index.store import StoredIndex
 from rag.config import Settings
 from rag.rerank.artifacts import RerankerUnavailable, locate
 from rag.rerank.focus import focus
+from rag.rerank.onnx import ONNX_FILE, OnnxCrossEncoder, export_cross_encoder
 
 
 @dataclass
@@ -39,18 +42,22 @@ class Reranker:
     def loaded(self) -> bool:
         return self._model is not None
 
+    @property
+    def backend(self) -> str:
+        """ "onnx" or "torch" once loaded ("" before)."""
+        return self._model.name if self._model is not None else ""
+
     def warm_up(self, index: StoredIndex) -> None:
         if self._model is not None:
             return
         path = locate(self.settings, index.manifest.corpus_hash)
-        self._model = load_cross_encoder(path, self.device, self.max_length, self.quantize)
+        trained = not self.settings.reranker_model  # ours: its folder may hold an export, or get one
+        self._model = load_cross_encoder(path, self.device, self.max_length, self.quantize, trained)
         self.source = str(path)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         assert self._model is not None, "call warm_up() first"
-        # verbose=False: whole passages are counted on purpose; the "longer than max length" warning is noise
-        tokens = self._model.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
-        return [len(ids) for ids in tokens]
+        return self._model.count_tokens(texts)
 
     def pair_text(self, question: str, heading: str, text: str) -> str:
         """What the cross-encoder reads of a passage for this question (see focus())."""
@@ -60,18 +67,8 @@ class Reranker:
         """Raw relevance logits, one per text (higher = more relevant)."""
         if not texts:
             return []
-        import torch
-
         assert self._model is not None, "call warm_up() first"
-        with torch.inference_mode():
-            scores = self._model.predict(
-                [(question, t) for t in texts],
-                batch_size=self.batch_size,
-                activation_fn=torch.nn.Identity(),
-                show_progress_bar=False,
-                convert_to_numpy=True,
-            )
-        return [float(s) for s in scores.reshape(-1)]
+        return [float(s) for s in self._model.scores(question, texts, self.batch_size)]
 
     def rerank(
         self, question: str, candidates: list[Candidate], timings: dict[str, float] | None = None
@@ -84,10 +81,49 @@ class Reranker:
         return sorted(((c.row, s) for c, s in zip(candidates, scores, strict=True)), key=lambda x: (-x[1], x[0]))
 
 
-def load_cross_encoder(path: Path, device: str, max_length: int, quantize: bool = False) -> Any:
+class TorchCrossEncoder:
+    """sentence-transformers' CrossEncoder: any model, CPU or CUDA, optionally int8 on the CPU."""
+
+    name = "torch"
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        # verbose=False: whole passages are counted on purpose; the "longer than max length" warning is noise
+        return [
+            len(ids) for ids in self.model.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+        ]
+
+    def scores(self, question: str, texts: list[str], batch_size: int) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            scores = self.model.predict(
+                [(question, t) for t in texts],
+                batch_size=batch_size,
+                activation_fn=torch.nn.Identity(),
+                show_progress_bar=False,
+                convert_to_numpy=True,
+            )
+        return scores.reshape(-1)
+
+
+def load_cross_encoder(
+    path: Path, device: str, max_length: int, quantize: bool = False, trained: bool = False
+) -> OnnxCrossEncoder | TorchCrossEncoder:
+    """The cross-encoder in `path`. On the CPU a reranker trained here runs on ONNX Runtime (exported into its
+    folder on first use: rag.rerank.onnx); anything else (a configured folder, CUDA, int8) on torch."""
+    device = pick_device(device)
+    if device == "cpu" and not quantize and trained:
+        try:
+            if not (path / ONNX_FILE).is_file():
+                export_cross_encoder(path)
+            return OnnxCrossEncoder(path, max_length)
+        except Exception:  # any failure (no exporter, a damaged file): the same weights still run on torch
+            (path / ONNX_FILE).unlink(missing_ok=True)  # a damaged export is made again next time
     from sentence_transformers import CrossEncoder
 
-    device = pick_device(device)
     try:
         model = CrossEncoder(str(path), device=device, max_length=max_length, local_files_only=True)
     except (OSError, ValueError) as exc:
@@ -97,4 +133,4 @@ def load_cross_encoder(path: Path, device: str, max_length: int, quantize: bool 
 
         model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     model.eval()
-    return model
+    return TorchCrossEncoder(model)
