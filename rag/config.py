@@ -57,7 +57,7 @@ class Settings:
     # auto: the trained reranker when there is one, else hybrid. With typo correction and the evidence-scored
     # answer, rerank beats hybrid on the tune split in ranking (hit@1 0.960 vs 0.944, MRR@10 0.973 vs 0.964) and
     # answers (relevant citation 0.950 vs 0.942, fact recall 0.650 vs 0.646), at ~140 ms a search on 2 cores. Its
-    # training (~16 min on 2 CPU cores) is not part of a first run: `askdoc reranker train` opts in, and from then
+    # training (~15 min on 2 CPU cores) is not part of a first run: `askdoc reranker train` opts in, and from then
     # on auto uses it.
     mode: str = "auto"
     # Weighted (min-max normalised scores, equal weights) beat RRF on the tune split: hit@1 0.919 vs 0.879,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -121,7 +122,8 @@ def load_cross_encoder(
                 export_cross_encoder(path)
             return OnnxCrossEncoder(path, max_length)
         except Exception:  # any failure (no exporter, a damaged file): the same weights still run on torch
-            (path / ONNX_FILE).unlink(missing_ok=True)  # a damaged export is made again next time
+            with contextlib.suppress(OSError):  # a damaged export is made again next time (a read-only folder: not)
+                (path / ONNX_FILE).unlink(missing_ok=True)
     from sentence_transformers import CrossEncoder
 
     try:
