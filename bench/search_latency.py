@@ -9,6 +9,7 @@ every mode runs on the same questions in the same process so the figures compare
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import tempfile
 import time
@@ -23,9 +24,12 @@ from rag.rerank import reranker_dir
 from rag.retrieve import Retriever, embedder_for
 
 
-def _trained(settings: Settings) -> str:
-    path = reranker_dir(settings.index_dir)
-    return str(path) if path.is_dir() else ""
+def _copy_trained(source: Settings, target: Settings) -> None:
+    """The reranker trained for the index at ASKDOC_INDEX_DIR (if any) fits a fresh copy of the same corpus: put
+    it beside that copy, where the product looks for it (so it runs as trained ones do: ONNX on a CPU)."""
+    trained = reranker_dir(source.index_dir)
+    if trained.is_dir() and not source.reranker_model:
+        shutil.copytree(trained, reranker_dir(target.index_dir))
 
 
 def main() -> None:
@@ -54,9 +58,8 @@ def main() -> None:
             f"{len(builds)} build(s); {counts['sections']} sections, {counts['passages']} passages"
         )
 
-        # The reranker trained for the index at ASKDOC_INDEX_DIR (if any) fits this fresh copy of the same corpus.
-        reranker_model = settings.reranker_model or _trained(base)
-        retriever = Retriever(settings.replace(reranker_model=reranker_model), embedder=embedder, progress=False)
+        _copy_trained(base, settings)
+        retriever = Retriever(settings, embedder=embedder, progress=False)
         retriever.warm_up()
         questions = [q.question for q in load_questions(DEFAULT_QUERIES)]
         # The baseline in the same run: hybrid without typo correction (index/spelling.py), on the same index.
