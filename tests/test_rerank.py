@@ -18,7 +18,15 @@ from index import store
 from index.embed import Embedder
 from index.models import DEFAULT_EMBEDDER, resolve_model
 from rag.config import Settings
-from rag.rerank import RERANKER_MANIFEST, Reranker, RerankerUnavailable, focus, load_cross_encoder, reranker_dir
+from rag.rerank import (
+    RERANKER_MANIFEST,
+    Reranker,
+    RerankerUnavailable,
+    RerankStage,
+    focus,
+    load_cross_encoder,
+    reranker_dir,
+)
 from rag.rerank.onnx import ONNX_FILE
 from rag.rerank.train import SplitEncoder, TrainConfig, augment_query, train_reranker
 from rag.retrieve import Retriever
@@ -191,6 +199,35 @@ def test_a_trained_reranker_runs_on_onnx_with_the_scores_torch_gives(
     again = Reranker(settings.replace(index_dir=index_dir))
     again.warm_up(base.index)
     assert again.backend == "onnx" and np.allclose(again.score(question, texts), onnx_scores, atol=1e-5)
+
+
+def test_concurrent_first_searches_load_and_export_the_reranker_once(
+    tiny: tuple[Settings, Retriever], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import rag.rerank.model as model
+
+    settings, base = tiny
+    index_dir = tmp_path / "idx"
+    shutil.copytree(reranker_dir(settings.index_dir), reranker_dir(index_dir))
+    (reranker_dir(index_dir) / ONNX_FILE).unlink(missing_ok=True)
+    exports: list[Path] = []
+    real = model.export_cross_encoder
+
+    def counted(folder: Path) -> None:
+        exports.append(folder)
+        real(folder)
+
+    monkeypatch.setattr(model, "export_cross_encoder", counted)
+    stage = RerankStage(settings.replace(index_dir=index_dir))
+    results: list[bool] = []
+    threads = [threading.Thread(target=lambda: results.append(stage.ready(base.index))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [True] * 4 and len(exports) == 1 and stage.reranker.backend == "onnx"
 
 
 def test_reranker_for_another_corpus_is_not_used(tiny: tuple[Settings, Retriever], tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ No usable model never breaks search: the stage says why once (notify) and the re
 
 from __future__ import annotations
 
+import threading
+
 from index.collection import Notify, quiet
 from index.store import StoredIndex
 from rag.config import Settings
@@ -23,21 +25,23 @@ class RerankStage:
         self.reranker = reranker or Reranker(settings)
         self.error = ""  # why mode "rerank" serves hybrid results, once known
         self._notify = notify
+        self._lock = threading.Lock()  # concurrent first searches of a server load (and export) the model once
 
     def ready(self, index: StoredIndex, asked: bool = True) -> bool:
         """Load the cross-encoder on first need; when there is none, return False, and say why once when it was
         `asked` for (mode rerank; mode auto just serves hybrid)."""
         if self.reranker.loaded:
             return True
-        if self.error:
-            return False
-        try:
-            self.reranker.warm_up(index)
-        except RerankerUnavailable as exc:
-            self.error = str(exc)
-            if asked:
-                self._notify(f"no reranker available ({exc}); mode rerank serves hybrid results")
-            return False
+        with self._lock:
+            if self.error:
+                return False
+            try:
+                self.reranker.warm_up(index)  # returns at once when another search loaded it meanwhile
+            except RerankerUnavailable as exc:
+                self.error = str(exc)
+                if asked:
+                    self._notify(f"no reranker available ({exc}); mode rerank serves hybrid results")
+                return False
         return True
 
     def rank(self, query: str, ranking: Ranking, index: StoredIndex, k: int, timings: dict[str, float]) -> Ranking:
