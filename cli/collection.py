@@ -97,7 +97,8 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     manifest = read_manifest(settings).to_dict()
     if args.json:
-        extra = {"reranker": _reranker_status(settings, manifest), "embed_backend": _embed(settings)}
+        reranker = _reranker_status(settings, manifest)
+        extra = {"reranker": reranker, "embed_backend": _embed(settings), "mode": _mode(settings, reranker)}
         where = {"index_dir": str(collection_dir(settings)), "collection": settings.collection}
         emit({**where, **manifest, **extra})
     else:
@@ -128,6 +129,20 @@ def _print_info(manifest: dict[str, Any], settings: Settings) -> None:
         "configured": "set by reranker_model",
     }.get(status["state"], f"trained {status.get('created_at', '?')} in {status.get('train_seconds', '?')} s")
     print(f"reranker:  {status['path']} ({detail})")
+    mode = _mode(settings, status)
+    why = (
+        ""
+        if mode == settings.mode
+        else f" (mode {settings.mode}: {'a reranker fits' if mode == 'rerank' else 'no reranker fits'})"
+    )
+    print(f"mode:      {mode}{why}")
+
+
+def _mode(settings: Settings, reranker: dict[str, Any]) -> str:
+    """The retrieval mode searches will use: mode auto is rerank when a reranker fits the collection."""
+    if settings.mode != "auto":
+        return settings.mode
+    return "rerank" if reranker["state"] in ("current", "configured") else "hybrid"
 
 
 def _embed(settings: Settings) -> dict[str, Any]:

@@ -157,7 +157,10 @@ def _reranker_info(capsys: pytest.CaptureFixture[str], index_dir: Path) -> tuple
     code, out, err = askdoc(capsys, index_dir, "index", "info")
     assert code == 0, err
     (line,) = [x for x in out.splitlines() if x.startswith("reranker:")]
+    (mode,) = [x for x in out.splitlines() if x.startswith("mode:")]
     assert status["path"] in line
+    serves = json.loads(askdoc(capsys, index_dir, "index", "info", "--json")[1])["mode"]
+    assert mode.split()[1] == serves == ("rerank" if status["state"] in ("current", "configured") else "hybrid")
     return status, line
 
 
