@@ -16,6 +16,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,7 @@ class Job:
             "summary": counts(self.results),
             "error": self.error or None,
             "seconds": round((self.finished or time.time()) - self.created, 3),
+            "created_at": datetime.fromtimestamp(self.created, UTC).isoformat(timespec="milliseconds"),
         }
 
 
@@ -99,7 +101,11 @@ class Ingestor:
             return job.to_json()
         if not job_id.isalnum():  # ids are hex; anything else is no job (and no path outside the folder)
             return None
-        return read_json_object(self.records / f"{job_id}.json")
+        record = read_json_object(self.records / f"{job_id}.json")
+        if record and record.get("state") not in ("done", "failed") and "created_at" in record:
+            # Written when its state last changed: a job still under way has been running until now.
+            record["seconds"] = round(time.time() - datetime.fromisoformat(record["created_at"]).timestamp(), 3)
+        return record
 
     def _run(self, engine: AskDoc, job: Job, files: list[tuple[str, Path]], staging: Path) -> None:
         job.state = "running"

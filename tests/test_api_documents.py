@@ -57,6 +57,23 @@ def _finished_elsewhere(ingestor: Ingestor, job_id: str, limit_s: float = 10.0) 
     return record
 
 
+def test_another_worker_reports_a_running_job_as_still_running(own_index: Settings) -> None:
+    """Its record was written when the job started; the time it reports is until now, not until then."""
+    from api.ingest import Job
+
+    writer, reader = Ingestor(own_index), Ingestor(own_index)
+    job = Job("0123456789ab", 2, state="running", created=time.time() - 5.0)
+    writer._record(job)
+    first = reader.status(job.id)
+    time.sleep(0.2)
+    second = reader.status(job.id)
+    assert first is not None and second is not None and first["state"] == "running"
+    assert 5.0 <= first["seconds"] < second["seconds"] and first["created_at"] == job.to_json()["created_at"]
+    job.state, job.finished = "done", time.time()
+    writer._record(job)
+    assert reader.status(job.id) == job.to_json()  # a finished job's time is what its worker wrote
+
+
 def test_upload_ask_list_remove(served: tuple[TestClient, Settings], tmp_path: Path) -> None:
     client, settings = served
     before = client.post("/search", json={"question": QUESTION["question"], "k": 1}).json()["results"][0]
