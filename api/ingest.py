@@ -23,7 +23,7 @@ from typing import Any
 from corpus.errors import AskdocError, CollectionNotFoundError, InvalidInputError
 from corpus.ids import DEFAULT_COLLECTION
 from corpus.parse import load_file
-from index.atomic import read_json_object
+from index.atomic import read_json_object, staged_file
 from index.collection import Collection
 from index.documents import doc_id
 from index.ingest import FileResult, counts
@@ -128,9 +128,8 @@ class Ingestor:
         effort: a full disk must not fail the ingestion itself, and this worker still answers from memory."""
         try:
             self.records.mkdir(parents=True, exist_ok=True)
-            tmp = self.records / f".{job.id}.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps(job.to_json()), encoding="utf-8")
-            os.replace(tmp, self.records / f"{job.id}.json")
+            with staged_file(self.records / f"{job.id}.json") as tmp:
+                tmp.write_text(json.dumps(job.to_json()), encoding="utf-8")
         except OSError:
             pass
 

@@ -32,11 +32,11 @@ from rag.config import Settings
 Pair = tuple[str, str, str]  # (anchor, positive, section id)
 
 
-def hard_negatives(pairs: list[Pair], settings: Settings) -> list[str]:
+def hard_negatives(pairs: list[Pair], settings: Settings, index: StoredIndex) -> list[str]:
     """Per pair, the passage hybrid search ranks highest for its anchor among other sections' passages."""
     from rag.retrieve import Retriever
 
-    retriever = Retriever(settings)
+    retriever = Retriever(settings, index=index)  # the index the pairs came from, not loaded a second time
     retriever.warm_up()
     passages = retriever.index.passages
     out = []
@@ -136,8 +136,9 @@ def main() -> None:
     args = ap.parse_args()
 
     settings = Settings.from_env()
-    pairs = pairs_from_index(load(settings.index_dir), args.cloze, args.seed)
-    negative = dict(zip(pairs, hard_negatives(pairs, settings), strict=True)) if args.hard else {}
+    index = load(settings.index_dir)
+    pairs = pairs_from_index(index, args.cloze, args.seed)
+    negative = dict(zip(pairs, hard_negatives(pairs, settings, index), strict=True)) if args.hard else {}
     plan = [b for epoch in range(args.epochs) for b in batches(pairs, args.batch, args.seed + epoch)]
     print(f"{len(pairs)} pairs, {len(plan)} steps planned")
     stats = {"pairs": len(pairs), **train(resolve_model(settings.embed_model), plan, negative, args)}

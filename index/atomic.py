@@ -1,4 +1,4 @@
-"""Replacing a directory as a whole: readers see the old one or the new one, never a half-written one.
+"""Replacing a directory (or a file) as a whole: readers see the old one or the new one, never a half-written one.
 
 Both the index and the trained reranker are written this way: into a fresh sibling temp directory, then renamed
 into place. An interrupted write leaves the previous directory usable. A writer killed outright (kill -9, power
@@ -50,6 +50,18 @@ def staged_dir(final_dir: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+@contextlib.contextmanager
+def staged_file(final: Path) -> Iterator[Path]:
+    """A temp path beside `final` to write; once the block succeeds it replaces `final` in one rename, so a reader
+    sees the old file or the new one. When the block fails the temp file is removed and `final` is as it was."""
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _write_error(final_dir: Path, exc: OSError) -> OSError | IndexWriteError:

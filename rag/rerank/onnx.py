@@ -9,12 +9,12 @@ an export always belongs to the weights beside it. Tokenisation follows sentence
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from index.atomic import staged_file
 from index.embedders.onnx_export import export_transformer
 
 ONNX_FILE = "reranker.onnx"
@@ -25,12 +25,8 @@ def export_cross_encoder(folder: Path) -> None:
     from transformers import AutoModelForSequenceClassification
 
     model = AutoModelForSequenceClassification.from_pretrained(folder, attn_implementation="eager").eval()
-    tmp = folder / f".{ONNX_FILE}.tmp-{os.getpid()}"
-    try:
+    with staged_file(folder / ONNX_FILE) as tmp:
         export_transformer(model, tmp, "logits")
-        os.replace(tmp, folder / ONNX_FILE)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class OnnxCrossEncoder:
