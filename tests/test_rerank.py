@@ -156,6 +156,23 @@ def test_mode_auto_reranks_once_a_reranker_is_trained_and_is_hybrid_without_a_wo
     assert said == []  # nobody asked for the reranker: its absence is nothing to report
 
 
+def test_a_reranker_trained_while_serving_is_used_without_a_restart(
+    tiny: tuple[Settings, Retriever], embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.rerank.stage as stage
+
+    settings, _ = tiny
+    index_dir = tmp_path / "idx"
+    shutil.copytree(settings.index_dir, index_dir)
+    r = Retriever(settings.replace(index_dir=index_dir, mode="auto"), embedder=embedder, progress=False)
+    r.warm_up()
+    assert r.search("how do I sharpen a knife?", k=3).mode == "hybrid"
+    shutil.copytree(reranker_dir(settings.index_dir), reranker_dir(index_dir))  # `askdoc reranker train` meanwhile
+    assert r.search("how do I sharpen a knife?", k=3).mode == "hybrid"  # not looked for on every search
+    monkeypatch.setattr(stage, "RETRY_SECONDS", 0.0)  # as if RETRY_SECONDS had passed
+    assert r.search("how do I sharpen a knife?", k=3).mode == "rerank"
+
+
 def test_a_reranker_trained_while_serving_is_used_from_the_next_index_swap(
     tiny: tuple[Settings, Retriever], embedder: Embedder, tmp_path: Path
 ) -> None:
@@ -165,9 +182,8 @@ def test_a_reranker_trained_while_serving_is_used_from_the_next_index_swap(
     r = Retriever(settings.replace(index_dir=index_dir, mode="auto"), embedder=embedder, progress=False)
     r.warm_up()
     assert r.search("how do I sharpen a knife?", k=3).mode == "hybrid"
-    shutil.copytree(reranker_dir(settings.index_dir), reranker_dir(index_dir))  # `askdoc reranker train` meanwhile
-    assert r.search("how do I sharpen a knife?", k=3).mode == "hybrid"  # looked for once, not on every search
-    r.use_index(r.index)  # what follow_disk() does when the collection on disk changes
+    shutil.copytree(reranker_dir(settings.index_dir), reranker_dir(index_dir))
+    r.use_index(r.index)  # what follow_disk() does when the collection on disk changes: at once, no waiting
     assert r.search("how do I sharpen a knife?", k=3).mode == "rerank"
 
 

@@ -6,6 +6,7 @@ No usable model never breaks search: the stage says why once (notify) and the re
 from __future__ import annotations
 
 import threading
+import time
 
 from index.collection import Notify, quiet
 from index.store import StoredIndex
@@ -15,6 +16,9 @@ from rag.rerank.artifacts import RerankerUnavailable
 from rag.rerank.model import Candidate, Reranker
 
 Ranking = list[tuple[int, float]]  # (passage row, score), best first
+# How long a stage without a model waits before it looks again: `askdoc reranker train` may finish while a server
+# runs, and a look (one small JSON read) on every search would be wasted on the many collections that have none.
+RETRY_SECONDS = 10.0
 
 
 class RerankStage:
@@ -24,24 +28,27 @@ class RerankStage:
         self.settings = settings
         self.reranker = reranker or Reranker(settings)
         self.error = ""  # why mode "rerank" serves hybrid results, once known
+        self._looked = 0.0  # when the model was last looked for in vain (time.monotonic)
         self._notify = notify
         self._lock = threading.Lock()  # concurrent first searches of a server load (and export) the model once
 
     def ready(self, index: StoredIndex, asked: bool = True) -> bool:
         """Load the cross-encoder on first need; when there is none, return False, and say why once when it was
-        `asked` for (mode rerank; mode auto just serves hybrid)."""
+        `asked` for (mode rerank; mode auto just serves hybrid). A missing one is looked for again after
+        RETRY_SECONDS, so one trained while a server runs is used without a restart."""
         if self.reranker.loaded:
             return True
         with self._lock:
-            if self.error:
+            if self.error and time.monotonic() - self._looked < RETRY_SECONDS:
                 return False
             try:
                 self.reranker.warm_up(index)  # returns at once when another search loaded it meanwhile
             except RerankerUnavailable as exc:
-                self.error = str(exc)
-                if asked:
+                if asked and str(exc) != self.error:
                     self._notify(f"no reranker available ({exc}); mode rerank serves hybrid results")
+                self.error, self._looked = str(exc), time.monotonic()
                 return False
+            self.error = ""
         return True
 
     def rank(self, query: str, ranking: Ranking, index: StoredIndex, k: int, timings: dict[str, float]) -> Ranking:
