@@ -1,6 +1,6 @@
 """Fit the refusal model (rag/refusal.json) on the tune split of the dev set and print its curve.
 
-    python -m eval.calibrate [--queries FILE] [--max-false-refusal 0.03] [--write]
+    python -m eval.calibrate [--queries FILE] [--max-false-refusal 0.02] [--write]
 
 A logistic regression over the refusal signals (rag/refusal.py), standardised, class-balanced. The operating point
 is the threshold that refuses the most unanswerable tune questions while refusing at most --max-false-refusal of
@@ -65,7 +65,9 @@ def fit(x: np.ndarray, y: np.ndarray, max_false: float) -> tuple[dict[str, objec
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--queries", default=str(DEFAULT_QUERIES))
-    ap.add_argument("--max-false-refusal", type=float, default=0.03)
+    # 0.02 in-sample, for at most 3 % on questions the fit has not seen: cross-validated on tune (5 folds x 10
+    # seeds), a 3 % cut refused 4.5 % of the held-out answerable questions, a 2 % cut 2.6 % (answers README).
+    ap.add_argument("--max-false-refusal", type=float, default=0.02)
     ap.add_argument("--write", action="store_true", help=f"write the fitted model to {MODEL_FILE}")
     args = ap.parse_args()
     askdoc = AskDoc(Settings.from_env(), progress=False)
