@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument(
         "--mode",
         choices=MODES,
-        help="retrieval mode (default auto: rerank once `askdoc reranker train` has run, else hybrid)",
+        help="retrieval mode (default hybrid; auto: rerank once `askdoc reranker train` has run, else hybrid)",
     )
     p.add_argument("--extractive", action="store_true", help="answer with source sentences only, no LLM")
     p.add_argument("--style", choices=ANSWER_STYLES, help="answer style (as for askdoc ask; default extractive)")

@@ -64,7 +64,7 @@ def add_question_arguments(p: argparse.ArgumentParser, question: str, k: str, js
     p.add_argument(
         "--mode",
         choices=MODES,
-        help="retrieval mode (default auto: rerank once `askdoc reranker train` has run, else hybrid)",
+        help="retrieval mode (default hybrid; auto: rerank once `askdoc reranker train` has run, else hybrid)",
     )
     p.add_argument("--json", action="store_true", help=json_)
 

@@ -168,6 +168,7 @@ def test_index_info_shows_the_reranker_status(
     own_index: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     index_dir = own_index.index_dir
+    monkeypatch.setenv("ASKDOC_MODE", "auto")  # the mode that follows the reranker's state (the default is hybrid)
     status, line = _reranker_info(capsys, index_dir)
     assert status["state"] == "missing" and "not trained: run `askdoc reranker train`" in line
 
@@ -186,6 +187,8 @@ def test_index_info_shows_the_reranker_status(
     monkeypatch.setenv("ASKDOC_RERANKER_MODEL", "/models/my-cross-encoder")
     status, line = _reranker_info(capsys, index_dir)
     assert status == {"state": "configured", "path": "/models/my-cross-encoder"} and "set by reranker_model" in line
+    monkeypatch.delenv("ASKDOC_MODE")
+    assert json.loads(askdoc(capsys, index_dir, "index", "info", "--json")[1])["mode"] == "hybrid"  # the default
 
 
 def test_rebuild_keeps_added_documents(own_index: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
