@@ -156,18 +156,24 @@ def test_mode_auto_reranks_once_a_reranker_is_trained_and_is_hybrid_without_a_wo
     assert said == []  # nobody asked for the reranker: its absence is nothing to report
 
 
-def test_a_reranker_trained_while_serving_is_used_without_a_restart(
-    tiny: tuple[Settings, Retriever], embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import rag.rerank.stage as stage
-
-    settings, _ = tiny
+def _serving_when_a_reranker_is_trained(settings: Settings, embedder: Embedder, tmp_path: Path) -> Retriever:
+    """A server in mode auto on a copy of the index, searching hybrid (no reranker yet); then a reranker appears
+    beside its index, as `askdoc reranker train` would write it meanwhile."""
     index_dir = tmp_path / "idx"
     shutil.copytree(settings.index_dir, index_dir)
     r = Retriever(settings.replace(index_dir=index_dir, mode="auto"), embedder=embedder, progress=False)
     r.warm_up()
     assert r.search("how do I sharpen a knife?", k=3).mode == "hybrid"
-    shutil.copytree(reranker_dir(settings.index_dir), reranker_dir(index_dir))  # `askdoc reranker train` meanwhile
+    shutil.copytree(reranker_dir(settings.index_dir), reranker_dir(index_dir))
+    return r
+
+
+def test_a_reranker_trained_while_serving_is_used_without_a_restart(
+    tiny: tuple[Settings, Retriever], embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.rerank.stage as stage
+
+    r = _serving_when_a_reranker_is_trained(tiny[0], embedder, tmp_path)
     assert r.search("how do I sharpen a knife?", k=3).mode == "hybrid"  # not looked for on every search
     monkeypatch.setattr(stage, "RETRY_SECONDS", 0.0)  # as if RETRY_SECONDS had passed
     assert r.search("how do I sharpen a knife?", k=3).mode == "rerank"
@@ -176,13 +182,7 @@ def test_a_reranker_trained_while_serving_is_used_without_a_restart(
 def test_a_reranker_trained_while_serving_is_used_from_the_next_index_swap(
     tiny: tuple[Settings, Retriever], embedder: Embedder, tmp_path: Path
 ) -> None:
-    settings, _ = tiny
-    index_dir = tmp_path / "idx"
-    shutil.copytree(settings.index_dir, index_dir)
-    r = Retriever(settings.replace(index_dir=index_dir, mode="auto"), embedder=embedder, progress=False)
-    r.warm_up()
-    assert r.search("how do I sharpen a knife?", k=3).mode == "hybrid"
-    shutil.copytree(reranker_dir(settings.index_dir), reranker_dir(index_dir))
+    r = _serving_when_a_reranker_is_trained(tiny[0], embedder, tmp_path)
     r.use_index(r.index)  # what follow_disk() does when the collection on disk changes: at once, no waiting
     assert r.search("how do I sharpen a knife?", k=3).mode == "rerank"
 
