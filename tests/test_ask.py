@@ -19,6 +19,7 @@ from index.lexical import tokenize
 from rag.citations import cited_numbers, clean_markers, strip_markers
 from rag.config import Settings
 from rag.context import Source
+from rag.evidence import Evidence, EvidenceConfig, Sentence, answer_sentences
 from rag.generation import models as llm_module
 from rag.pipeline import Answer, AskDoc, FinalEvent, TokenEvent
 from rag.retrieve import Retriever
@@ -172,6 +173,28 @@ def test_no_quotable_evidence_is_refused(tmp_path: Path, embedder: Embedder) -> 
     a = AskDoc(settings, retriever=Retriever(settings, embedder=embedder, progress=False))
     answer = a.ask("What does the diagram show?")
     assert answer.refused and answer.sources == []
+
+
+def test_a_section_of_only_fragments_is_still_quoted(askdoc: AskDoc) -> None:
+    """The SQL section is list fragments, none a standalone sentence; it is the answer, so it is quoted rather
+    than a section that merely mentions SQL."""
+    streamed, answer = run(askdoc, "What is the difference between BETWEEN and IN operators in SQL?", extractive=True)
+    data = check_shown(streamed, answer)
+    assert data["citations"][0]["section_id"] == "what-is-the-difference-between-between-and-in-operators-in-sql"
+    assert "range between two elements" in data["answer"]
+
+
+def test_the_retrievers_first_section_is_quoted_when_the_best_sentence_is_elsewhere() -> None:
+    def sentence(section: str, rank: int, score: float) -> Sentence:
+        return Sentence(section, rank, 0, f"A complete sentence from section {section} here.", score)
+
+    first, other = sentence("first", 0, 0.6), sentence("other", 1, 0.7)
+    unsure = Evidence([other, first], {"first": [first], "other": [other]})
+    assert [s.section_id for s in answer_sentences(unsure, EvidenceConfig())] == ["other", "first"]
+    assert [s.section_id for s in answer_sentences(unsure, EvidenceConfig(quote_first_section=False))] == ["other"]
+    best_first = sentence("first", 0, 0.8)
+    agreed = Evidence([best_first, other], {"first": [best_first], "other": [other]})
+    assert [s.section_id for s in answer_sentences(agreed, EvidenceConfig())] == ["first"]
 
 
 def test_missing_llm_package_falls_back_with_a_clear_message(
