@@ -204,15 +204,20 @@ class AskDoc:
         evidence = score_evidence(query, qvec, sections, index.sections, self._vectors, self.evidence)
         timings["context"] = elapsed_ms(t)
         draft = Draft(question, result.hits, evidence, timings, start, search=query)
-        draft.signals = self._signals(query, qvec, draft, index)
+        draft.signals = self._signals(query, qvec, draft, index, result.leaders)
         return draft
 
-    def _signals(self, query: str, qvec: np.ndarray, draft: Draft, index: StoredIndex) -> Signals:
-        """What the refusal model weighs; the two single-retriever searches cost a millisecond or two."""
+    def _signals(
+        self, query: str, qvec: np.ndarray, draft: Draft, index: StoredIndex, leaders: dict[str, tuple[str, float]]
+    ) -> Signals:
+        """What the refusal model weighs: each retriever's top section as the search found it (`leaders`), or
+        from a one-retriever search when the mode did not run that retriever."""
         tops = []
         for mode in ("dense", "bm25"):
-            hits = self.retriever.search(query, k=1, mode=mode, vector=qvec, cleaned=True, index=index).hits
-            tops.append((hits[0].section_id, hits[0].score) if hits else ("", 0.0))
+            if mode not in leaders:
+                hits = self.retriever.search(query, k=1, mode=mode, vector=qvec, cleaned=True, index=index).hits
+                leaders[mode] = (hits[0].section_id, hits[0].score) if hits else ("", 0.0)
+            tops.append(leaders[mode])
         best = draft.evidence.sentences[0].section_id if draft.evidence.sentences else ""
         text = index.sections[best].text if best else ""
         lexical = index.lexical

@@ -52,6 +52,8 @@ class SearchResult:
     corrections: dict[str, str] = field(default_factory=dict)  # typed word -> the collection word searched for
     search_question: str = ""  # set when a follow-up searched with more than the query (rag.followup)
     collection: str = "default"  # the collection searched
+    # Each first-stage retriever's top section and score (before fusion); the refusal signals read them.
+    leaders: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -195,9 +197,11 @@ class Retriever:
         timings: dict[str, float],
         vector: np.ndarray | None = None,
         index: StoredIndex | None = None,
+        leaders: dict[str, tuple[str, float]] | None = None,
     ) -> list[tuple[int, float]]:
         """Passage rows with scores, best first, for one first-stage mode (`vector`: the query, embedded; `index`:
-        the one a whole search reads, default the current one)."""
+        the one a whole search reads, default the current one; `leaders`: filled with each retriever's top section
+        and score)."""
         index = index or self.index
         rankings: list[list[tuple[int, float]]] = []
         if mode in ("dense", "hybrid"):
@@ -213,6 +217,11 @@ class Retriever:
             ids, scores = self.backend(index).lexical(query, depth)
             rankings.append(list(zip(ids.tolist(), scores.tolist(), strict=True)))
             timings["bm25"] = elapsed_ms(t)
+        if leaders is not None:
+            names = ["dense", "bm25"] if mode == "hybrid" else [mode]
+            for name, ranking in zip(names, rankings, strict=True):
+                row, score = ranking[0] if ranking else (-1, 0.0)
+                leaders[name] = (index.passages[row].section_id if row >= 0 else "", score)
         if len(rankings) == 1:
             return rankings[0]
         fused = self._fuse(rankings)
@@ -287,16 +296,18 @@ class Retriever:
             mode = "hybrid"  # said once by the stage; the result names the mode that served it
         # Several passages of one section can fill the top of a ranking: look deeper than k.
         depth = max(self.settings.candidates, 4 * k)
+        leaders: dict[str, tuple[str, float]] = {}
         if mode == "rerank":
             depth = max(depth, 4 * self.settings.rerank_candidates)
-            ranking = self.passage_ranking(query, "hybrid", depth, timings, vector, index)
+            ranking = self.passage_ranking(query, "hybrid", depth, timings, vector, index, leaders)
             ranking = boost(ranking, section_of, prior or {})
             hits = self.group(stage.rank(query, ranking, index, k, timings), k, index)
         else:
-            ranking = self.passage_ranking(query, mode, depth, timings, vector, index)
+            ranking = self.passage_ranking(query, mode, depth, timings, vector, index, leaders)
             hits = self.group(boost(ranking, section_of, prior or {}), k, index)
         timings["total"] = elapsed_ms(t)
-        return SearchResult(question, mode, hits, timings, corrections, collection=self.settings.collection)
+        collection = self.settings.collection
+        return SearchResult(question, mode, hits, timings, corrections, collection=collection, leaders=leaders)
 
 
 def elapsed_ms(start: float) -> float:
