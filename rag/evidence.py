@@ -101,9 +101,12 @@ def standalone(sentence: str) -> bool:
 def fragment(sentence: str, words: frozenset[str]) -> bool:
     """Whether a sentence that is not standalone may still be quoted when its section has nothing better (tune:
     relevant citation 0.935 -> 0.947, e.g. the section on standardization vs normalization is two formula lines):
-    it says something (two words, not a formula's symbols) and neither points at a figure nor is code."""
+    it says something (two words, not a formula's symbols), is not a question (a list of questions, such as the
+    guide's references, answers none of them) and neither points at a figure nor is code."""
     said = [w for w in words if len(w) > 2 and w.isalpha()]
-    return len(said) >= 2 and not _FIGURE.search(sentence) and not _CODE.search(sentence)
+    if len(said) < 2 or sentence.rstrip().endswith("?"):
+        return False
+    return not _FIGURE.search(sentence) and not _CODE.search(sentence)
 
 
 def leans_back(sentence: str) -> bool:
@@ -207,13 +210,15 @@ def pick(evidence: Evidence, section_id: str, limit: int, floor: float, cfg: Evi
 
 def answer_sentences(evidence: Evidence, cfg: EvidenceConfig) -> list[Sentence]:
     """What the extractive answer quotes: the best sentence's section's best sentences, and the best one of the
-    retriever's first section when that is another section (the ranking is then unsure which section answers)."""
+    retriever's first section when that is another section (the ranking is then unsure which section answers) and
+    its sentence is about as good as the quoted ones."""
     if not evidence.sentences:
         return []
     best = evidence.sentences[0]
-    out = pick(evidence, best.section_id, cfg.answer_sentences, best.score - cfg.answer_margin, cfg)
+    floor = best.score - cfg.answer_margin
+    out = pick(evidence, best.section_id, cfg.answer_sentences, floor, cfg)
     first = next((s for s in evidence.sentences if s.rank == 0), None)
-    if cfg.quote_first_section and best.rank != 0 and first is not None:
+    if cfg.quote_first_section and best.rank != 0 and first is not None and first.score >= floor:
         out += pick(evidence, first.section_id, 1, first.score, cfg)
     return out
 

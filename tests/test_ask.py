@@ -184,11 +184,27 @@ def test_a_section_of_only_fragments_is_still_quoted(askdoc: AskDoc) -> None:
     assert "range between two elements" in data["answer"]
 
 
+def test_a_list_of_questions_is_not_quoted_as_an_answer(askdoc: AskDoc) -> None:
+    """The guide's "References" section lists questions word for word, so it ranks first for one of them; a
+    question is no answer, so the answer quotes the section that answers it."""
+    question = "Why is it bad idea to initialize all weight to same value?"
+    assert askdoc.search(question).hits[0].section_id == "references"
+    streamed, answer = run(askdoc, question, extractive=True)
+    data = check_shown(streamed, answer)
+    assert [c["section_id"] for c in data["citations"]] == [
+        "why-do-we-initialize-weights-randomly-what-if-we-initialize-the"
+    ]
+    assert not any(s["text"].endswith("?") for s in data["sentences"])
+
+
 def test_the_retrievers_first_section_is_quoted_when_the_best_sentence_is_elsewhere() -> None:
     def sentence(section: str, rank: int, score: float) -> Sentence:
         return Sentence(section, rank, 0, f"A complete sentence from section {section} here.", score)
 
     first, other = sentence("first", 0, 0.6), sentence("other", 1, 0.7)
+    far = sentence("first", 0, 0.3)  # more than answer_margin (0.3) below the best: not quoted
+    distant = Evidence([other, far], {"first": [far], "other": [other]})
+    assert [s.section_id for s in answer_sentences(distant, EvidenceConfig())] == ["other"]
     unsure = Evidence([other, first], {"first": [first], "other": [other]})
     assert [s.section_id for s in answer_sentences(unsure, EvidenceConfig())] == ["other", "first"]
     assert [s.section_id for s in answer_sentences(unsure, EvidenceConfig(quote_first_section=False))] == ["other"]
