@@ -211,17 +211,16 @@ class AskDoc:
         self, query: str, qvec: np.ndarray, draft: Draft, index: StoredIndex, leaders: dict[str, tuple[str, float]]
     ) -> Signals:
         """What the refusal model weighs: each retriever's top section as the search found it (`leaders`), or
-        from a one-retriever search when the mode did not run that retriever."""
-        tops = []
+        from that retriever alone when the mode did not run it."""
+        tops = dict(leaders)
         for mode in ("dense", "bm25"):
-            if mode not in leaders:
-                hits = self.retriever.search(query, k=1, mode=mode, vector=qvec, cleaned=True, index=index).hits
-                leaders[mode] = (hits[0].section_id, hits[0].score) if hits else ("", 0.0)
-            tops.append(leaders[mode])
+            if mode not in tops:
+                self.retriever.passage_ranking(query, mode, 1, {}, qvec, index, tops)
         best = draft.evidence.sentences[0].section_id if draft.evidence.sentences else ""
         text = index.sections[best].text if best else ""
         lexical = index.lexical
-        return signals(query, draft.evidence, text, lexical.coverage(query), *tops, lexical.unknown_words(query))
+        dense, bm25 = tops["dense"], tops["bm25"]
+        return signals(query, draft.evidence, text, lexical.coverage(query), dense, bm25, lexical.unknown_words(query))
 
     def section(self, section_id: str) -> Section | None:
         """A whole section of the collection, or None when there is no section with this id."""

@@ -220,8 +220,7 @@ class Retriever:
         if leaders is not None:
             names = ["dense", "bm25"] if mode == "hybrid" else [mode]
             for name, ranking in zip(names, rankings, strict=True):
-                row, score = ranking[0] if ranking else (-1, 0.0)
-                leaders[name] = (index.passages[row].section_id if row >= 0 else "", score)
+                leaders[name] = (index.passages[ranking[0][0]].section_id, ranking[0][1]) if ranking else ("", 0.0)
         if len(rankings) == 1:
             return rankings[0]
         fused = self._fuse(rankings)

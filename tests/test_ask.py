@@ -19,7 +19,7 @@ from index.lexical import tokenize
 from rag.citations import cited_numbers, clean_markers, strip_markers
 from rag.config import Settings
 from rag.context import Source
-from rag.evidence import Evidence, EvidenceConfig, Sentence, answer_sentences
+from rag.evidence import Evidence, EvidenceConfig, Sentence, answer_sentences, fragment
 from rag.generation import models as llm_module
 from rag.pipeline import Answer, AskDoc, FinalEvent, TokenEvent
 from rag.retrieve import Retriever
@@ -182,6 +182,23 @@ def test_a_section_of_only_fragments_is_still_quoted(askdoc: AskDoc) -> None:
     data = check_shown(streamed, answer)
     assert data["citations"][0]["section_id"] == "what-is-the-difference-between-between-and-in-operators-in-sql"
     assert "range between two elements" in data["answer"]
+
+
+@pytest.mark.parametrize(
+    ("text", "quotable"),
+    [
+        ("–> range between two elements including themselves);IN", True),
+        ("Standardization: Scales data to zero mean and unit variance, following \\(X = \\frac{X - m}{s}\\).", True),
+        ("–> elements in a set(list)- As an simple example:", True),  # a list intro, but the definition of IN
+        ("Why is it bad idea to initialize all weight to same value?", False),  # a question answers nothing
+        ("title = {Interview Questions},", False),  # BibTeX
+        ("See the image below for details.", False),
+        ("\\(x = y^2 + z\\)", False),  # symbols, no words
+        ("print(model.fit(x, y))", False),
+    ],
+)
+def test_what_a_fragment_section_may_quote(text: str, quotable: bool) -> None:
+    assert fragment(text, frozenset(tokenize(text))) is quotable
 
 
 def test_a_list_of_questions_is_not_quoted_as_an_answer(askdoc: AskDoc) -> None:

@@ -97,6 +97,19 @@ def test_query_with_no_known_words_returns_no_bm25_hits(retriever: Retriever) ->
     assert retriever.search("zzqx vvbn", mode="bm25").hits == []
 
 
+def test_each_retrievers_leader_is_its_own_first_section(retriever: Retriever) -> None:
+    """A hybrid search records what dense and BM25 alone rank first (the refusal signals read it): the same
+    section and score as a search in that mode."""
+    question = "How does focal loss help with class imbalance?"
+    leaders = retriever.search(question, mode="hybrid").leaders
+    assert set(leaders) == {"dense", "bm25"}
+    for mode in ("dense", "bm25"):
+        top = retriever.search(question, k=1, mode=mode).hits[0]
+        assert leaders[mode] == (top.section_id, pytest.approx(top.score))
+    assert set(retriever.search(question, mode="dense").leaders) == {"dense"}
+    assert "leaders" not in retriever.search(question).to_json()  # internal, not part of the JSON contract
+
+
 def test_rrf_by_hand() -> None:
     fused = reciprocal_rank_fusion([[(1, 9.0), (2, 8.0)], [(2, 0.9), (3, 0.5)]], k=60)
     assert fused[2] == pytest.approx(1 / 62 + 1 / 61)
