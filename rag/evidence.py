@@ -98,7 +98,7 @@ def standalone(sentence: str) -> bool:
     words = sentence.split()
     if len(words) < 5 or sentence.endswith((":", "?")):
         return False
-    if _FIGURE.search(sentence) or _CODE.search(sentence) or sentence.count("=") > 1:
+    if _figure_or_code(sentence) or sentence.count("=") > 1:
         return False
     letters = sum(ch.isalpha() for ch in sentence)
     if letters < 0.6 * len(sentence.replace(" ", "")) or sentence.count("\\") > 2:  # formulas and LaTeX
@@ -116,7 +116,12 @@ def fragment(sentence: str, words: frozenset[str]) -> bool:
     said = [w for w in words if len(w) > 2 and w.isalpha()]
     if len(said) < 2 or sentence.rstrip().endswith("?") or _FIELD.search(sentence):
         return False
-    return not _FIGURE.search(sentence) and not _CODE.search(sentence)
+    return not _figure_or_code(sentence)
+
+
+def _figure_or_code(sentence: str) -> bool:
+    """Points at a figure that is not there, or is code: never quoted, standalone or fragment."""
+    return bool(_FIGURE.search(sentence) or _CODE.search(sentence))
 
 
 def leans_back(sentence: str) -> bool:
@@ -198,20 +203,28 @@ def score_evidence(
     return Evidence(scored, by_section)
 
 
-def pick(evidence: Evidence, section_id: str, limit: int, floor: float, cfg: EvidenceConfig) -> list[Sentence]:
+def pick(
+    evidence: Evidence,
+    section_id: str,
+    limit: int,
+    floor: float,
+    cfg: EvidenceConfig,
+    quoted: Sequence[Sentence] = (),
+) -> list[Sentence]:
     """Up to `limit` of a section's best sentences scoring at least `floor`, each with the sentence it leans on,
-    near-duplicates left out, in document order."""
+    near-duplicates (of each other and of the sentences already `quoted`) left out, in document order."""
     row = evidence.by_section.get(section_id, [])
     chosen: dict[int, Sentence] = {}
-    seen: list[frozenset[str]] = []
+    taken: list[frozenset[str]] = []
+    before = [q.words for q in quoted]
     for s in evidence.sentences:
         if s.section_id != section_id or s.score < floor or s.position in chosen:
             continue
-        if len(seen) >= limit:
+        if len(taken) >= limit:
             break
-        if any(_jaccard(s.words, w) >= cfg.duplicate_jaccard for w in seen):
+        if any(_jaccard(s.words, w) >= cfg.duplicate_jaccard for w in (*before, *taken)):
             continue
-        seen.append(s.words)
+        taken.append(s.words)
         chosen[s.position] = s
         prev = row[s.position - 1] if s.position > 0 else None
         if leans_back(s.text) and prev is not None and prev.score > float("-inf"):
@@ -231,9 +244,7 @@ def answer_sentences(evidence: Evidence, cfg: EvidenceConfig) -> list[Sentence]:
     first = next((s for s in evidence.sentences if s.rank == 0), None)
     if first is None or best.rank == 0 or not cfg.quote_first_section or first.score < floor:
         return out
-    if any(_jaccard(first.words, s.words) >= cfg.duplicate_jaccard for s in out):  # one passage in two sections
-        return out
-    return out + pick(evidence, first.section_id, 1, first.score, cfg)
+    return out + pick(evidence, first.section_id, 1, first.score, cfg, quoted=out)  # one passage in two sections
 
 
 def prompt_sentences(evidence: Evidence, cfg: EvidenceConfig) -> list[Sentence]:
