@@ -4,14 +4,16 @@ refusal.json beside this file, so every coefficient can be read and explained).
 
 Signals: the best evidence sentence's match (embedding + question words), its embedding similarity alone, the
 share of the question's content words found in the best section and anywhere in the collection, whether dense and
-BM25 retrieval agree on the top section, the top dense and BM25 scores, and how many question words are unknown
-both to the collection and to ordinary English.
+BM25 retrieval agree on the top section, the top dense and BM25 scores, how many question words are unknown
+both to the collection and to ordinary English, and whether the question names something (as typed: "Thompson
+sampling", "the Lion optimizer", "YaRN") that the collection never mentions.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,12 +31,14 @@ FEATURES = (
     "dense_top",
     "bm25_top",
     "rare_unknown",
+    "unknown_name",
 )
 # A question word the collection never uses is a strong tell only when it is also rare in ordinary English (a name:
 # "Nesterov", "RetinaNet", "FedAvg"); a common one ("sitting", "alike") is just phrasing. English rarity (-log10
 # of its share, index.spelling.english_rarity) from 5.5 up counts; chosen on the tune split by cross-validation
 # (eval/results/answers/README.md), 5.0-7.0 all help.
 RARE = 5.5
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 
 
 @dataclass
@@ -47,6 +51,7 @@ class Signals:
     dense_top: float
     bm25_top: float
     rare_unknown: float  # how many question words neither the collection nor ordinary English uses
+    unknown_name: float  # 1 when a word typed as a name (names() below) is one the collection never uses
 
     def vector(self) -> list[float]:
         return [getattr(self, f) for f in FEATURES]
@@ -77,7 +82,21 @@ def signals(
         dense_top=dense[1],
         bm25_top=bm25[1] / max(len(words), 1),
         rare_unknown=float(sum(english_rarity(w) >= RARE for w in unknown_words)),
+        unknown_name=float(bool(names(question) & set(unknown_words))),
     )
+
+
+def names(question: str) -> set[str]:
+    """The question's words typed as names, lower-cased as LexicalIndex.unknown_words gives them: a capital inside
+    the word ("YaRN", "InfoNCE", "GPTQ") or a capital first letter past the question's first word ("Thompson",
+    "Lion"). Unlike rare_unknown this catches names that are common English words; the first word is skipped
+    because every sentence starts with a capital."""
+    out = set()
+    for n, word in enumerate(_WORD.findall(question)):
+        word = word.split("'", 1)[0]  # "Mamba's" -> "Mamba", as unknown_words drops the clitic
+        if any(c.isupper() for c in word[1:]) or (n > 0 and word[0].isupper()):
+            out.add(word.lower())
+    return out
 
 
 @dataclass

@@ -143,6 +143,18 @@ def test_a_method_the_guide_never_names_is_refused(askdoc: AskDoc) -> None:
     assert answer.refused and signals["rare_unknown"] == 1.0 and signals["collection_coverage"] < 1.0
 
 
+def test_a_name_the_guide_never_mentions_is_refused(askdoc: AskDoc) -> None:
+    """"Sophia" is a common English word, so rare_unknown does not count it; typed as a name and unknown to the
+    collection, it is what tips the question (rag/refusal.py `unknown_name`): typed in lower case it is no longer a
+    name, and the question reads as far more covered; a name the guide does use (Adam) is no tell."""
+    answer = askdoc.ask("How does the Sophia optimizer differ from Adam?")
+    signals = answer.to_json()["refusal"]["signals"]
+    assert answer.refused and signals["unknown_name"] == 1.0 and signals["rare_unknown"] == 0.0
+    lower = askdoc.ask("How does the sophia optimizer differ from Adam?")
+    assert lower.to_json()["refusal"]["signals"]["unknown_name"] == 0.0
+    assert lower.refusal["covered"] > answer.refusal["covered"] + 0.3
+
+
 def test_one_unknown_word_alone_does_not_refuse(askdoc: AskDoc) -> None:
     """ "wrecked" is rare enough in English to count, and the guide never uses it; the other signals still say the
     question is covered, and it is answered from the right section."""

@@ -187,6 +187,21 @@ def test_unknown_words_are_the_ones_the_collection_never_uses(retriever: Retriev
     assert lexical.unknown_words("") == []
 
 
+def test_names_are_words_typed_as_names() -> None:
+    """What the refusal signal `unknown_name` looks for (rag/refusal.py): a capital inside a word, or a capital
+    first letter past the first word; a clitic is dropped as unknown_words drops it."""
+    from rag.refusal import names
+
+    assert names("How does Mamba's selective state space model compare with YaRN and GPT-3?") == {
+        "mamba",
+        "yarn",
+        "gpt-3",
+    }
+    assert names("What does the temperature in InfoNCE loss control?") == {"infonce"}
+    assert names("Gradient descent: why does it oscillate, 2 times out of 10?") == set()
+    assert names("how does the sophia optimizer work?") == set()
+
+
 def test_english_rarity_tells_a_name_from_ordinary_words() -> None:
     from index.spelling import english_rarity
     from rag.refusal import RARE
