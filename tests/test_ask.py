@@ -144,7 +144,7 @@ def test_a_method_the_guide_never_names_is_refused(askdoc: AskDoc) -> None:
 
 
 def test_a_name_the_guide_never_mentions_is_refused(askdoc: AskDoc) -> None:
-    """"Sophia" is a common English word, so rare_unknown does not count it; typed as a name and unknown to the
+    """ "Sophia" is a common English word, so rare_unknown does not count it; typed as a name and unknown to the
     collection, it is what tips the question (rag/refusal.py `unknown_name`): typed in lower case it is no longer a
     name, and the question reads as far more covered; a name the guide does use (Adam) is no tell."""
     answer = askdoc.ask("How does the Sophia optimizer differ from Adam?")
