@@ -108,6 +108,8 @@ def print_sources(answer: Answer) -> None:
     if answer.notice:
         notify(answer.notice)
     if answer.refused:
+        if unknown := answer.refusal.get("unknown_words"):
+            print(f"It never mentions: {', '.join(unknown)}.")
         print("\nNearest sections:")
         for hit in answer.nearest:
             print(f"  - {hit['heading']}  [{hit['section_id']}]")

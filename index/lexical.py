@@ -10,6 +10,7 @@ import bm25s
 import numpy as np
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+WORD = re.compile(_TOKEN.pattern.replace("a-z", "A-Za-z"))  # a word as typed, case kept
 # Small on purpose: question words like "why"/"how" are stopwords for BM25 ranking, but domain words that look
 # common ("model", "loss", "layer") carry meaning in this corpus.
 # fmt: off
@@ -73,10 +74,10 @@ class LexicalIndex:
         return token in self._bm25.vocab_dict
 
     def unknown_words(self, query: str) -> list[str]:
-        """The query's content words the collection never uses, as typed (lower case). A hyphenated word is known
+        """The query's content words the collection never uses, as typed ("Sophia"). A hyphenated word is known
         when each of its parts is ("min-max"), and a clitic is dropped first ("what's" -> "what")."""
         out = []
-        for word in _TOKEN.findall(query.lower()):
+        for word in WORD.findall(query):
             word = word.split("'", 1)[0]
             parts = word.split("-")
             if not self._knows_word(word) and not (len(parts) > 1 and all(map(self._knows_word, parts))):

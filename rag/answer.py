@@ -93,7 +93,7 @@ class Draft:
         answer.corrections = self.corrections
         answer.search_question = self.search
         answer.refusal = {"covered": round(self.covered, 4)} | (
-            {"signals": self.signals.to_json()} if self.signals else {}
+            {"signals": self.signals.to_json(), "unknown_words": self.signals.unknown} if self.signals else {}
         )
         return FinalEvent(answer)
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.lexical import share, tokenize
+from index.lexical import WORD, share, tokenize
 from index.spelling import english_rarity
 from rag.evidence import Evidence
 
@@ -38,7 +37,6 @@ FEATURES = (
 # of its share, index.spelling.english_rarity) from 5.5 up counts; chosen on the tune split by cross-validation
 # (eval/results/answers/README.md), 5.0-7.0 all help.
 RARE = 5.5
-_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 
 
 @dataclass
@@ -52,6 +50,9 @@ class Signals:
     bm25_top: float
     rare_unknown: float  # how many question words neither the collection nor ordinary English uses
     unknown_name: float  # 1 when a word typed as a name (names() below) is one the collection never uses
+    # Not a feature: the question's words the collection never uses, as typed; a refusal names them, so the user
+    # knows what to rephrase or which document to add.
+    unknown: list[str] = field(default_factory=list)
 
     def vector(self) -> list[float]:
         return [getattr(self, f) for f in FEATURES]
@@ -83,19 +84,19 @@ def signals(
         bm25_top=bm25[1] / max(len(words), 1),
         rare_unknown=float(sum(english_rarity(w) >= RARE for w in unknown_words)),
         unknown_name=float(bool(names(question) & set(unknown_words))),
+        unknown=unknown_words,
     )
 
 
 def names(question: str) -> set[str]:
-    """The question's words typed as names, lower-cased as LexicalIndex.unknown_words gives them: a capital inside
-    the word ("YaRN", "InfoNCE", "GPTQ") or a capital first letter past the question's first word ("Thompson",
-    "Lion"). Unlike rare_unknown this catches names that are common English words; the first word is skipped
-    because every sentence starts with a capital."""
+    """The question's words typed as names: a capital inside the word ("YaRN", "InfoNCE", "GPTQ") or a capital first
+    letter past the question's first word ("Thompson", "Lion"). Unlike rare_unknown this catches names that are
+    common English words; the first word is skipped because every sentence starts with a capital."""
     out = set()
-    for n, word in enumerate(_WORD.findall(question)):
-        word = word.split("'", 1)[0]  # "Mamba's" -> "Mamba", as unknown_words drops the clitic
+    for n, word in enumerate(WORD.findall(question)):
+        word = word.split("'", 1)[0]  # "Mamba's" -> "Mamba", as LexicalIndex.unknown_words drops the clitic
         if any(c.isupper() for c in word[1:]) or (n > 0 and word[0].isupper()):
-            out.add(word.lower())
+            out.add(word)
     return out
 
 

@@ -165,6 +165,7 @@ def test_ask_extractive_json(client: TestClient) -> None:
 def test_ask_out_of_scope_is_refused(client: TestClient) -> None:
     data = client.post("/ask", json={"question": "What is the boiling point of water in Celsius?"}).json()
     assert data["refused"] and data["mode"] == "refused" and data["citations"] == [] and data["nearest"]
+    assert data["refusal"]["unknown_words"] == ["boiling", "water", "Celsius"]
 
 
 def test_ask_sse_streams_tokens_then_the_same_answer(client: TestClient) -> None:

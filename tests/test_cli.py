@@ -106,6 +106,8 @@ def test_ask_refused_prints_the_nearest_sections(
     assert code == 0, err
     answer, nearest = out.split("\nNearest sections:\n")
     assert answer.strip() and "Sources:" not in out
+    # The question's words the collection never uses, as typed: what to rephrase or which document to add.
+    assert answer.strip().endswith("It never mentions: boiling, water, Celsius.")
     listed = re.findall(r"^  - (.+)  \[([^\]]+)\]$", nearest, re.MULTILINE)
     assert len(listed) == len(nearest.strip().splitlines()) == 3, nearest
     assert all(sid in retriever.index.sections for _, sid in listed)

@@ -180,7 +180,7 @@ def test_unknown_words_are_the_ones_the_collection_never_uses(retriever: Retriev
     """What the refusal signal `rare_unknown` counts from (index.lexical)."""
     lexical = retriever.index.lexical
     assert lexical.unknown_words("How does Nesterov accelerated gradient differ from classical momentum?") == [
-        "nesterov"
+        "Nesterov"
     ]
     # A clitic is dropped ("what's" -> "what", a stopword) and a hyphenated word is known by its parts.
     assert lexical.unknown_words("what's min-max scaling of a feature?") == []
@@ -193,11 +193,11 @@ def test_names_are_words_typed_as_names() -> None:
     from rag.refusal import names
 
     assert names("How does Mamba's selective state space model compare with YaRN and GPT-3?") == {
-        "mamba",
-        "yarn",
-        "gpt-3",
+        "Mamba",
+        "YaRN",
+        "GPT-3",
     }
-    assert names("What does the temperature in InfoNCE loss control?") == {"infonce"}
+    assert names("What does the temperature in InfoNCE loss control?") == {"InfoNCE"}
     assert names("Gradient descent: why does it oscillate, 2 times out of 10?") == set()
     assert names("how does the sophia optimizer work?") == set()
 

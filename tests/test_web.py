@@ -166,6 +166,7 @@ def test_refused_question_offers_the_nearest_sections(page: Page) -> None:
     answer = ask(page, "What is the capital of France?")
     expect(answer).to_have_class("answer refused")
     expect(answer).to_contain_text("Not covered")
+    expect(answer.locator(".unknown")).to_have_text("It never mentions: France.")
     links = answer.locator(".sources a")
     assert links.count() >= 1
     heading = links.first.inner_text()

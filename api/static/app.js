@@ -241,8 +241,8 @@ function historyOf(earlier) {
 
 // The part of the answer JSON the page shows again after a reload.
 function kept(answer) {
-  const { question, answer: text, citations, sentences, refused, nearest, mode } = answer;
-  return { question, answer: text, citations, sentences, refused, nearest, mode };
+  const { question, answer: text, citations, sentences, refused, nearest, mode, refusal } = answer;
+  return { question, answer: text, citations, sentences, refused, nearest, mode, refusal };
 }
 
 async function ask(question) {
@@ -362,8 +362,11 @@ function refusedParts(answer) {
         onclick: (e) => { e.preventDefault(); openSection(hit.section_id, null, false); } }, hit.heading),
       el("span", { class: "meta" }, el("span", { class: "category" }, hit.category || ""),
         el("span", { class: "score" }, fmtScore(hit.score)))));
+  // The question's words the collection never uses: what to rephrase, or which document to add.
+  const unknown = answer.refusal?.unknown_words || [];
   return [
     el("p", {}, el("span", { class: "badge" }, "Not covered"), " ", answer.answer),
+    unknown.length ? el("p", { class: "unknown" }, `It never mentions: ${unknown.join(", ")}.`) : null,
     links.length ? el("div", { class: "sources" }, el("h3", {}, "Nearest sections"), el("ul", {}, ...links)) : null,
   ];
 }
