@@ -231,9 +231,11 @@ def test_the_retrievers_first_section_is_quoted_when_the_best_sentence_is_elsewh
         return Sentence(section, rank, 0, f"A complete sentence from section {section} here.", score)
 
     first, other = sentence("first", 0, 0.6), sentence("other", 1, 0.7)
-    far = sentence("first", 0, 0.3)  # more than answer_margin (0.3) below the best: not quoted
-    distant = Evidence([other, far], {"first": [far], "other": [other]})
-    assert [s.section_id for s in answer_sentences(distant, EvidenceConfig())] == ["other"]
+    for score, quoted in ((0.3, False), (0.39, False), (0.4, True)):  # answer_margin (0.3) below the best is in
+        edge = sentence("first", 0, score)
+        evidence = Evidence([other, edge], {"first": [edge], "other": [other]})
+        expected = ["other", "first"] if quoted else ["other"]
+        assert [s.section_id for s in answer_sentences(evidence, EvidenceConfig())] == expected, score
     unsure = Evidence([other, first], {"first": [first], "other": [other]})
     assert [s.section_id for s in answer_sentences(unsure, EvidenceConfig())] == ["other", "first"]
     assert [s.section_id for s in answer_sentences(unsure, EvidenceConfig(quote_first_section=False))] == ["other"]
