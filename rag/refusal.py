@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ FEATURES = (
 # of its share, index.spelling.english_rarity) from 5.5 up counts; chosen on the tune split by cross-validation
 # (eval/results/answers/README.md), 5.0-7.0 all help.
 RARE = 5.5
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass
@@ -90,13 +92,14 @@ def signals(
 
 def names(question: str) -> set[str]:
     """The question's words typed as names: a capital inside the word ("YaRN", "InfoNCE", "GPTQ") or a capital first
-    letter past the question's first word ("Thompson", "Lion"). Unlike rare_unknown this catches names that are
-    common English words; the first word is skipped because every sentence starts with a capital."""
+    letter past a sentence's first word ("Thompson", "Lion"). Unlike rare_unknown this catches names that are
+    common English words; a sentence's first word is skipped because every sentence starts with a capital."""
     out = set()
-    for n, word in enumerate(WORD.findall(question)):
-        word = word.split("'", 1)[0]  # "Mamba's" -> "Mamba", as LexicalIndex.unknown_words drops the clitic
-        if any(c.isupper() for c in word[1:]) or (n > 0 and word[0].isupper()):
-            out.add(word)
+    for sentence in _SENTENCE_END.split(question):
+        for n, word in enumerate(WORD.findall(sentence)):
+            word = word.split("'", 1)[0]  # "Mamba's" -> "Mamba", as LexicalIndex.unknown_words drops the clitic
+            if any(c.isupper() for c in word[1:]) or (n > 0 and word[0].isupper()):
+                out.add(word)
     return out
 
 
