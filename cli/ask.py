@@ -6,7 +6,15 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from cli.common import add_question_arguments, batch_questions, emit, notify, notify_corrections, settings_from
+from cli.common import (
+    add_question_arguments,
+    add_refusal_argument,
+    batch_questions,
+    emit,
+    notify,
+    notify_corrections,
+    settings_from,
+)
 from corpus.errors import AskdocError
 from corpus.ids import doc_prefix
 from rag.config import ANSWER_STYLES
@@ -43,6 +51,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="LLM backend (env ASKDOC_LLM_BACKEND)",
     )
     p.add_argument("--model", help="LLM: 'smollm2' (bundled), a local path or a hub id (env ASKDOC_LLM_MODEL)")
+    add_refusal_argument(p)
     p.set_defaults(func=cmd_ask)
 
 
@@ -50,7 +59,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from rag.pipeline import AskDoc
 
     settings = settings_from(
-        args, k=args.k, mode=args.mode, llm_backend=args.backend, llm_model=args.model, answer_style=args.style
+        args,
+        k=args.k,
+        mode=args.mode,
+        llm_backend=args.backend,
+        llm_model=args.model,
+        answer_style=args.style,
+        refuse_below=args.refuse_below,
     )
     askdoc = AskDoc(settings, notify=notify)
     # The LLM loads on first need: never for an extractive answer or a refusal.
@@ -113,6 +128,7 @@ def print_sources(answer: Answer) -> None:
         print("\nNearest sections:")
         for hit in answer.nearest:
             print(f"  - {hit['heading']}  [{hit['section_id']}]")
+        print("\n(A wrong refusal? --refuse-below 0 answers anyway.)")
         return
     print("\nSources:")
     for src in answer.cited_sources():

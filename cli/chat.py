@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from cli.ask import print_sources, print_text
-from cli.common import notify, settings_from
+from cli.common import add_refusal_argument, notify, settings_from
 from corpus.errors import AskdocError
 from rag.config import ANSWER_STYLES, MODES
 
@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     p.add_argument("--extractive", action="store_true", help="answer with source sentences only, no LLM")
     p.add_argument("--style", choices=ANSWER_STYLES, help="answer style (as for askdoc ask; default extractive)")
+    add_refusal_argument(p)
     p.set_defaults(func=cmd_chat)
 
 
@@ -32,7 +33,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from rag.followup import MAX_TURNS, Turn
     from rag.pipeline import AskDoc
 
-    askdoc = AskDoc(settings_from(args, k=args.k, mode=args.mode, answer_style=args.style), notify=notify)
+    settings = settings_from(args, k=args.k, mode=args.mode, answer_style=args.style, refuse_below=args.refuse_below)
+    askdoc = AskDoc(settings, notify=notify)
     askdoc.warm_up(llm=False)  # the LLM loads on first need, as for askdoc ask
     terminal = sys.stdin.isatty()
     if terminal:

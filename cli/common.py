@@ -69,6 +69,27 @@ def add_question_arguments(p: argparse.ArgumentParser, question: str, k: str, js
     p.add_argument("--json", action="store_true", help=json_)
 
 
+def add_refusal_argument(p: argparse.ArgumentParser) -> None:
+    """--refuse-below, for `ask` and `chat`: the way past a wrong refusal (0 never refuses)."""
+    p.add_argument(
+        "--refuse-below",
+        type=_probability,
+        metavar="P",
+        help="refuse when the refusal model gives the collection less than P of answering (default 0.5; 0 never "
+        "refuses; env ASKDOC_REFUSE_BELOW)",
+    )
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {text!r}")
+    return value
+
+
 def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
     return Settings.from_env(
         index_dir=getattr(args, "index_dir", None),

@@ -108,9 +108,28 @@ def test_ask_refused_prints_the_nearest_sections(
     assert answer.strip() and "Sources:" not in out
     # The question's words the collection never uses, as typed: what to rephrase or which document to add.
     assert answer.strip().endswith("It never mentions: boiling, water, Celsius.")
+    nearest, hint = nearest.split("\n\n")
     listed = re.findall(r"^  - (.+)  \[([^\]]+)\]$", nearest, re.MULTILINE)
     assert len(listed) == len(nearest.strip().splitlines()) == 3, nearest
     assert all(sid in retriever.index.sections for _, sid in listed)
+    assert hint.strip() == "(A wrong refusal? --refuse-below 0 answers anyway.)"
+
+
+def test_refuse_below_zero_answers_a_question_that_would_be_refused(
+    retriever: Retriever, index_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    question = "What is the boiling point of water in Celsius?"
+    code, out, err = askdoc(capsys, index_dir, "ask", "--json", "--refuse-below", "0", question)
+    data = json.loads(out)
+    assert code == 0 and not data["refused"] and data["citations"] and data["sentences"], err
+    assert data["refusal"]["covered"] < 0.5  # the default threshold would have refused it
+
+
+@pytest.mark.parametrize("value", ["2", "-0.1", "half"])
+def test_refuse_below_must_be_a_probability(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["ask", "--refuse-below", value, "What is dropout?"])
+    assert exit_.value.code == 2 and "expected a probability between 0 and 1" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
