@@ -43,6 +43,13 @@ class AskRequest(SearchRequest):
     extractive: bool = False
     stream: bool = False
     style: Style | None = Field(default=None, description="answer style; default: the server's answer_style")
+    refuse_below: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="refuse when the refusal model gives the collection less than this probability of answering; "
+        "default: the server's refuse_below (0.5); 0 never refuses (an 'answer anyway')",
+    )
 
 
 class ChatMessage(BaseModel):

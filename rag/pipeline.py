@@ -117,7 +117,7 @@ class AskDoc:
         return plan_search(query, turns, self.retriever.index.lexical.knows, self.followup)
 
     def ask(self, question: str, **options: Any) -> Answer:
-        """The final answer of ask_stream(question, **options) (k, mode, extractive, style)."""
+        """The final answer of ask_stream(question, **options) (k, mode, extractive, style, history, refuse_below)."""
         final = None
         for event in self.ask_stream(question, **options):
             if isinstance(event, FinalEvent):
@@ -133,18 +133,21 @@ class AskDoc:
         extractive: bool = False,
         style: str | None = None,
         history: Sequence[Turn] = (),
+        refuse_below: float | None = None,
     ) -> Iterator[TokenEvent | FinalEvent]:
         """Verified sentences as they are ready (TokenEvent, each with its citation; they join to the final answer's
         text), then one FinalEvent. The question is checked here, at the call, not at the first event, so a caller
         can refuse bad input before it starts a stream; it is prepared (cleaned, typos corrected) once for the whole
         answer. `history`: the earlier turns of a conversation, most recent last; a follow-up is searched with its
-        topic (rag.followup)."""
+        topic (rag.followup). `refuse_below`: this answer's refusal threshold (default settings.refuse_below; 0
+        never refuses)."""
         start = time.perf_counter()
         query, corrections = self.retriever.prepare(question)
         style = "extractive" if extractive else style or self.settings.answer_style
         check_choice("answer_style", style, ANSWER_STYLES)
         plan = self.plan(query, history) if history else SearchPlan(query)
-        return self._stamped(self._events(question, plan, corrections, k, mode, style, start))
+        threshold = self.settings.refuse_below if refuse_below is None else refuse_below
+        return self._stamped(self._events(question, plan, corrections, k, mode, style, threshold, start))
 
     def _stamped(self, events: Iterator[TokenEvent | FinalEvent]) -> Iterator[TokenEvent | FinalEvent]:
         for event in events:
@@ -160,6 +163,7 @@ class AskDoc:
         k: int | None,
         mode: str | None,
         style: str,
+        refuse_below: float,
         start: float,
     ) -> Iterator[TokenEvent | FinalEvent]:
         query = plan.search
@@ -169,7 +173,7 @@ class AskDoc:
         self._refusal = self._refusal or RefusalModel.load()
         draft.covered = self._refusal.probability(draft.signals)
         draft.timings["refusal"] = elapsed_ms(t)
-        if draft.covered < self.settings.refuse_below or not draft.evidence.sentences:
+        if draft.covered < refuse_below or not draft.evidence.sentences:
             nearest = [h.to_json() for h in draft.hits[:3]]
             yield draft.final(Answer(question, REFUSAL, "refused", [], [], {}, draft.evidence.best, nearest))
             return

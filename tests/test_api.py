@@ -168,6 +168,14 @@ def test_ask_out_of_scope_is_refused(client: TestClient) -> None:
     assert data["refusal"]["unknown_words"] == ["boiling", "water", "Celsius"]
 
 
+def test_ask_refuse_below_zero_answers_anyway(client: TestClient) -> None:
+    question = "What is the boiling point of water in Celsius?"
+    data = client.post("/ask", json={"question": question, "refuse_below": 0}).json()
+    assert not data["refused"] and data["citations"] and data["refusal"]["covered"] < 0.5
+    bad = client.post("/ask", json={"question": question, "refuse_below": 1.5})
+    assert bad.status_code == 422 and "refuse_below" in bad.text
+
+
 def test_ask_sse_streams_tokens_then_the_same_answer(client: TestClient) -> None:
     with client.stream("POST", "/ask", json={"question": LLM_QUESTION, "stream": True}) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")

@@ -175,6 +175,17 @@ def test_refused_question_offers_the_nearest_sections(page: Page) -> None:
     shot(page, "refused")
 
 
+def test_answer_anyway_asks_again_without_refusing(page: Page) -> None:
+    refused = ask(page, "What is the capital of France?")
+    expect(refused).to_have_class("answer refused")
+    sent = asks(page)
+    refused.get_by_role("button", name="Answer anyway").click()
+    again = final(page.locator(".turn").nth(1).locator(".answer"))
+    expect(again).to_have_class("answer")  # answered: quoted sentences with their sources
+    expect(again.locator(".sources li").first).to_be_visible()
+    assert sent[-1]["question"] == "What is the capital of France?" and sent[-1]["refuse_below"] == 0
+
+
 def test_search_lists_sections_and_opens_them(page: Page) -> None:
     page.click("#tab-search")
     page.fill("#search-input", "focal loss gamma")

@@ -24,7 +24,7 @@ async def ask(body: AskRequest, request: Request, rt: Rt) -> Any:
     if body.stream or MEDIA_TYPE in request.headers.get("accept", ""):
         # ask_stream() checks the question at the call: bad input gets its 400 before the stream starts (a 200).
         events = rt.engine(body.collection).ask_stream(
-            body.question, body.k, body.mode, body.extractive, body.style, history=body.turns()
+            body.question, body.k, body.mode, body.extractive, body.style, body.turns(), body.refuse_below
         )
         rt.gate.enter()
         return stream_response(produced(answer_events(events, rt.gate.leave)))
@@ -34,6 +34,7 @@ async def ask(body: AskRequest, request: Request, rt: Rt) -> Any:
         "extractive": body.extractive,
         "style": body.style,
         "history": body.turns(),
+        "refuse_below": body.refuse_below,
     }
     engine = rt.engine(body.collection)
     answer = await rt.gate.run(lambda: engine.ask(body.question, **options))

@@ -245,7 +245,8 @@ function kept(answer) {
   return { question, answer: text, citations, sentences, refused, nearest, mode, refusal };
 }
 
-async function ask(question) {
+// `options`: extra fields of the /ask request ({ refuse_below: 0 } answers what would be refused).
+async function ask(question, options = {}) {
   const history = historyOf(turns);
   const turn = { question, answer: null };
   turns.push(turn);
@@ -253,7 +254,7 @@ async function ask(question) {
   view.scroll();
   setAsking(true);
   try {
-    const answer = await withRecovery(() => streamAnswer(question, history, view), askStatus);
+    const answer = await withRecovery(() => streamAnswer(question, history, view, options), askStatus);
     turn.answer = kept(answer);
     view.finish(turn.answer);
   } catch (err) {
@@ -265,9 +266,9 @@ async function ask(question) {
   }
 }
 
-async function streamAnswer(question, history, view) {
+async function streamAnswer(question, history, view, options) {
   view.reset();
-  const response = await request("POST", "/ask", { question, stream: true, history });
+  const response = await request("POST", "/ask", { question, stream: true, history, ...options });
   for await (const event of sseEvents(response)) {
     if (event.name === "token") view.addSentence(event.data.text);
     else if (event.name === "final") return event.data;
@@ -368,6 +369,9 @@ function refusedParts(answer) {
     el("p", {}, el("span", { class: "badge" }, "Not covered"), " ", answer.answer),
     unknown.length ? el("p", { class: "unknown" }, `It never mentions: ${unknown.join(", ")}.`) : null,
     links.length ? el("div", { class: "sources" }, el("h3", {}, "Nearest sections"), el("ul", {}, ...links)) : null,
+    // The refusal model can be wrong (a few in a hundred answerable questions): the way past it, as a new turn.
+    el("button", { class: "ghost answer-anyway", type: "button",
+      onclick: () => { if (!$("send").disabled) ask(answer.question, { refuse_below: 0 }); } }, "Answer anyway"),
   ];
 }
 
