@@ -48,7 +48,7 @@ class AskRequest(SearchRequest):
         ge=0.0,
         le=1.0,
         description="refuse when the refusal model gives the collection less than this probability of answering; "
-        "default: the server's refuse_below (0.5); 0 never refuses (an 'answer anyway')",
+        "default: the server's refuse_below; 0 never refuses (an 'answer anyway')",
     )
 
 

@@ -82,7 +82,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answer = print_text(askdoc, args.question, args.extractive, stream)
     if args.show_draft and answer.draft:
         print(f"\nDraft (unverified, not part of the answer):\n{answer.draft}")
-    print_sources(answer)
+    print_sources(answer, retry_hint=True)
     return 0
 
 
@@ -117,8 +117,9 @@ def print_text(askdoc: AskDoc, question: str, extractive: bool, stream: bool, hi
     return answer
 
 
-def print_sources(answer: Answer) -> None:
-    """What follows the answer text: a notice, then the sources it cites (or, refused, the nearest sections)."""
+def print_sources(answer: Answer, retry_hint: bool = False) -> None:
+    """What follows the answer text: a notice, then the sources it cites (or, refused, the nearest sections;
+    `retry_hint`: and how to answer anyway, when the refusal model refused it)."""
     notify_corrections(answer.corrections)
     if answer.notice:
         notify(answer.notice)
@@ -128,7 +129,8 @@ def print_sources(answer: Answer) -> None:
         print("\nNearest sections:")
         for hit in answer.nearest:
             print(f"  - {hit['heading']}  [{hit['section_id']}]")
-        print("\n(A wrong refusal? --refuse-below 0 answers anyway.)")
+        if retry_hint and answer.refusal.get("covered", 1.0) < answer.refusal.get("refuse_below", 0.0):
+            print("\n(A wrong refusal? --refuse-below 0 answers anyway.)")
         return
     print("\nSources:")
     for src in answer.cited_sources():

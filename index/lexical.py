@@ -10,7 +10,7 @@ import bm25s
 import numpy as np
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
-WORD = re.compile(_TOKEN.pattern.replace("a-z", "A-Za-z"))  # a word as typed, case kept
+_WORD = re.compile(_TOKEN.pattern.replace("a-z", "A-Za-z"))  # a word as typed, case kept
 # Small on purpose: question words like "why"/"how" are stopwords for BM25 ranking, but domain words that look
 # common ("model", "loss", "layer") carry meaning in this corpus.
 # fmt: off
@@ -37,6 +37,11 @@ def _stemmer():  # type: ignore[no-untyped-def]
 def tokenize(text: str) -> list[str]:
     words = [w for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS]
     return list(_stemmer().stemWords(words))
+
+
+def typed_words(text: str) -> list[str]:
+    """A text's words as typed (case kept), a clitic dropped ("Mamba's" -> "Mamba", "what's" -> "what")."""
+    return [word.split("'", 1)[0] for word in _WORD.findall(text)]
 
 
 def share(words: set[str] | frozenset[str], have: set[str] | frozenset[str]) -> float:
@@ -77,8 +82,7 @@ class LexicalIndex:
         """The query's content words the collection never uses, as typed ("Sophia"). A hyphenated word is known
         when each of its parts is ("min-max"), and a clitic is dropped first ("what's" -> "what")."""
         out = []
-        for word in WORD.findall(query):
-            word = word.split("'", 1)[0]
+        for word in typed_words(query):
             parts = word.split("-")
             if not self._knows_word(word) and not (len(parts) > 1 and all(map(self._knows_word, parts))):
                 out.append(word)

@@ -86,13 +86,14 @@ class Draft:
     signals: Signals | None = None
     search: str = ""  # what retrieval searched with, when it is not the question itself
     covered: float = 1.0  # the refusal model's probability that the collection answers the question
+    refuse_below: float = 0.5  # the threshold this answer was refused below
     corrections: dict[str, str] = field(default_factory=dict)  # misspelt words and what was searched for
 
     def final(self, answer: Answer) -> FinalEvent:
         answer.timings = self.timings | {"total": elapsed_ms(self.start)}
         answer.corrections = self.corrections
         answer.search_question = self.search
-        answer.refusal = {"covered": round(self.covered, 4)} | (
+        answer.refusal = {"covered": round(self.covered, 4), "refuse_below": self.refuse_below} | (
             {"signals": self.signals.to_json(), "unknown_words": self.signals.unknown} if self.signals else {}
         )
         return FinalEvent(answer)

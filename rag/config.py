@@ -137,6 +137,7 @@ class Settings:
             raise InvalidInputError(f"unknown fusion {self.fusion!r}; choose rrf or weighted")
         if self.rerank_fusion not in ("weighted", "rrf", "score"):
             raise InvalidInputError(f"unknown rerank_fusion {self.rerank_fusion!r}; choose weighted, rrf or score")
+        check_probability("refuse_below", self.refuse_below)
         if not 0.0 <= self.rerank_weight <= 1.0:
             raise InvalidInputError(f"rerank_weight must be between 0 and 1, got {self.rerank_weight}")
         if not 1 <= self.rerank_candidates <= 100 or not 1 <= self.rerank_passages <= 10:
@@ -167,6 +168,11 @@ def collection_dir(settings: Settings) -> Path:
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise InvalidInputError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
+
+
+def check_probability(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise InvalidInputError(f"{name} must be between 0 and 1, got {value}")
 
 
 def check_k(k: int) -> None:

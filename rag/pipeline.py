@@ -24,7 +24,7 @@ from index.collection import Notify, quiet
 from index.store import StoredIndex
 from rag.answer import REFUSAL, Answer, Draft, FinalEvent, TokenEvent
 from rag.compose import Composer
-from rag.config import ANSWER_STYLES, Settings, check_choice
+from rag.config import ANSWER_STYLES, Settings, check_choice, check_probability
 from rag.evidence import EvidenceConfig, SentenceVectors, score_evidence
 from rag.followup import FollowupConfig, SearchPlan, Turn, check_history, plan_search
 from rag.generation import ChatModel, load_chat_model
@@ -147,6 +147,7 @@ class AskDoc:
         check_choice("answer_style", style, ANSWER_STYLES)
         plan = self.plan(query, history) if history else SearchPlan(query)
         threshold = self.settings.refuse_below if refuse_below is None else refuse_below
+        check_probability("refuse_below", threshold)
         return self._stamped(self._events(question, plan, corrections, k, mode, style, threshold, start))
 
     def _stamped(self, events: Iterator[TokenEvent | FinalEvent]) -> Iterator[TokenEvent | FinalEvent]:
@@ -168,7 +169,7 @@ class AskDoc:
     ) -> Iterator[TokenEvent | FinalEvent]:
         query = plan.search
         draft = self.gather(question, query, k, mode, start, plan.prior)
-        draft.corrections = corrections
+        draft.corrections, draft.refuse_below = corrections, refuse_below
         t = time.perf_counter()
         self._refusal = self._refusal or RefusalModel.load()
         draft.covered = self._refusal.probability(draft.signals)

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.lexical import WORD, share, tokenize
+from index.lexical import share, tokenize, typed_words
 from index.spelling import english_rarity
 from rag.evidence import Evidence
 
@@ -38,7 +38,7 @@ FEATURES = (
 # of its share, index.spelling.english_rarity) from 5.5 up counts; chosen on the tune split by cross-validation
 # (eval/results/answers/README.md), 5.0-7.0 all help.
 RARE = 5.5
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_SENTENCE_END = re.compile(r"(?<=\w\w[.!?])\s+")  # not after "e.g." or "i.e."
 
 
 @dataclass
@@ -86,7 +86,7 @@ def signals(
         bm25_top=bm25[1] / max(len(words), 1),
         rare_unknown=float(sum(english_rarity(w) >= RARE for w in unknown_words)),
         unknown_name=float(bool(names(question) & set(unknown_words))),
-        unknown=unknown_words,
+        unknown=list(dict.fromkeys(unknown_words)),
     )
 
 
@@ -96,8 +96,7 @@ def names(question: str) -> set[str]:
     common English words; a sentence's first word is skipped because every sentence starts with a capital."""
     out = set()
     for sentence in _SENTENCE_END.split(question):
-        for n, word in enumerate(WORD.findall(sentence)):
-            word = word.split("'", 1)[0]  # "Mamba's" -> "Mamba", as LexicalIndex.unknown_words drops the clitic
+        for n, word in enumerate(typed_words(sentence)):  # as LexicalIndex.unknown_words reads them
             if any(c.isupper() for c in word[1:]) or (n > 0 and word[0].isupper()):
                 out.add(word)
     return out

@@ -166,12 +166,18 @@ def test_ask_out_of_scope_is_refused(client: TestClient) -> None:
     data = client.post("/ask", json={"question": "What is the boiling point of water in Celsius?"}).json()
     assert data["refused"] and data["mode"] == "refused" and data["citations"] == [] and data["nearest"]
     assert data["refusal"]["unknown_words"] == ["boiling", "water", "Celsius"]
+    assert data["refusal"]["covered"] < data["refusal"]["refuse_below"] == 0.5  # the model refused it
 
 
 def test_ask_refuse_below_zero_answers_anyway(client: TestClient) -> None:
     question = "What is the boiling point of water in Celsius?"
     data = client.post("/ask", json={"question": question, "refuse_below": 0}).json()
     assert not data["refused"] and data["citations"] and data["refusal"]["covered"] < 0.5
+    assert data["refusal"]["refuse_below"] == 0
+    body = {"question": question, "refuse_below": 0, "stream": True}  # the streamed answer takes it too
+    with client.stream("POST", "/ask", json=body) as r:
+        final = json.loads(sse_events(r.read().decode())[-1][1])
+    assert final["answer"] == data["answer"] and not final["refused"]
     bad = client.post("/ask", json={"question": question, "refuse_below": 1.5})
     assert bad.status_code == 422 and "refuse_below" in bad.text
 

@@ -11,6 +11,7 @@ import pytest
 from scripted_llm import ScriptedChat
 
 from cli.main import main
+from corpus.errors import InvalidInputError
 from eval.dataset import DEFAULT_PROBES, load_probes
 from eval.metrics import asserts
 from index import models as index_models
@@ -169,9 +170,14 @@ def test_refusal_threshold_is_the_boundary(settings: Settings, retriever: Retrie
     question = "What is the boiling point of water at sea level in Celsius?"
     covered = AskDoc(settings, retriever=retriever).ask(question).refusal["covered"]
     assert 0.0 < covered < settings.refuse_below
-    below = AskDoc(settings.replace(refuse_below=covered - 1e-3), retriever=retriever).ask(question)
+    below = AskDoc(settings.replace(refuse_below=max(covered - 1e-3, 0.0)), retriever=retriever).ask(question)
     above = AskDoc(settings.replace(refuse_below=covered + 1e-3), retriever=retriever).ask(question)
     assert not below.refused and above.refused
+    for wrong in (-0.1, 1.5):  # neither a setting nor one answer's threshold outside 0..1
+        with pytest.raises(InvalidInputError, match="refuse_below must be between 0 and 1"):
+            settings.replace(refuse_below=wrong)
+        with pytest.raises(InvalidInputError, match="refuse_below must be between 0 and 1"):
+            AskDoc(settings, retriever=retriever).ask(question, refuse_below=wrong)
     vram = AskDoc(settings.replace(refuse_below=1.0), retriever=retriever).ask("How much VRAM does a 7B LLM need?")
     assert vram.refused  # nothing is certain enough for 1.0
 

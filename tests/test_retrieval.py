@@ -198,6 +198,7 @@ def test_names_are_words_typed_as_names() -> None:
         "GPT-3",
     }
     assert names("What does the temperature in InfoNCE loss control?") == {"InfoNCE"}
+    assert names("Does it beat optimizers, e.g. Lion? Muon is newer.") == {"Lion"}
     assert names("Gradient descent: why does it oscillate, 2 times out of 10? Honestly, no idea.") == set()
     assert names("how does the sophia optimizer work?") == set()
 

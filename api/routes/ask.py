@@ -21,13 +21,6 @@ router = APIRouter()
     responses={200: {"content": SSE_CONTENT}, **error_responses(400, 404, 413, 415, 422, 503, 504)},
 )
 async def ask(body: AskRequest, request: Request, rt: Rt) -> Any:
-    if body.stream or MEDIA_TYPE in request.headers.get("accept", ""):
-        # ask_stream() checks the question at the call: bad input gets its 400 before the stream starts (a 200).
-        events = rt.engine(body.collection).ask_stream(
-            body.question, body.k, body.mode, body.extractive, body.style, body.turns(), body.refuse_below
-        )
-        rt.gate.enter()
-        return stream_response(produced(answer_events(events, rt.gate.leave)))
     options = {
         "k": body.k,
         "mode": body.mode,
@@ -37,5 +30,10 @@ async def ask(body: AskRequest, request: Request, rt: Rt) -> Any:
         "refuse_below": body.refuse_below,
     }
     engine = rt.engine(body.collection)
+    if body.stream or MEDIA_TYPE in request.headers.get("accept", ""):
+        # ask_stream() checks the question at the call: bad input gets its 400 before the stream starts (a 200).
+        events = engine.ask_stream(body.question, **options)
+        rt.gate.enter()
+        return stream_response(produced(answer_events(events, rt.gate.leave)))
     answer = await rt.gate.run(lambda: engine.ask(body.question, **options))
     return JSONResponse(answer.to_json())

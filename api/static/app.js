@@ -245,9 +245,9 @@ function kept(answer) {
   return { question, answer: text, citations, sentences, refused, nearest, mode, refusal };
 }
 
-// `options`: extra fields of the /ask request ({ refuse_below: 0 } answers what would be refused).
-async function ask(question, options = {}) {
-  const history = historyOf(turns);
+// `options`: extra fields of the /ask request ({ refuse_below: 0 } answers what would be refused); `history`: the
+// turns it follows (by default all of them).
+async function ask(question, options = {}, history = historyOf(turns)) {
   const turn = { question, answer: null };
   turns.push(turn);
   const view = new TurnView(turn);
@@ -369,10 +369,24 @@ function refusedParts(answer) {
     el("p", {}, el("span", { class: "badge" }, "Not covered"), " ", answer.answer),
     unknown.length ? el("p", { class: "unknown" }, `It never mentions: ${unknown.join(", ")}.`) : null,
     links.length ? el("div", { class: "sources" }, el("h3", {}, "Nearest sections"), el("ul", {}, ...links)) : null,
-    // The refusal model can be wrong (a few in a hundred answerable questions): the way past it, as a new turn.
-    el("button", { class: "ghost answer-anyway", type: "button",
-      onclick: () => { if (!$("send").disabled) ask(answer.question, { refuse_below: 0 }); } }, "Answer anyway"),
+    refusedByModel(answer) ? answerAnyway(answer) : null,
   ];
+}
+
+// The refusal model can be wrong (a few in a hundred answerable questions): the way past it, as a new turn that
+// follows the same earlier turns as the refused one did.
+function answerAnyway(answer) {
+  return el("button", { class: "ghost answer-anyway", type: "button", onclick: (e) => {
+    if ($("send").disabled) return;  // another answer is on its way (the button is dimmed meanwhile)
+    e.currentTarget.disabled = true;
+    const at = turns.findIndex((t) => t.answer === answer);
+    ask(answer.question, { refuse_below: 0 }, historyOf(at < 0 ? turns : turns.slice(0, at)));
+  } }, "Answer anyway");
+}
+
+function refusedByModel(answer) {
+  const r = answer.refusal || {};
+  return r.covered !== undefined && r.covered < (r.refuse_below ?? 0.5);
 }
 
 // Citations carry no category: it comes from the section, fetched once and kept with the turn.
