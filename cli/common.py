@@ -73,21 +73,11 @@ def add_refusal_argument(p: argparse.ArgumentParser) -> None:
     """--refuse-below, for `ask` and `chat`: the way past a wrong refusal (0 never refuses)."""
     p.add_argument(
         "--refuse-below",
-        type=_probability,
+        type=float,  # its range is checked with the settings (rag.config.check_probability)
         metavar="P",
         help="refuse when the refusal model gives the collection less than P of answering (default 0.5; 0 never "
         "refuses; env ASKDOC_REFUSE_BELOW)",
     )
-
-
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {text!r}")
-    return value
 
 
 def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
