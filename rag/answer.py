@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rag.config import Settings
 from rag.context import Source
 from rag.evidence import Evidence
 from rag.refusal import Signals
@@ -86,7 +87,7 @@ class Draft:
     signals: Signals | None = None
     search: str = ""  # what retrieval searched with, when it is not the question itself
     covered: float = 1.0  # the refusal model's probability that the collection answers the question
-    refuse_below: float = 0.5  # the threshold this answer was refused below
+    refuse_below: float = Settings.refuse_below  # the threshold it is judged by (AskDoc.ask_stream sets it)
     corrections: dict[str, str] = field(default_factory=dict)  # misspelt words and what was searched for
 
     def final(self, answer: Answer) -> FinalEvent:
