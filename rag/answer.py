@@ -87,6 +87,7 @@ class Draft:
     signals: Signals | None = None
     search: str = ""  # what retrieval searched with, when it is not the question itself
     covered: float = 1.0  # the refusal model's probability that the collection answers the question
+    contributions: dict[str, float] = field(default_factory=dict)  # each signal's part of its log-odds
     refuse_below: float = Settings.refuse_below  # the threshold it is judged by (AskDoc.ask_stream sets it)
     corrections: dict[str, str] = field(default_factory=dict)  # misspelt words and what was searched for
 
@@ -97,6 +98,8 @@ class Draft:
         answer.refusal = {"covered": round(self.covered, 4), "refuse_below": self.refuse_below} | (
             {"signals": self.signals.to_json(), "unknown_words": self.signals.unknown} if self.signals else {}
         )
+        if self.contributions:
+            answer.refusal["contributions"] = {k: round(v, 4) for k, v in self.contributions.items()}
         return FinalEvent(answer)
 
 

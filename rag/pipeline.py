@@ -173,6 +173,7 @@ class AskDoc:
         t = time.perf_counter()
         self._refusal = self._refusal or RefusalModel.load()
         draft.covered = self._refusal.probability(draft.signals)
+        draft.contributions = self._refusal.contributions(draft.signals)
         draft.timings["refusal"] = elapsed_ms(t)
         if draft.covered < refuse_below or not draft.evidence.sentences:
             nearest = [h.to_json() for h in draft.hits[:3]]

@@ -1,6 +1,6 @@
-"""Whether the collection answers a question: a small logistic model over signals that each say "covered" in
-their own way, fitted on the dev set's tune split (`python -m eval.calibrate`; the fitted numbers live in
-refusal.json beside this file, so every coefficient can be read and explained).
+"""Whether the collection answers a question: a small additive model over signals that each say "covered" in
+their own way, fitted on the dev set's tune split (`python -m eval.calibrate`; one monotone step function per
+signal lives in refusal.json beside this file, so every signal's part in a verdict can be read and explained).
 
 Signals: the best evidence sentence's match (embedding + question words), its embedding similarity alone, the
 share of the question's content words found in the best section and anywhere in the collection, whether dense and
@@ -11,11 +11,13 @@ sampling", "the Lion optimizer", "YaRN") that the collection never mentions.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from index.lexical import share, tokenize, typed_words
 from index.spelling import english_rarity
@@ -104,22 +106,36 @@ def names(question: str) -> set[str]:
 
 @dataclass
 class RefusalModel:
-    """P(the collection answers) = sigmoid(intercept + coef · (x - mean) / scale); refuse below a threshold."""
+    """P(the collection answers) = sigmoid(base + the sum of one step function per signal): an additive model, so
+    each signal's part of the verdict can be read on its own (contributions()) and each step function in
+    refusal.json. The steps are monotone: more evidence or coverage never lowers the probability, another unknown
+    name never raises it. The refusal threshold is folded into `base`; refuse below 0.5."""
 
-    mean: list[float]
-    scale: list[float]
-    coef: list[float]
-    intercept: float
+    base: float
+    # signal -> (thresholds, values): the value added is values[i] for the i-th interval, where i is how many
+    # thresholds lie strictly below the signal (the fitted trees send a value equal to a threshold left).
+    steps: dict[str, tuple[list[float], list[float]]]
 
     @classmethod
     def load(cls, path: Path = MODEL_FILE) -> RefusalModel:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("features") != list(FEATURES):
-            raise ValueError(f"{path}: fitted on features {data.get('features')}, expected {list(FEATURES)}")
-        return cls(data["mean"], data["scale"], data["coef"], data["intercept"])
+        if data.get("features") != list(FEATURES) or "steps" not in data:
+            raise ValueError(
+                f"{path}: fitted on features {data.get('features')}, expected {list(FEATURES)} as step functions"
+            )
+        return cls.from_json(data)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RefusalModel:
+        return cls(data["base"], {f: (step["thresholds"], step["values"]) for f, step in data["steps"].items()})
+
+    def contributions(self, s: Signals) -> dict[str, float]:
+        """Each signal's part of the log-odds that the collection answers (positive: "covered")."""
+        out = {}
+        for name, (thresholds, values) in self.steps.items():
+            out[name] = values[bisect.bisect_left(thresholds, getattr(s, name))]
+        return out
 
     def probability(self, s: Signals) -> float:
-        z = self.intercept + sum(
-            c * (x - m) / sc for c, x, m, sc in zip(self.coef, s.vector(), self.mean, self.scale, strict=True)
-        )
+        z = self.base + sum(self.contributions(s).values())
         return 1.0 / (1.0 + math.exp(-z))

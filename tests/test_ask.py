@@ -4,6 +4,7 @@ that the real model would not write on demand)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from rag.context import Source
 from rag.evidence import Evidence, EvidenceConfig, Sentence, answer_sentences, fragment
 from rag.generation import models as llm_module
 from rag.pipeline import Answer, AskDoc, FinalEvent, TokenEvent
+from rag.refusal import RefusalModel
 from rag.retrieve import Retriever
 from rag.verify import Verifier, numbers_grounded
 
@@ -137,11 +139,17 @@ def test_out_of_scope_questions_are_refused(askdoc: AskDoc) -> None:
 
 
 def test_a_method_the_guide_never_names_is_refused(askdoc: AskDoc) -> None:
-    """In the guide's own field and words (gradient, momentum), but about a method it never mentions: the word
-    that neither the collection nor ordinary English uses is what tips it (rag/refusal.py `rare_unknown`)."""
+    """In the guide's own field and words (gradient, momentum), but about a method it never mentions: the
+    name the collection never uses and the weak dense match are what tip it, and the refusal says so: each
+    signal's part of the verdict (`contributions`) adds up to it."""
     answer = askdoc.ask("How does Nesterov accelerated gradient differ from classical momentum?")
-    signals = answer.to_json()["refusal"]["signals"]
-    assert answer.refused and signals["rare_unknown"] == 1.0 and signals["collection_coverage"] < 1.0
+    refusal = answer.to_json()["refusal"]
+    assert answer.refused and refusal["signals"]["rare_unknown"] == 1.0 and refusal["signals"]["unknown_name"] == 1.0
+    parts = refusal["contributions"]
+    assert parts["unknown_name"] < 0 and parts["dense_top"] < 0 and set(parts) == set(refusal["signals"])
+    assert min(parts, key=parts.get) in ("unknown_name", "dense_top")
+    logit = RefusalModel.load().base + sum(parts.values())
+    assert abs(1 / (1 + math.exp(-logit)) - refusal["covered"]) < 1e-3
 
 
 def test_a_name_the_guide_never_mentions_is_refused(askdoc: AskDoc) -> None:

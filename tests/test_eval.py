@@ -109,19 +109,30 @@ def test_eval_rejects_unknown_answer_style(index_dir: Path, capsys) -> None:  # 
 
 
 def test_calibrate_fits_an_explainable_model_with_a_bounded_false_refusal_rate() -> None:
-    from eval.calibrate import fit, rates
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from eval.calibrate import FALLING, decision, fit, rates, step_functions
     from rag.refusal import FEATURES, RefusalModel, Signals
 
     rng = np.random.default_rng(0)
     y = np.array([1] * 80 + [0] * 20)
-    x = rng.normal(size=(100, len(FEATURES))) + y[:, None] * 1.5  # answerable questions score higher
+    covered = np.array([-1.0 if f in FALLING else 1.0 for f in FEATURES])  # which way each signal says "covered"
+    x = rng.normal(size=(100, len(FEATURES))) + y[:, None] * 1.5 * covered
     params, threshold = fit(x, y, max_false=0.05)
     assert params["features"] == list(FEATURES) and 0 < threshold < 1
-    model = RefusalModel(params["mean"], params["scale"], params["coef"], params["intercept"])  # type: ignore[arg-type]
+    model = RefusalModel.from_json(params)
     p = np.array([model.probability(Signals(*row)) for row in x])
-    refused, false = rates(p, y, 0.5)  # the operating point is folded into the intercept
+    assert np.allclose(p, 1 / (1 + np.exp(-decision(params, x))))  # the product computes what was fitted
+    refused, false = rates(p, y, 0.5)  # the operating point is folded into the base
     assert false <= 0.05 and refused > 0.5
-    assert all(c > 0 for c in params["coef"])  # every signal says "covered" in the same direction here
+    for name, (thresholds, values) in model.steps.items():  # one monotone step function per signal, right way up
+        assert thresholds == sorted(thresholds) and len(values) == len(thresholds) + 1
+        assert (np.diff(values) * covered[FEATURES.index(name)] >= 0).all() and values[-1] != values[0]
+    contributions = model.contributions(Signals(*x[0]))
+    assert np.isclose(model.base + sum(contributions.values()), np.log(p[0] / (1 - p[0])))
+    # The step functions are the boosted trees' own sum, read exactly, not an approximation of it.
+    trees = HistGradientBoostingClassifier(max_depth=1, max_iter=30).fit(x, y)
+    assert np.allclose(decision(step_functions(trees, x), x), trees.decision_function(x))
 
 
 def test_doc2query_keeps_round_trip_questions_and_asks_each_passage_once(tmp_path: Path) -> None:
