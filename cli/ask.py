@@ -117,6 +117,12 @@ def print_text(askdoc: AskDoc, question: str, extractive: bool, stream: bool, hi
     return answer
 
 
+def listed(words: list[str], most: int = 8) -> str:
+    """The first `most` words and a count of the rest: a pasted paragraph can hold dozens the collection lacks."""
+    rest = f", and {len(words) - most} more" if len(words) > most else ""
+    return ", ".join(words[:most]) + rest
+
+
 def print_sources(answer: Answer, retry_hint: bool = False) -> None:
     """What follows the answer text: a notice, then the sources it cites (or, refused, the nearest sections;
     `retry_hint`: and how to answer anyway, when the refusal model refused it)."""
@@ -125,7 +131,7 @@ def print_sources(answer: Answer, retry_hint: bool = False) -> None:
         notify(answer.notice)
     if answer.refused:
         if unknown := answer.refusal.get("unknown_words"):
-            print(f"It never mentions: {', '.join(unknown)}.")
+            print(f"It never mentions: {listed(unknown)}.")
         print("\nNearest sections:")
         for hit in answer.nearest:
             print(f"  - {hit['heading']}  [{hit['section_id']}]")

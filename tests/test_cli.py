@@ -115,6 +115,15 @@ def test_ask_refused_prints_the_nearest_sections(
     assert hint.strip() == "(A wrong refusal? --refuse-below 0 answers anyway.)"
 
 
+def test_a_refusal_lists_at_most_eight_unknown_words(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    names = "Zorblax Quintar Flumph Vexnor Draxil Plimbo Ortwen Qwixotl Yubbet Grelm"
+    code, out, err = askdoc(capsys, index_dir, "ask", f"How do {names} compare?")
+    assert code == 0, err
+    assert "It never mentions: Zorblax, Quintar, Flumph, Vexnor, Draxil, Plimbo, Ortwen, Qwixotl, and 2 more." in out
+    code, out, err = askdoc(capsys, index_dir, "ask", "--json", f"How do {names} compare?")
+    assert json.loads(out)["refusal"]["unknown_words"] == names.split()  # the JSON keeps them all
+
+
 def test_refuse_below_zero_answers_a_question_that_would_be_refused(
     retriever: Retriever, index_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

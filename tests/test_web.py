@@ -175,6 +175,13 @@ def test_refused_question_offers_the_nearest_sections(page: Page) -> None:
     shot(page, "refused")
 
 
+def test_a_refusal_lists_at_most_eight_unknown_words(page: Page) -> None:
+    answer = ask(page, "How do Zorblax Quintar Flumph Vexnor Draxil Plimbo Ortwen Qwixotl Yubbet Grelm compare?")
+    expect(answer.locator(".unknown")).to_have_text(
+        "It never mentions: Zorblax, Quintar, Flumph, Vexnor, Draxil, Plimbo, Ortwen, Qwixotl, and 2 more."
+    )
+
+
 def test_answer_anyway_asks_again_without_refusing(page: Page) -> None:
     refused = ask(page, "What is the capital of France?")
     expect(refused).to_have_class("answer refused")
