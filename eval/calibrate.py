@@ -5,8 +5,8 @@
 An additive model over the refusal signals (rag/refusal.py): one monotone step function per signal, fitted as
 class-balanced boosted depth-1 trees. The operating point is the threshold that refuses the most unanswerable tune
 questions while refusing at most --max-false-refusal of the answerable ones; it is folded into the model's base,
-so the product refuses below probability 0.5
-(settings.refuse_below). The test split is only reported, never used to choose.
+so the product refuses below probability 0.5 (settings.refuse_below). The test split is only reported, never used
+to choose.
 """
 
 from __future__ import annotations
