@@ -130,6 +130,8 @@ def print_sources(answer: Answer, retry_hint: bool = False) -> None:
     if answer.notice:
         notify(answer.notice)
     if answer.refused:
+        if why := answer.refusal.get("reasons"):
+            print(f"Why: {'; '.join(why)}.")
         if unknown := answer.refusal.get("unknown_words"):
             print(f"It never mentions: {listed(unknown)}.")
         print("\nNearest sections:")

@@ -8,7 +8,7 @@ from typing import Any
 from rag.config import Settings
 from rag.context import Source
 from rag.evidence import Evidence
-from rag.refusal import Signals
+from rag.refusal import Signals, reasons
 from rag.retrieve import SectionHit, elapsed_ms
 from rag.verify import SentenceSupport
 
@@ -100,6 +100,8 @@ class Draft:
         )
         if self.contributions:
             answer.refusal["contributions"] = {k: round(v, 4) for k, v in self.contributions.items()}
+            if answer.refused:
+                answer.refusal["reasons"] = reasons(self.contributions)
         return FinalEvent(answer)
 
 

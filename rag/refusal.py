@@ -40,6 +40,20 @@ FEATURES = (
 # of its share, index.spelling.english_rarity) from 5.5 up counts; chosen on the tune split by cross-validation
 # (eval/results/answers/README.md), 5.0-7.0 all help.
 RARE = 5.5
+# What a strongly negative part of the verdict means, in the user's words (several signals say the same thing).
+_CLOSE = "nothing in the documents is close to it in meaning"
+_ABSENT = "some of its words appear nowhere in the documents"
+REASONS = {
+    "evidence": _CLOSE,
+    "similarity": _CLOSE,
+    "dense_top": _CLOSE,
+    "section_coverage": "the nearest section lacks some of its words",
+    "collection_coverage": _ABSENT,
+    "rare_unknown": _ABSENT,
+    "agreement": "the keyword and the meaning searches disagree on where it is answered",
+    "bm25_top": "few passages share its words",
+    "unknown_name": "it names something the documents never mention",
+}
 _SENTENCE_END = re.compile(r"(?<=\w\w[.!?])\s+")  # not after "e.g." or "i.e."
 
 
@@ -139,3 +153,10 @@ class RefusalModel:
     def probability(self, s: Signals) -> float:
         z = self.base + sum(self.contributions(s).values())
         return 1.0 / (1.0 + math.exp(-z))
+
+
+def reasons(contributions: dict[str, float], below: float = -0.5) -> list[str]:
+    """Why the model doubts the collection answers a question: the signals that pulled the verdict down most
+    (log-odds under `below` against a typical question), strongest first, each said once."""
+    worst = sorted((v, f) for f, v in contributions.items() if v < below)
+    return list(dict.fromkeys(REASONS[f] for _, f in worst))

@@ -24,7 +24,7 @@ from rag.context import Source
 from rag.evidence import Evidence, EvidenceConfig, Sentence, answer_sentences, fragment
 from rag.generation import models as llm_module
 from rag.pipeline import Answer, AskDoc, FinalEvent, TokenEvent
-from rag.refusal import RefusalModel
+from rag.refusal import REASONS, RefusalModel
 from rag.retrieve import Retriever
 from rag.verify import Verifier, numbers_grounded
 
@@ -148,6 +148,7 @@ def test_a_method_the_guide_never_names_is_refused(askdoc: AskDoc) -> None:
     parts = refusal["contributions"]
     assert parts["unknown_name"] < 0 and parts["dense_top"] < 0 and set(parts) == set(refusal["signals"])
     assert min(parts, key=parts.get) in ("unknown_name", "dense_top")
+    assert set(refusal["reasons"][:2]) == {REASONS["unknown_name"], REASONS["dense_top"]}
     logit = RefusalModel.load().base + sum(parts.values())
     assert abs(1 / (1 + math.exp(-logit)) - refusal["covered"]) < 1e-3
 
@@ -170,7 +171,8 @@ def test_one_unknown_word_alone_does_not_refuse(askdoc: AskDoc) -> None:
     answer = askdoc.ask(
         "my regression model is getting wrecked by a few extreme values, how do i make it less sensitive?"
     )
-    assert not answer.refused and answer.to_json()["refusal"]["signals"]["rare_unknown"] == 1.0
+    refusal = answer.to_json()["refusal"]
+    assert not answer.refused and refusal["signals"]["rare_unknown"] == 1.0 and "reasons" not in refusal
     assert answer.sources[0].section_id == "mention-three-ways-to-make-your-model-robust-to-outliers"
 
 

@@ -19,6 +19,7 @@ from servers import child_env
 from cli.main import main
 from index import store
 from rag.config import Settings
+from rag.refusal import REASONS
 from rag.rerank import RERANKER_MANIFEST, reranker_dir
 from rag.retrieve import Retriever
 
@@ -108,6 +109,8 @@ def test_ask_refused_prints_the_nearest_sections(
     assert answer.strip() and "Sources:" not in out
     # The question's words the collection never uses, as typed: what to rephrase or which document to add.
     assert answer.strip().endswith("It never mentions: boiling, water, Celsius.")
+    why = re.search(r"^Why: (.+)\.$", answer, re.MULTILINE)  # what pulled the verdict down, strongest first
+    assert why and why.group(1).split("; ")[0] == REASONS["dense_top"], answer
     nearest, hint = nearest.split("\n\n")
     listed = re.findall(r"^  - (.+)  \[([^\]]+)\]$", nearest, re.MULTILINE)
     assert len(listed) == len(nearest.strip().splitlines()) == 3, nearest
