@@ -73,27 +73,34 @@ def fit(x: np.ndarray, y: np.ndarray, max_false: float) -> tuple[dict[str, objec
 
 def step_functions(model: Any, x: np.ndarray) -> dict[str, object]:
     """Read an additive model's step functions through its public decision_function: move one signal of a
-    reference question over every value the signal takes in `x`; the steps sit midway between those values,
-    where the trees' bins split them. Exact on `x` (tests/test_eval.py)."""
+    reference question over every value the signal takes in `x`, then find each step's exact place between two
+    neighbouring values by bisection (the trees split at a midpoint or at a training value, depending on how many
+    distinct values a signal has). Exact, not only on `x` (tests/test_eval.py)."""
     ref = x[:1]
     base = at_ref = float(model.decision_function(ref)[0])
     steps = {}
     for j, name in enumerate(FEATURES):
         values = np.unique(x[:, j])
-        rows = np.repeat(ref, len(values), axis=0)
-        rows[:, j] = values
-        part = model.decision_function(rows) - at_ref
+        part = _moved(model, ref, j, values) - at_ref
         # Centred on the fitted questions' average, a signal's part says how far it moves this question from a
         # typical one (as in explainable boosting machines); the average goes into the base.
         shift = float(part[np.searchsorted(values, x[:, j])].mean())
         part -= shift
         base += shift
         change = np.flatnonzero(np.abs(np.diff(part)) > 1e-9)
-        steps[name] = {
-            "thresholds": ((values[change] + values[change + 1]) / 2).tolist(),
-            "values": np.round(np.r_[part[0], part[change + 1]], 6).tolist(),
-        }
+        lo, hi = values[change], values[change + 1]  # the step lies in (lo, hi]: lo goes left, hi right
+        while np.any(mid_open := (lo < (mid := lo + (hi - lo) / 2)) & (mid < hi)):
+            left = np.abs(_moved(model, ref, j, mid) - at_ref - shift - part[change]) <= 1e-9
+            lo, hi = np.where(mid_open & left, mid, lo), np.where(mid_open & ~left, mid, hi)
+        steps[name] = {"thresholds": lo.tolist(), "values": np.round(np.r_[part[0], part[change + 1]], 6).tolist()}
     return {"base": base, "steps": steps}
+
+
+def _moved(model: Any, ref: np.ndarray, j: int, values: np.ndarray) -> np.ndarray:
+    """decision_function of the reference row with signal j set to each of `values`."""
+    rows = np.repeat(ref, len(values), axis=0)
+    rows[:, j] = values
+    return model.decision_function(rows)
 
 
 def decision(params: dict[str, object], x: np.ndarray) -> np.ndarray:

@@ -100,7 +100,7 @@ class Draft:
         )
         if self.contributions:
             answer.refusal["contributions"] = {k: round(v, 4) for k, v in self.contributions.items()}
-            if answer.refused:
+            if answer.refused and self.covered < self.refuse_below:  # the model's refusal, not a lack of evidence
                 answer.refusal["reasons"] = reasons(self.contributions)
         return FinalEvent(answer)
 

@@ -133,15 +133,18 @@ class RefusalModel:
     @classmethod
     def load(cls, path: Path = MODEL_FILE) -> RefusalModel:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("features") != list(FEATURES) or "steps" not in data:
-            raise ValueError(
-                f"{path}: fitted on features {data.get('features')}, expected {list(FEATURES)} as step functions"
-            )
+        if "steps" not in data:
+            raise ValueError(f"{path}: a refusal model of an older kind; refit it: python -m eval.calibrate --write")
         return cls.from_json(data)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RefusalModel:
-        return cls(data["base"], {f: (step["thresholds"], step["values"]) for f, step in data["steps"].items()})
+        steps = {f: (step["thresholds"], step["values"]) for f, step in data["steps"].items()}
+        if list(steps) != list(FEATURES) or data.get("features") != list(FEATURES):
+            raise ValueError(f"refusal model fitted on {list(steps)}, expected {list(FEATURES)}")
+        if any(len(v) != len(t) + 1 or t != sorted(t) for t, v in steps.values()):
+            raise ValueError("refusal model: each step function needs sorted thresholds and one value more")
+        return cls(data["base"], steps)
 
     def contributions(self, s: Signals) -> dict[str, float]:
         """Each signal's part of the log-odds that the collection answers (positive: "covered")."""

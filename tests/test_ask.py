@@ -149,6 +149,7 @@ def test_a_method_the_guide_never_names_is_refused(askdoc: AskDoc) -> None:
     assert parts["unknown_name"] < 0 and parts["dense_top"] < 0 and set(parts) == set(refusal["signals"])
     assert min(parts, key=parts.get) in ("unknown_name", "dense_top")
     assert set(refusal["reasons"][:2]) == {REASONS["unknown_name"], REASONS["dense_top"]}
+    assert refusal["reasons"][0] == REASONS[min(parts, key=parts.get)]  # the strongest first
     logit = RefusalModel.load().base + sum(parts.values())
     assert abs(1 / (1 + math.exp(-logit)) - refusal["covered"]) < 1e-3
 
@@ -201,6 +202,7 @@ def test_no_quotable_evidence_is_refused(tmp_path: Path, embedder: Embedder) -> 
     a = AskDoc(settings, retriever=Retriever(settings, embedder=embedder, progress=False))
     answer = a.ask("What does the diagram show?")
     assert answer.refused and answer.sources == []
+    assert "reasons" not in answer.refusal  # not the refusal model's verdict: no signal to blame
 
 
 def test_a_section_of_only_fragments_is_still_quoted(askdoc: AskDoc) -> None:

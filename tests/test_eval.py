@@ -109,9 +109,7 @@ def test_eval_rejects_unknown_answer_style(index_dir: Path, capsys) -> None:  # 
 
 
 def test_calibrate_fits_an_explainable_model_with_a_bounded_false_refusal_rate() -> None:
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    from eval.calibrate import FALLING, decision, fit, rates, step_functions
+    from eval.calibrate import FALLING, decision, fit, rates
     from rag.refusal import FEATURES, RefusalModel, Signals
 
     rng = np.random.default_rng(0)
@@ -128,11 +126,41 @@ def test_calibrate_fits_an_explainable_model_with_a_bounded_false_refusal_rate()
     for name, (thresholds, values) in model.steps.items():  # one monotone step function per signal, right way up
         assert thresholds == sorted(thresholds) and len(values) == len(thresholds) + 1
         assert (np.diff(values) * covered[FEATURES.index(name)] >= 0).all() and values[-1] != values[0]
-    contributions = model.contributions(Signals(*x[0]))
-    assert np.isclose(model.base + sum(contributions.values()), np.log(p[0] / (1 - p[0])))
-    # The step functions are the boosted trees' own sum, read exactly, not an approximation of it.
-    trees = HistGradientBoostingClassifier(max_depth=1, max_iter=30).fit(x, y)
-    assert np.allclose(decision(step_functions(trees, x), x), trees.decision_function(x))
+
+
+def test_a_refusal_model_of_another_kind_is_named_as_such(tmp_path: Path) -> None:
+    from rag.refusal import FEATURES, RefusalModel
+
+    older = tmp_path / "refusal.json"  # the logistic regression of earlier versions
+    older.write_text(json.dumps({"features": list(FEATURES), "coef": [0.1] * len(FEATURES), "intercept": 1.0}))
+    with pytest.raises(ValueError, match=r"older kind; refit it: python -m eval\.calibrate --write"):
+        RefusalModel.load(older)
+    steps = {f: {"thresholds": [0.5], "values": [0.0]} for f in FEATURES}  # one value short
+    with pytest.raises(ValueError, match="sorted thresholds and one value more"):
+        RefusalModel.from_json({"features": list(FEATURES), "base": 0.0, "steps": steps})
+
+
+def test_the_step_functions_are_the_trees_own_sum_on_questions_never_seen() -> None:
+    """Read off through decision_function, exactly: with more than 255 distinct values a signal's trees split at
+    training values rather than midpoints, so new values between two training values and values exactly on a
+    split are where a read-off that is only right on the fitted rows goes wrong."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from eval.calibrate import decision, step_functions
+    from rag.refusal import FEATURES
+
+    rng = np.random.default_rng(1)
+    y = (rng.random(600) < 0.6).astype(int)
+    x = rng.normal(size=(600, len(FEATURES))) + y[:, None]
+    trees = HistGradientBoostingClassifier(max_depth=1, max_iter=40, class_weight="balanced").fit(x, y)
+    params = step_functions(trees, x)
+    fresh = rng.normal(size=(3000, len(FEATURES)))
+    on_splits = np.repeat(x[:1], 40, axis=0)
+    splits = [(j, t) for j, f in enumerate(FEATURES) for t in params["steps"][f]["thresholds"]][:40]  # type: ignore[index]
+    for row, (j, t) in enumerate(splits):
+        on_splits[row, j] = t
+    for rows in (x, fresh, on_splits[: len(splits)]):
+        assert np.allclose(decision(params, rows), trees.decision_function(rows), rtol=0, atol=1e-4)
 
 
 def test_doc2query_keeps_round_trip_questions_and_asks_each_passage_once(tmp_path: Path) -> None:
