@@ -22,7 +22,7 @@ import numpy as np
 from eval.dataset import DEFAULT_QUERIES, EvalQuestion, load_questions
 from rag.config import Settings
 from rag.pipeline import AskDoc
-from rag.refusal import FEATURES, MODEL_FILE
+from rag.refusal import FEATURES, MODEL_FILE, RefusalModel, Signals
 
 
 def signal_matrix(askdoc: AskDoc, questions: list[EvalQuestion]) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +57,7 @@ def fit(x: np.ndarray, y: np.ndarray, max_false: float) -> tuple[dict[str, objec
     model = HistGradientBoostingClassifier(
         max_depth=1, max_iter=100, class_weight="balanced", monotonic_cst=[-1 if f in FALLING else 1 for f in FEATURES]
     ).fit(x, y)
-    params: dict[str, object] = {"features": list(FEATURES), **step_functions(model, x)}
+    params = step_functions(model, x)
     p = 1 / (1 + np.exp(-decision(params, x)))
     ok = [t for t in np.unique(p) if rates(p, y, float(t))[1] <= max_false]
     threshold = float(max(ok)) if ok else 0.0
@@ -93,7 +93,7 @@ def step_functions(model: Any, x: np.ndarray) -> dict[str, object]:
             left = np.abs(_moved(model, ref, j, mid) - at_ref - shift - part[change]) <= 1e-9
             lo, hi = np.where(mid_open & left, mid, lo), np.where(mid_open & ~left, mid, hi)
         steps[name] = {"thresholds": lo.tolist(), "values": np.round(np.r_[part[0], part[change + 1]], 6).tolist()}
-    return {"base": base, "steps": steps}
+    return {"features": list(FEATURES), "base": base, "steps": steps}
 
 
 def _moved(model: Any, ref: np.ndarray, j: int, values: np.ndarray) -> np.ndarray:
@@ -104,12 +104,9 @@ def _moved(model: Any, ref: np.ndarray, j: int, values: np.ndarray) -> np.ndarra
 
 
 def decision(params: dict[str, object], x: np.ndarray) -> np.ndarray:
-    """The model's log-odds for each row of `x`, as RefusalModel computes them one question at a time."""
-    z = np.full(len(x), float(params["base"]))  # type: ignore[arg-type]
-    for j, name in enumerate(FEATURES):
-        step = params["steps"][name]  # type: ignore[index]
-        z += np.asarray(step["values"])[np.searchsorted(step["thresholds"], x[:, j], side="left")]
-    return z
+    """The log-odds RefusalModel gives each row of `x` with these parameters: what the product computes."""
+    model = RefusalModel.from_json(params)
+    return np.array([model.log_odds(model.contributions(Signals(*row))) for row in x])
 
 
 def cross_validate(x: np.ndarray, y: np.ndarray, max_false: float, seeds: int) -> tuple[float, float, float]:
@@ -144,14 +141,12 @@ def main() -> None:
         refused, false, auc = cross_validate(*data["tune"], args.max_false_refusal, args.cv)
         print(f"tune, 5 folds x {args.cv} seeds, held out: refused {refused:.3f}, false {false:.3f}, AUC {auc:.3f}")
     params, _ = fit(*data["tune"], args.max_false_refusal)
-    from rag.refusal import RefusalModel, Signals
-
     model = RefusalModel.from_json(params)
     for name, (thresholds, values) in model.steps.items():
         bounds = [f"<= {t:.3g}" for t in thresholds] + ([f"> {thresholds[-1]:.3g}"] if thresholds else ["any"])
         print(f"  {name:20s} " + " | ".join(f"{b} {v:+.2f}" for b, v in zip(bounds, values, strict=True)))
     for split, (x, y) in data.items():
-        p = np.array([model.probability(Signals(*row)) for row in x])
+        p = 1 / (1 + np.exp(-decision(params, x)))
         print(f"{split}: {int((y == 1).sum())} answerable, {int((y == 0).sum())} unanswerable")
         for t in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
             refused, false = rates(p, y, t)

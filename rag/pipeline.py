@@ -172,8 +172,8 @@ class AskDoc:
         draft.corrections, draft.refuse_below = corrections, refuse_below
         t = time.perf_counter()
         self._refusal = self._refusal or RefusalModel.load()
-        draft.covered = self._refusal.probability(draft.signals)
         draft.contributions = self._refusal.contributions(draft.signals)
+        draft.covered = self._refusal.probability(draft.contributions)
         draft.timings["refusal"] = elapsed_ms(t)
         if draft.covered < refuse_below or not draft.evidence.sentences:
             nearest = [h.to_json() for h in draft.hits[:3]]

@@ -153,9 +153,13 @@ class RefusalModel:
             out[name] = values[bisect.bisect_left(thresholds, getattr(s, name))]
         return out
 
-    def probability(self, s: Signals) -> float:
-        z = self.base + sum(self.contributions(s).values())
-        return 1.0 / (1.0 + math.exp(-z))
+    def log_odds(self, parts: dict[str, float]) -> float:
+        """The log-odds that the collection answers, from contributions(): the base and every signal's part."""
+        return self.base + sum(parts.values())
+
+    def probability(self, parts: dict[str, float]) -> float:
+        """P(the collection answers), from contributions()."""
+        return 1.0 / (1.0 + math.exp(-self.log_odds(parts)))
 
 
 def reasons(contributions: dict[str, float], below: float = -0.5) -> list[str]:

@@ -119,7 +119,7 @@ def test_calibrate_fits_an_explainable_model_with_a_bounded_false_refusal_rate()
     params, threshold = fit(x, y, max_false=0.05)
     assert params["features"] == list(FEATURES) and 0 < threshold < 1
     model = RefusalModel.from_json(params)
-    p = np.array([model.probability(Signals(*row)) for row in x])
+    p = np.array([model.probability(model.contributions(Signals(*row))) for row in x])
     assert np.allclose(p, 1 / (1 + np.exp(-decision(params, x))))  # the product computes what was fitted
     refused, false = rates(p, y, 0.5)  # the operating point is folded into the base
     assert false <= 0.05 and refused > 0.5

@@ -365,13 +365,13 @@ function refusedParts(answer) {
         el("span", { class: "score" }, fmtScore(hit.score)))));
   // The question's words the collection never uses: what to rephrase, or which document to add.
   // The first eight: a pasted paragraph can hold dozens (as the terminal's cli/ask.py listed()).
-  const unknown = answer.refusal?.unknown_words || [];
-  const more = unknown.length > 8 ? `, and ${unknown.length - 8} more` : "";
+  const unknown = answer.refusal?.unknown_words || [], most = 8;
+  const more = unknown.length > most ? `, and ${unknown.length - most} more` : "";
   const why = answer.refusal?.reasons || [];
   return [
     el("p", {}, el("span", { class: "badge" }, "Not covered"), " ", answer.answer),
     why.length ? el("p", { class: "why" }, `Why: ${why.join("; ")}.`) : null,
-    unknown.length ? el("p", { class: "unknown" }, `It never mentions: ${unknown.slice(0, 8).join(", ")}${more}.`) : null,
+    unknown.length ? el("p", { class: "unknown" }, `It never mentions: ${unknown.slice(0, most).join(", ")}${more}.`) : null,
     links.length ? el("div", { class: "sources" }, el("h3", {}, "Nearest sections"), el("ul", {}, ...links)) : null,
     refusedByModel(answer) ? answerAnyway(answer) : null,
   ];
