@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eval.runner import AnswerReport, ModeReport, worst
+from eval.runner import AnswerReport, ModeReport, compare, worst
 
 MAIN = ["hit@1", "hit@5", "recall@5", "mrr@10", "ndcg@10"]
 ANSWER = [
@@ -23,6 +23,9 @@ ANSWER = [
     "supported_sentences",
     "probe_assertions",
 ]
+# The figures whose 95 % intervals the Markdown report shows (the JSON has every metric's).
+SURE = ["hit@1", "mrr@10"]
+SURE_ANSWERS = ["citation_precision", "relevant_citation", "fact_recall", "refusal_accuracy", "false_refusal"]
 
 
 def build_report(modes: list[ModeReport], answers: list[AnswerReport], meta: dict[str, Any]) -> dict[str, Any]:
@@ -32,14 +35,21 @@ def build_report(modes: list[ModeReport], answers: list[AnswerReport], meta: dic
         "retrieval": {
             m.mode: {
                 "overall": m.summary(),
+                "ci95": m.intervals(),
                 "by_kind": m.by("kind"),
+                "by_kind_ci95": m.intervals_by("kind"),
                 "by_split": m.by("split"),
                 "latency_ms": m.latency(),
                 "worst": [r.__dict__ for r in worst(m)],
             }
             for m in modes
         },
-        "answers": {a.name: {"overall": a.summary(), "latency_ms": a.latency(), "rows": a.rows} for a in answers},
+        # Every later mode against every earlier one, on the same questions: is the gap more than noise?
+        "differences": [d for i, b in enumerate(modes) for a in modes[i + 1 :] for d in compare(a, b, SURE)],
+        "answers": {
+            a.name: {"overall": a.summary(), "ci95": a.intervals(), "latency_ms": a.latency(), "rows": a.rows}
+            for a in answers
+        },
     }
 
 
@@ -54,6 +64,40 @@ def _table(rows: dict[str, dict[str, float]], cols: list[str], first: str = "mod
     for name, vals in rows.items():
         out.append(f"| {name} | " + " | ".join(_fmt(vals.get(c, float("nan")), c) for c in cols) + " |")
     return out
+
+
+def _between(value: float, ci: list[float] | tuple[float, float], sign: str = "") -> str:
+    if math.isnan(value):
+        return "–"
+    return f"{value:{sign}.3f} [{ci[0]:{sign}.3f}, {ci[1]:{sign}.3f}]"
+
+
+def _intervals(r: dict[str, Any]) -> list[str]:
+    """Retrieval: each mode's main figures with their 95 % intervals, then the paired differences."""
+    kinds = sorted({k for v in r.values() for k in v["by_kind"]})
+    cols = [*SURE, *(f"hit@1 ({k})" for k in kinds)]
+    lines = ["", "### 95 % intervals (bootstrap over questions)", "", f"| mode | {' | '.join(cols)} |"]
+    lines.append("|---" * (len(cols) + 1) + "|")
+    for m, v in r.items():
+        cells = [_between(v["overall"][c], v["ci95"][c]) for c in SURE]
+        cells += [_between(v["by_kind"][k]["hit@1"], v["by_kind_ci95"][k]["hit@1"]) for k in kinds]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _differences(differences: list[dict[str, Any]]) -> list[str]:
+    """Paired differences, one row per pair of modes; an interval that holds 0 is a gap within noise."""
+    if not differences:
+        return []
+    cols = list(dict.fromkeys(f"{d['metric']} ({d['group']})" for d in differences))
+    rows: dict[str, dict[str, str]] = {}
+    for d in differences:
+        cell = _between(d["difference"], d["ci95"], "+")
+        rows.setdefault(f"{d['a']} − {d['b']}", {})[f"{d['metric']} ({d['group']})"] = cell
+    lines = ["", "### Paired differences (same questions, 95 % intervals)", "", f"| modes | {' | '.join(cols)} |"]
+    lines.append("|---" * (len(cols) + 1) + "|")
+    lines += [f"| {pair} | " + " | ".join(cells.get(c, "–") for c in cols) + " |" for pair, cells in rows.items()]
+    return lines
 
 
 def to_markdown(report: dict[str, Any]) -> str:
@@ -77,6 +121,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         for split in splits:
             lines += ["", f"### Split: {split}", ""]
             lines += _table({m: v["by_split"].get(split, {}) for m, v in r.items()}, [*MAIN, "n"])
+        lines += _intervals(r) + _differences(report.get("differences", []))
         lines += ["", "### Latency per stage (ms, p50 / p95)", ""]
         stages = sorted({s for v in r.values() for s in v["latency_ms"]})
         lines += [f"| mode | {' | '.join(stages)} |", "|---" * (len(stages) + 1) + "|"]
@@ -95,6 +140,11 @@ def to_markdown(report: dict[str, Any]) -> str:
     if report["answers"]:
         lines += ["", "## Answers", ""]
         lines += _table({a: v["overall"] for a, v in report["answers"].items()}, [*ANSWER, "n"], "pipeline")
+        lines += ["", "### 95 % intervals (bootstrap over questions)", ""]
+        lines += [f"| pipeline | {' | '.join(SURE_ANSWERS)} |", "|---" * (len(SURE_ANSWERS) + 1) + "|"]
+        for a, v in report["answers"].items():
+            cells = [_between(v["overall"][c], v["ci95"][c]) for c in SURE_ANSWERS]
+            lines.append(f"| {a} | " + " | ".join(cells) + " |")
         lines += ["", "### Answer latency (ms, p50 / p95)", ""]
         for a, v in report["answers"].items():
             cells = ", ".join(f"{s} {x['p50']:.0f} / {x['p95']:.0f}" for s, x in sorted(v["latency_ms"].items()))

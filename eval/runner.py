@@ -26,6 +26,7 @@ from eval.metrics import (
     percentile,
     retrieval_metrics,
 )
+from eval.uncertainty import interval, paired_difference
 
 DEPTH = 10  # MRR@10 and nDCG@10 need ten ranked sections
 
@@ -59,13 +60,39 @@ class ModeReport:
         return {n: mean(r.scores[n] for r in rows) for n in names} | {"n": float(len(rows))}
 
     def by(self, attribute: str) -> dict[str, dict[str, float]]:
+        return {g: self.summary(rows) for g, rows in self._groups(attribute).items()}
+
+    def intervals(self, rows: Iterable[QuestionResult] | None = None) -> dict[str, tuple[float, float]]:
+        """Each metric's 95 % bootstrap interval over these questions (eval/uncertainty.py)."""
+        rows = list(self.results if rows is None else rows)
+        names = list(rows[0].scores) if rows else []
+        return {n: interval([r.scores[n] for r in rows]) for n in names}
+
+    def intervals_by(self, attribute: str) -> dict[str, dict[str, tuple[float, float]]]:
+        return {g: self.intervals(rows) for g, rows in self._groups(attribute).items()}
+
+    def _groups(self, attribute: str) -> dict[str, list[QuestionResult]]:
         groups: dict[str, list[QuestionResult]] = defaultdict(list)
         for r in self.results:
             groups[getattr(r, attribute) or "-"].append(r)
-        return {g: self.summary(rows) for g, rows in sorted(groups.items())}
+        return dict(sorted(groups.items()))
 
     def latency(self) -> dict[str, dict[str, float]]:
         return _latency(r.timings for r in self.results)
+
+
+def compare(a: ModeReport, b: ModeReport, metrics: Iterable[str]) -> list[dict[str, Any]]:
+    """a - b on the same questions, per metric, over all of them and per kind, each with its paired interval."""
+    if [r.question for r in a.results] != [r.question for r in b.results]:
+        raise ValueError(f"modes {a.mode} and {b.mode} were not run on the same questions")
+    kinds = sorted({r.kind for r in a.results})
+    out = []
+    for group in ["all", *kinds]:
+        pairs = [(x, y) for x, y in zip(a.results, b.results, strict=True) if group in ("all", x.kind)]
+        for m in metrics:
+            diff, low, high = paired_difference([x.scores[m] for x, _ in pairs], [y.scores[m] for _, y in pairs])
+            out.append({"a": a.mode, "b": b.mode, "group": group, "metric": m, "difference": diff, "ci95": [low, high]})
+    return out
 
 
 def _latency(timings: Iterable[dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -107,33 +134,47 @@ def run_retrieval(
     return reports
 
 
+# Each answer measure: the row value it averages and the rows it averages over.
+ANSWER_MEANS = {
+    "citation_precision": ("citation_precision", "answered"),
+    "relevant_citation": ("relevant_citation", "answered"),
+    "fact_recall": ("fact_recall", "answered"),
+    "dangling_citations": ("dangling_citations", "all"),
+    "refusal_accuracy": ("refused", "unanswerable"),
+    "false_refusal": ("refused", "answerable"),
+    "generated_share": ("generated", "answered"),
+    "supported_words": ("supported_words", "answered"),
+    "supported_sentences": ("supported_sentences", "answered"),
+}
+
+
 @dataclass
 class AnswerReport:
     name: str
     rows: list[dict[str, Any]] = field(default_factory=list)
 
-    def summary(self) -> dict[str, float]:
-        def avg(key: str, rows: list[dict[str, Any]]) -> float:
-            vals = [r[key] for r in rows if r.get(key) is not None]
-            return mean(vals) if vals else float("nan")
+    def values(self, measure: str) -> list[float]:
+        """The per-question values behind a measure (a question where it is undefined is left out)."""
+        key, over = ANSWER_MEANS[measure]
+        rows = {
+            "all": self.rows,
+            "answerable": [r for r in self.rows if r["answerable"]],
+            "unanswerable": [r for r in self.rows if not r["answerable"]],
+            "answered": [r for r in self.rows if r["answerable"] and not r["refused"]],
+        }[over]
+        return [r[key] for r in rows if r.get(key) is not None]
 
-        answerable = [r for r in self.rows if r["answerable"]]
-        unanswerable = [r for r in self.rows if not r["answerable"]]
-        answered = [r for r in answerable if not r["refused"]]
-        return {
-            "citation_precision": avg("citation_precision", answered),
-            "relevant_citation": avg("relevant_citation", answered),
-            "fact_recall": avg("fact_recall", answered),
-            "dangling_citations": avg("dangling_citations", self.rows),
-            "refusal_accuracy": avg("refused", unanswerable),
-            "false_refusal": avg("refused", answerable),
-            "generated_share": avg("generated", answered),
-            "supported_words": avg("supported_words", answered),
-            "supported_sentences": avg("supported_sentences", answered),
+    def summary(self) -> dict[str, float]:
+        means = {m: mean(v) if (v := self.values(m)) else float("nan") for m in ANSWER_MEANS}
+        return means | {
             "probe_assertions": sum(r["probe_assertions"] or 0 for r in self.rows),
             "probed": float(sum(r["probe_assertions"] is not None for r in self.rows)),
             "n": float(len(self.rows)),
         }
+
+    def intervals(self) -> dict[str, tuple[float, float]]:
+        """Each measure's 95 % bootstrap interval over the questions it averages (eval/uncertainty.py)."""
+        return {m: interval(self.values(m)) for m in ANSWER_MEANS}
 
     def latency(self) -> dict[str, dict[str, float]]:
         return _latency(r["timings"] for r in self.rows)

@@ -80,6 +80,13 @@ def test_askdoc_eval_end_to_end(retriever: Retriever, index_dir: Path, tmp_path:
     assert "Queries: `q.jsonl`" in md and str(tmp_path) not in md  # no machine path in a report
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| bm25 |" in capsys.readouterr().out
+    low, high = hybrid["ci95"]["hit@1"]
+    assert low <= hybrid["overall"]["hit@1"] <= high and set(hybrid["by_kind_ci95"]) == {"detail", "paraphrase"}
+    (diff,) = [d for d in report["differences"] if d["metric"] == "hit@1" and d["group"] == "all"]
+    assert (diff["a"], diff["b"]) == ("hybrid", "bm25")
+    bm25_hit = report["retrieval"]["bm25"]["overall"]["hit@1"]
+    assert diff["difference"] == pytest.approx(hybrid["overall"]["hit@1"] - bm25_hit)
+    assert "### 95 % intervals" in md and "| hybrid − bm25 |" in md
 
 
 def test_eval_rejects_unknown_mode(index_dir: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -98,6 +105,8 @@ def test_askdoc_eval_answers_on_the_test_split(index_dir: Path, tmp_path: Path) 
     assert summary["probed"] >= 25 and summary["probe_assertions"] == 0  # quotes assert no distortion
     assert summary["supported_sentences"] == 1.0 and summary["dangling_citations"] == 0
     assert summary["citation_precision"] > 0.8 and summary["fact_recall"] > 0.5
+    low, high = report["answers"]["extractive"]["ci95"]["fact_recall"]
+    assert 0 < low < summary["fact_recall"] < high < 1  # the split is large enough for a real interval
     md = (out / "report.md").read_text()
     assert "| pipeline | citation_precision |" in md and "| extractive |" in md and "probe_assertions" in md
     assert (out / "report.png").stat().st_size > 1000
@@ -191,3 +200,24 @@ def test_doc2query_keeps_round_trip_questions_and_asks_each_passage_once(tmp_pat
     assert len(cache) == 2 and kept == ["What does focal loss down-weight?"]
     assert json.loads(path.read_text().splitlines()[0])["dropped"] == 1
     assert expand(passages, model, finds, cache) == 0 and len(model.calls) == 2  # cached: the LLM is not asked again
+
+
+def test_bootstrap_intervals_match_the_binomial_and_pair_the_questions() -> None:
+    from scipy.stats import binomtest
+
+    from eval.uncertainty import interval, paired_difference
+
+    hits = [1.0] * 110 + [0.0] * 13  # hit@1 0.894 on 123 questions, as on the test split
+    low, high = interval(hits)
+    wilson = binomtest(110, 123).proportion_ci(method="wilson")
+    assert low < 110 / 123 < high and abs(low - wilson.low) < 0.02 and abs(high - wilson.high) < 0.02
+    assert interval(hits) == (low, high)  # seeded: a report rerun gives the same intervals
+    assert interval([1.0, 1.0]) == (1.0, 1.0) and all(np.isnan(interval([])))
+    # Two systems that differ on the same 5 questions only: pairing keeps the rest out of the interval.
+    better = hits[:]
+    better[110:115] = [1.0] * 5
+    diff, d_low, d_high = paired_difference(better, hits)
+    assert diff == pytest.approx(5 / 123) and 0 < d_low < diff < d_high < 0.09
+    assert paired_difference(hits, hits) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="same questions"):
+        paired_difference(hits, hits[:-1])
