@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from eval.dataset import DEFAULT_QUERIES, EvalQuestion, load_questions
+from eval.uncertainty import interval
 from rag.config import Settings
 from rag.pipeline import AskDoc
 from rag.refusal import FEATURES, MODEL_FILE, RefusalModel, Signals
@@ -151,6 +152,11 @@ def main() -> None:
         for t in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
             refused, false = rates(p, y, t)
             print(f"  refuse below {t:.1f}: unanswerable refused {refused:.3f}, answerable refused {false:.3f}")
+        refused_ci, false_ci = interval(p[y == 0] < 0.5), interval(p[y == 1] < 0.5)
+        print(
+            f"  at 0.5, 95 % intervals: refused [{refused_ci[0]:.3f}, {refused_ci[1]:.3f}], answerable refused ["
+            f"{false_ci[0]:.3f}, {false_ci[1]:.3f}]"
+        )
     if args.write:
         MODEL_FILE.write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {MODEL_FILE}")
