@@ -146,6 +146,12 @@ ANSWER_MEANS = {
     "supported_words": ("supported_words", "answered"),
     "supported_sentences": ("supported_sentences", "answered"),
 }
+_OVER: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "all": lambda r: True,
+    "answerable": lambda r: bool(r["answerable"]),
+    "unanswerable": lambda r: not r["answerable"],
+    "answered": lambda r: bool(r["answerable"] and not r["refused"]),
+}
 
 
 @dataclass
@@ -156,13 +162,7 @@ class AnswerReport:
     def values(self, measure: str) -> list[float]:
         """The per-question values behind a measure (a question where it is undefined is left out)."""
         key, over = ANSWER_MEANS[measure]
-        rows = {
-            "all": self.rows,
-            "answerable": [r for r in self.rows if r["answerable"]],
-            "unanswerable": [r for r in self.rows if not r["answerable"]],
-            "answered": [r for r in self.rows if r["answerable"] and not r["refused"]],
-        }[over]
-        return [r[key] for r in rows if r.get(key) is not None]
+        return [r[key] for r in self.rows if _OVER[over](r) and r.get(key) is not None]
 
     def summary(self) -> dict[str, float]:
         means = {m: mean(v) if (v := self.values(m)) else float("nan") for m in ANSWER_MEANS}
