@@ -14,8 +14,10 @@ from index.kinds import KINDS as FAISS_KINDS
 from rag.config import Settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from index.embed import Embedder
-    from index.store import StoredIndex
+    from index.store import DocumentRecord, StoredIndex
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -48,19 +50,19 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def cmd_index_build(args: argparse.Namespace) -> int:
-    from index.store import load
+    from index.store import REBUILD, load
 
     settings = settings_from(args, faiss_kind=args.faiss)
     embedder = loaded_embedder(settings)
     collection = documents.open_collection(settings, embedder)
     if args.rebuild:
-        previous = None
+        previous, listed = None, []
         if (collection.index_dir / "manifest.json").exists():
             try:  # keep the user's added documents across a rebuild when the old index is readable
                 previous = load(collection.index_dir)
             except AskdocError as exc:
-                notify(f"previous index unreadable ({exc}); rebuilding the default corpus only")
-        index = collection.build(previous)
+                listed = _listed_documents(collection.index_dir, str(exc).removesuffix(f": {REBUILD}"))
+        index = collection.build(previous, listed)
     else:
         index = collection.open()
         notify(f"index at {collection.index_dir} is up to date")
@@ -72,6 +74,21 @@ def cmd_index_build(args: argparse.Namespace) -> int:
             _train_reranker(settings, embedder, index)
     _print_info(index.manifest.to_dict(), settings)
     return 0
+
+
+def _listed_documents(index_dir: Path, problem: str) -> list[DocumentRecord]:
+    """The added documents an unreadable index lists in its manifest (written last, so usually intact): a broken
+    vector or BM25 file is derived data, and a rebuild reads those documents' files again."""
+    from index.store import read_manifest
+
+    try:
+        listed = [r for r in read_manifest(index_dir).documents if not r.default]
+    except AskdocError:
+        notify(f"previous index unreadable ({problem}), its manifest too: rebuilding without the documents it held")
+        return []
+    added = f" with its {len(listed)} added document(s), read again" if listed else ""
+    notify(f"previous index unreadable ({problem}): rebuilding it{added}")
+    return listed
 
 
 def _train_reranker(settings: Settings, embedder: Embedder, index: StoredIndex | None = None, **config: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Callable
 
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return func(args)
     except AskdocError as exc:
-        print(f"askdoc: error: {exc}", file=sys.stderr)
+        print(f"askdoc: error: {_with_own_options(str(exc), args)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("askdoc: interrupted", file=sys.stderr)
@@ -40,6 +41,19 @@ def main(argv: list[str] | None = None) -> int:
         # Output piped into `head` and the like: not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _with_own_options(message: str, args: argparse.Namespace) -> str:
+    """A rebuild hint that names the collection and index folder this command used, so it can be run as given."""
+    from corpus.ids import DEFAULT_COLLECTION
+    from index.store import REBUILD
+
+    options = "".join(
+        f" --{flag.replace('_', '-')} {shlex.quote(str(value))}"
+        for flag in ("collection", "index_dir")
+        if (value := getattr(args, flag, None)) and value != DEFAULT_COLLECTION
+    )
+    return message.replace(REBUILD, REBUILD.removesuffix("`") + options + "`") if options else message
 
 
 if __name__ == "__main__":

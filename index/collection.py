@@ -5,7 +5,7 @@ Takes plain arguments rather than settings: the index layer sits below the one t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,14 +67,14 @@ class Collection:
             reasons.append(f"default corpus is not {self.corpus_path}")
         return reasons
 
-    def build(self, previous: StoredIndex | None = None) -> StoredIndex:
-        """(Re)build from the default corpus plus every user document the previous index held."""
+    def build(self, previous: StoredIndex | None = None, documents: Sequence[DocumentRecord] = ()) -> StoredIndex:
+        """(Re)build from the default corpus plus every user document the previous index held (or, when only its
+        manifest can be read, the `documents` it lists: their files are read again, nothing of the old index is)."""
         docs = [read_with_record(self.corpus_path, "", default=True)] if self.corpus_path else []
-        if previous is not None:
-            for record in previous.manifest.documents:
-                if not record.default and Path(record.path).is_file():
-                    doc = _reread(record, self.max_document_bytes, self.notify)
-                    docs += [doc] if doc else []
+        for record in previous.manifest.documents if previous is not None else documents:
+            if not record.default and Path(record.path).is_file():
+                doc = _reread(record, self.max_document_bytes, self.notify)
+                docs += [doc] if doc else []
         if not docs:
             raise collections.not_found(self.name)
         index = self._save(docs, previous)

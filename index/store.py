@@ -151,6 +151,9 @@ def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+REBUILD = "rebuild with `askdoc index build --rebuild`"
+
+
 def read_manifest(directory: Path) -> Manifest:
     path = directory / MANIFEST
     if not directory.exists():
@@ -158,14 +161,11 @@ def read_manifest(directory: Path) -> Manifest:
     try:
         return Manifest.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
-        raise IndexLoadError(f"{path} is missing: rebuild with `askdoc index build --rebuild`") from None
+        raise IndexLoadError(f"{path} is missing: {REBUILD}") from None
     except (ValueError, TypeError, KeyError) as exc:
-        raise IndexLoadError(
-            f"{path} is corrupt ({exc.__class__.__name__}): rebuild with `askdoc index build --rebuild`"
-        ) from None
+        raise IndexLoadError(f"{path} is corrupt ({exc.__class__.__name__}): {REBUILD}") from None
 
 
-REBUILD = "rebuild with `askdoc index build --rebuild`"
 # What bm25s writes into bm25/, checked one by one when the folder does not load (to name the broken file).
 BM25_FILES = (
     "params.index.json",

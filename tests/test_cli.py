@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from servers import child_env
 
 from cli.main import main
 from index import store
-from rag.config import Settings
+from rag.config import Settings, collection_dir
 from rag.refusal import REASONS
 from rag.rerank import RERANKER_MANIFEST, reranker_dir
 from rag.retrieve import Retriever
@@ -237,6 +238,33 @@ def test_rebuild_keeps_added_documents(own_index: Settings, capsys: pytest.Captu
     assert [r.path for r in rebuilt.documents] == [r.path for r in added.documents]
     assert rebuilt.counts == added.counts
     code, out, err = askdoc(capsys, own_index.index_dir, "search", "how often do keys rotate?", "--json", "--k", "1")
+    assert code == 0 and json.loads(out)["results"][0]["section_id"] == "runbook/rotating-keys", err
+
+
+@pytest.mark.parametrize("collection", [[], ["--collection", "papers"]], ids=["default", "named"])
+def test_the_advised_rebuild_of_a_damaged_index_keeps_its_documents(
+    own_index: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path, collection: list[str]
+) -> None:
+    """A broken FAISS file is derived data: the rebuild the error advises, run as printed, reads the added
+    documents again from the manifest (which is written last, so intact), in a named collection too."""
+    doc = tmp_path / "runbook.md"
+    doc.write_text(RUNBOOK, encoding="utf-8")
+    assert askdoc(capsys, own_index.index_dir, "index", "add", str(doc), *collection)[0] == 0
+    where = own_index.replace(collection=collection[-1]) if collection else own_index
+    folder = collection_dir(where)
+    before = store.read_manifest(folder)
+    (folder / "faiss.index").write_bytes(b"not faiss")
+    code, _, err = askdoc(capsys, own_index.index_dir, "search", "how often do keys rotate?", *collection)
+    hint = one_line_error(code, err).split("rebuild with `", 1)[1].removesuffix("`")
+    assert hint.split()[:4] == ["askdoc", "index", "build", "--rebuild"] and str(own_index.index_dir) in hint
+    assert ("--collection papers" in hint) == bool(collection)
+    capsys.readouterr()
+    assert main([*shlex.split(hint)[1:], "--device", "cpu", "--no-reranker"]) == 0
+    assert "rebuilding it with its 1 added document(s), read again" in capsys.readouterr().err
+    after = store.read_manifest(folder)
+    assert [r.path for r in after.documents] == [r.path for r in before.documents] and after.counts == before.counts
+    args = ("search", "how often do keys rotate?", "--json", "--k", "1", *collection)
+    code, out, err = askdoc(capsys, own_index.index_dir, *args)
     assert code == 0 and json.loads(out)["results"][0]["section_id"] == "runbook/rotating-keys", err
 
 
