@@ -106,7 +106,8 @@ class Collection:
         A corrupt index is not silently replaced: the user may want to look at it; the error says how to rebuild.
         `documents=False`: a changed added document is not a reason (add and remove deal with documents).
         """
-        if not (self.index_dir / store.MANIFEST).exists() and not self.index_dir.exists():
+        # A folder made ahead of time (mkdir) is as good as none: nothing in it to keep.
+        if not (self.index_dir / store.MANIFEST).exists() and not any(self.index_dir.glob("*")):
             self.require()
             self.notify(f"no index at {self.index_dir} yet: building it (first run only)")
             return self.build()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from corpus.errors import InvalidInputError
 from index.embedders import EmbedBackend, load_backend
 from index.models import resolve_model
 
@@ -18,6 +19,17 @@ _NVIDIA_SIGNS = ("/proc/driver/nvidia/version", "/dev/nvidia0", "/dev/nvidiactl"
 
 
 def pick_device(requested: str = "auto") -> str:
+    if requested.startswith(("cuda", "mps")):
+        import torch
+
+        if requested.startswith("mps"):
+            there = torch.backends.mps.is_available()
+        else:
+            number = int(requested.partition(":")[2] or 0)
+            there = torch.cuda.is_available() and number < torch.cuda.device_count()
+        if not there:
+            raise InvalidInputError(f"device {requested!r} is not available on this machine; use --device cpu or auto")
+        return requested
     if requested != "auto":
         return requested
     if not any(os.path.exists(p) for p in _NVIDIA_SIGNS):

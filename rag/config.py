@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,9 @@ class Settings:
     def validate(self) -> None:
         self.index_dir = Path(self.index_dir).expanduser()
         self.corpus_path = Path(self.corpus_path).expanduser()
+        if self.index_dir.exists() and not self.index_dir.is_dir():
+            raise InvalidInputError(f"index_dir {self.index_dir} is a file; give a folder (made when missing)")
+        check_device(self.device)
         check_name(self.collection)
         check_choice("mode", self.mode, MODES)
         check_choice("answer_style", self.answer_style, ANSWER_STYLES)
@@ -163,6 +167,12 @@ def collection_dir(settings: Settings) -> Path:
     from index.collections import collection_dir as under  # the index libraries load only when needed
 
     return under(settings.index_dir, settings.collection)
+
+
+def check_device(device: str) -> None:
+    """auto, cpu, cuda or cuda:N, mps; whether that device is there is checked when a model is put on it."""
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", device):
+        raise InvalidInputError(f"unknown device {device!r}; choose auto, cpu, cuda, cuda:N or mps")
 
 
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

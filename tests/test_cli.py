@@ -162,6 +162,32 @@ def test_user_mistakes_exit_2_without_traceback(
     assert message in one_line_error(code, err) and out == ""
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["search", "lora", "--device", "tpu"], "unknown device 'tpu'", id="device-unknown"),
+        pytest.param(["search", "lora", "--device", "cuda:7"], "'cuda:7' is not available", id="device-absent"),
+        pytest.param(["search", "lora", "--index-dir", __file__], "is a file; give a folder", id="index-dir-file"),
+    ],
+)
+def test_a_wrong_device_or_index_folder_is_one_line(
+    index_dir: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    capsys.readouterr()
+    code = main(args if "--index-dir" in args else [*args, "--index-dir", str(index_dir)])
+    assert message in one_line_error(code, capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("args", [["--port", "99999"], ["--port", "http"], ["--workers", "0"]])
+def test_serve_rejects_a_bad_port_or_worker_count_before_loading_anything(
+    capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", *args])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and f"argument {args[0]}:" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("command", ["search", "ask"])
 @pytest.mark.parametrize(("damage", "name", "says"), DAMAGES)
 def test_damaged_index_is_one_line_naming_the_file(
