@@ -167,6 +167,9 @@ def test_http_collection_field_and_query(own_index: Settings, embedder: Embedder
         ask = {"question": FURNACE, "style": "extractive"}
         data = client.post("/ask", json=ask | {"collection": "papers"}).json()
         assert data["collection"] == "papers" and data["citations"][0]["section_id"] == "report/2-1-furnace-temperature"
+        cited = client.get("/sections/report/2-1-furnace-temperature", params={"collection": "papers"})
+        assert cited.status_code == 200 and "1,234 degrees" in cited.json()["text"]  # a citation opens where it is
+        assert client.get("/sections/report/2-1-furnace-temperature").status_code == 404  # not in the default one
         plain = client.post("/ask", json=ask).json()  # no field: the default collection, as before
         assert plain["collection"] == "default" and all(
             not c["section_id"].startswith("report/") for c in plain["citations"]

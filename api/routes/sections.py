@@ -11,9 +11,10 @@ from api.errors import ApiError, error_responses
 router = APIRouter()
 
 
-@router.get("/sections/{section_id:path}", summary="A whole section", responses=error_responses(404, 503))
-async def section(section_id: str, rt: Rt) -> JSONResponse:
-    found = rt.engine().section(section_id)
+@router.get("/sections/{section_id:path}", summary="A whole section", responses=error_responses(400, 404, 503))
+async def section(section_id: str, rt: Rt, collection: str | None = None) -> JSONResponse:
+    """`collection`: the collection whose citation this is (default: the server's)."""
+    found = rt.engine(collection).section(section_id)
     if found is None:
         raise ApiError(404, f"no section with id {section_id!r}", "not_found")
     return JSONResponse(found.to_dict())
