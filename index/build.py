@@ -9,6 +9,7 @@ from corpus.ids import doc_prefix
 from corpus.model import Document, Passage, Section
 from index.embed import Embedder
 from index.kinds import EXACT_BELOW, resolve_kind
+from index.lexical import TOKENIZER
 from index.sentences import SentenceStore, embed_sentences
 from index.store import DocumentRecord, Manifest, StoredIndex, assemble, corpus_hash
 
@@ -83,6 +84,7 @@ def _finish(
         documents=records,
         counts={"documents": len(records), "sections": len(sections), "passages": len(passages)},
         corpus_hash=corpus_hash(records),
+        tokenizer=TOKENIZER,
     )
     index = assemble(manifest, sections, passages, vectors)
     index.sentences = embed_sentences(sections, embedder, _reusable(previous, embedder), progress)

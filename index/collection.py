@@ -20,6 +20,7 @@ from index.documents import DEFAULT_ID, doc_id, find_document, new_prefix, read_
 from index.embed import Embedder
 from index.ingest import FileResult
 from index.kinds import EXACT_BELOW, resolve_kind
+from index.lexical import TOKENIZER
 from index.store import DocumentRecord, StoredIndex
 
 Notify = Callable[[str], None]  # progress and warnings for a person; the one such type of the project
@@ -51,6 +52,8 @@ class Collection:
             reasons.append(f"built with embedder {manifest.embed_model!r}, settings ask for {embed_model!r}")
         if manifest.chunker != ChunkConfig().version:
             reasons.append(f"chunked by {manifest.chunker}, this askdoc chunks by {ChunkConfig().version}")
+        if manifest.tokenizer != TOKENIZER:
+            reasons.append(f"its keyword index splits words by the older {manifest.tokenizer!r} rule")
         wanted = resolve_kind(self.faiss_kind, manifest.counts.get("passages", 0), self.exact_below)
         if manifest.faiss_kind != wanted:
             reasons.append(f"FAISS index is {manifest.faiss_kind!r}, settings ask for {wanted!r}")

@@ -9,8 +9,11 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
-_WORD = re.compile(_TOKEN.pattern.replace("a-z", "A-Za-z"))  # a word as typed, case kept
+# Letters and digits of any script ([^\W_]): "Sørensen" and "Zürich" are one word each, as typed and as indexed.
+_TOKEN = _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")  # _WORD keeps case: applied to the text as typed
+# Written into each index's manifest: an index whose BM25 split words by another rule is rebuilt (its vectors are
+# kept). Indexes from before the rule was named split at any letter outside a-z ("ascii").
+TOKENIZER = "unicode"
 # Small on purpose: question words like "why"/"how" are stopwords for BM25 ranking, but domain words that look
 # common ("model", "loss", "layer") carry meaning in this corpus.
 # fmt: off

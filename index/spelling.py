@@ -22,7 +22,7 @@ from symspellpy import SymSpell, Verbosity
 
 from index.lexical import STOPWORDS, stem_all
 
-_WORD = re.compile(r"[A-Za-z]+")
+_WORD = re.compile(r"[^\W\d_]+")  # letters of any script, as the index splits words
 MIN_LENGTH = 5  # shorter unknown words are mostly abbreviations, and every short word is close to many others
 LONG_WORD = 8  # from this length two edits are allowed, below it one
 

@@ -51,6 +51,8 @@ class Manifest:
     corpus_hash: str
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     format: int = FORMAT_VERSION
+    # How BM25 split words (index.lexical.TOKENIZER); a manifest without the key predates the name: "ascii".
+    tokenizer: str = "ascii"
     # Nothing writes it, but it stays: every manifest.json on disk has the key (without the field, from_dict
     # would reject them) and `askdoc index info --json` prints it.
     extra: dict[str, Any] = field(default_factory=dict)

@@ -38,7 +38,7 @@ _FRAME = frozenset(
         "affect affects effect effects fix solve avoid handle deal"
     )
 )
-_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
+_WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")  # letters and digits of any script
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ def test_stale_manifest_is_detected(own_index: Settings, embedder: Embedder) -> 
         ("chunker", "chunk-v0:old", "chunked by chunk-v0:old"),
         ("embed_model", "other/model", "built with embedder 'other/model'"),
         ("faiss_kind", "hnsw", "FAISS index is 'hnsw'"),
+        ("tokenizer", "ascii", "splits words by the older 'ascii' rule"),
     ]:
         reasons = collection.stale_reasons(dataclasses.replace(manifest, **{name: value}))
         assert len(reasons) == 1 and says in reasons[0], (name, reasons)
@@ -57,6 +58,37 @@ def test_stale_manifest_triggers_rebuild(own_index: Settings, embedder: Embedder
     assert any("out of date" in s and "FAISS index is 'hnsw'" in s for s in said), said
     assert index.manifest.faiss_kind == "flat" and index.manifest.created_at != manifest["created_at"]
     assert store.read_manifest(own_index.index_dir).to_dict() == index.manifest.to_dict()
+
+
+def test_an_index_from_before_unicode_words_is_rebuilt_keeping_its_vectors(
+    own_index: Settings, embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its manifest has no `tokenizer` key: its BM25 split "Zürich" into "z" and "rich". The rebuild reuses every
+    passage vector (a changed chunker would re-embed), and a word with an accented letter is then one word."""
+    note = tmp_path / "zurich.md"
+    note.write_text("# Offices\n\n## Where is the Zürich office?\nThe Zürich office is on Bahnhofstraße 7.\n")
+    path = own_index.index_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["tokenizer"]
+    path.write_text(json.dumps(manifest))
+    said: list[str] = []
+    embedded: list[str] = []
+    real = embedder.embed_in_calls
+
+    def counted(texts: list[str], *args: object, **kwargs: object) -> object:
+        embedded.extend(texts)
+        return real(texts, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(embedder, "embed_in_calls", counted)
+    index = _collection(own_index, embedder, said.append).open()
+    assert any("'ascii' rule" in s for s in said) and index.manifest.tokenizer == "unicode", said
+    assert embedded == []  # every passage and sentence vector kept
+    monkeypatch.undo()
+    assert index.lexical.unknown_words("Explain the Sørensen–Dice coefficient") == ["Sørensen"]
+    assert index.lexical.unknown_words("Is Zürich on Bahnhofstraße?") == ["Zürich", "Bahnhofstraße"]
+    _collection(own_index, embedder, quiet).add([note])
+    added = store.load(own_index.index_dir)
+    assert added.lexical.unknown_words("Is Zürich on Bahnhofstraße?") == []
 
 
 def test_changed_default_corpus_triggers_rebuild(own_index: Settings, embedder: Embedder, tmp_path: Path) -> None:
