@@ -7,7 +7,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from cli import documents
-from cli.common import emit, loaded_embedder, notify, settings_from
+from cli.common import bounded, emit, loaded_embedder, notify, settings_from
 from corpus.errors import AskdocError
 from corpus.ids import DEFAULT_COLLECTION
 from index.kinds import KINDS as FAISS_KINDS
@@ -43,8 +43,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("reranker", help="the cross-encoder of mode rerank")
     rsub = p.add_subparsers(dest="reranker_command", required=True, metavar="ACTION")
     t = rsub.add_parser("train", parents=[common], help="train it on the indexed collection (skipped when current)")
-    t.add_argument("--epochs", type=float, help="passes over the training groups (default 2.5)")
-    t.add_argument("--steps", type=int, help="exactly this many optimizer steps instead of --epochs")
+    t.add_argument("--epochs", type=bounded(0.01, 100, float), help="passes over the training groups (default 2.5)")
+    t.add_argument("--steps", type=bounded(1, 1_000_000), help="exactly this many optimizer steps instead of --epochs")
     t.add_argument("--seed", type=int, help="random seed (default 13)")
     t.set_defaults(func=cmd_reranker_train)
 

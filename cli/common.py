@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,3 +121,18 @@ def notify_corrections(corrections: dict[str, str]) -> None:
     """Say which misspelt words were searched as which collection words (index/spelling.py), so nothing is hidden."""
     if corrections:
         notify("searched for " + ", ".join(f"{new!r} (typed {old!r})" for old, new in corrections.items()))
+
+
+def bounded(low: float, high: float, kind: type = int) -> Callable[[str], Any]:
+    """An argparse type: a number (`kind`) from low to high, else the usual one-line usage error (exit 2)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse

@@ -4,37 +4,21 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
 
-from cli.common import notify, settings_from
+from cli.common import bounded, notify, settings_from
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("serve", parents=[common], help="serve the HTTP API")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
-    p.add_argument("--port", type=_bounded(1, 65535), default=8000, help="TCP port (default 8000)")
+    p.add_argument("--port", type=bounded(1, 65535), default=8000, help="TCP port (default 8000)")
     p.add_argument(
         "--workers",
-        type=_bounded(1, 512),
+        type=bounded(1, 512),
         default=1,
         help="processes; each loads its own models, all map one on-disk index",
     )
     p.set_defaults(func=cmd_serve)
-
-
-def _bounded(low: int, high: int) -> Callable[[str], int]:
-    """An argparse type: an integer from low to high, else the usual one-line usage error (exit 2)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
-        return value
-
-    return parse
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -178,14 +178,23 @@ def test_a_wrong_device_or_index_folder_is_one_line(
     assert message in one_line_error(code, capsys.readouterr().err)
 
 
-@pytest.mark.parametrize("args", [["--port", "99999"], ["--port", "http"], ["--workers", "0"]])
-def test_serve_rejects_a_bad_port_or_worker_count_before_loading_anything(
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["serve", "--port", "99999"],
+        ["serve", "--port", "http"],
+        ["serve", "--workers", "0"],
+        ["reranker", "train", "--steps", "-5"],
+        ["reranker", "train", "--epochs", "0"],
+    ],
+)
+def test_a_number_out_of_range_is_refused_before_loading_anything(
     capsys: pytest.CaptureFixture[str], args: list[str]
 ) -> None:
     with pytest.raises(SystemExit) as exit_:
-        main(["serve", *args])
+        main(args)
     err = capsys.readouterr().err
-    assert exit_.value.code == 2 and f"argument {args[0]}:" in err and "Traceback" not in err
+    assert exit_.value.code == 2 and f"argument {args[-2]}:" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("command", ["search", "ask"])
