@@ -93,7 +93,7 @@ def batch_questions(arg: str) -> Iterator[str] | None:
     """`-` means one question per line on stdin (batch mode); otherwise None."""
     if arg != "-":
         return None
-    return (line.rstrip("\n") for line in sys.stdin)
+    return (line.rstrip("\r\n") for line in sys.stdin)  # a file saved on Windows ends its lines with CR LF
 
 
 def emit(obj: dict[str, Any]) -> None:

@@ -62,7 +62,8 @@ def test_batch_mode_keeps_order_and_survives_bad_lines(
     retriever: Retriever, index_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     questions = ["what is redis", "", "explain label smoothing", "x" * 3000]
-    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(questions) + "\n"))
+    # Lines ended as a Windows editor ends them: the CR is not part of the question.
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\r\n".join(questions) + "\r\n"))
     code, out, err = askdoc(capsys, index_dir, "search", "-", "--mode", "bm25", "--k", "2")
     assert code == 0, err
     rows = [json.loads(line) for line in out.splitlines()]
