@@ -85,9 +85,9 @@ def _gatekeeper(settings: Settings) -> Callable[[Request, Next], Awaitable[Respo
         start = time.perf_counter()
         path = request.url.path
         if settings.api_key and path not in OPEN_ENDPOINTS and not page.is_page(path):
-            given = request.headers.get("authorization", "")
-            expected = f"Bearer {settings.api_key}"
-            if not hmac.compare_digest(given.encode(), expected.encode()):
+            scheme, _, given = request.headers.get("authorization", "").partition(" ")
+            # The scheme is case-insensitive (RFC 9110 §11.1); the key is compared in constant time.
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), settings.api_key.encode()):
                 _log(request, 401, start)
                 return error_response(401, "missing or wrong API key (Authorization: Bearer <key>)", "unauthorized")
         if request.method == "POST" and path in JSON_ENDPOINTS:  # elsewhere POST is a 404 or 405, not a 415

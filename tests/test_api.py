@@ -349,12 +349,14 @@ def test_api_key_required_everywhere_but_health(keyed: TestClient, section_id: s
         assert keyed.get(path).status_code == 200
 
 
-def test_api_key_accepted(keyed: TestClient, section_id: str) -> None:
-    auth = {"Authorization": "Bearer s3cret"}
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer"])  # the scheme is case-insensitive, the key is not
+def test_api_key_accepted(keyed: TestClient, section_id: str, scheme: str) -> None:
+    auth = {"Authorization": f"{scheme} s3cret"}
     expected = {"/v1/chat/completions": 400}
     for method, path, body in _requests(section_id):
         r = keyed.request(method, path, json=body, headers=auth)
         assert r.status_code == expected.get(path, 200), (path, r.text)
+    error_of(keyed.get("/openapi.json", headers={"Authorization": "Bearer S3CRET"}), 401)
 
 
 def test_cors_preflight_is_not_blocked_by_the_key(keyed: TestClient) -> None:
