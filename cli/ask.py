@@ -37,8 +37,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         default=None,
         help="print each sentence as soon as it is verified (default: when printing to a terminal)",
     )
-    p.add_argument("--extractive", action="store_true", help="answer with source sentences only, no LLM")
-    p.add_argument(
+    style = p.add_mutually_exclusive_group()  # --extractive is --style extractive: both at once contradict
+    style.add_argument("--extractive", action="store_true", help="answer with source sentences only, no LLM")
+    style.add_argument(
         "--style",
         choices=ANSWER_STYLES,
         help="extractive (quote the evidence; default), generate (the LLM writes, verified sentence by sentence), "

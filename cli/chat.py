@@ -5,6 +5,7 @@ Reads one question per line (a terminal or a pipe); /new starts over, /quit or e
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from cli.ask import print_sources, print_text
@@ -23,8 +24,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         choices=MODES,
         help="retrieval mode (default hybrid; auto: rerank once `askdoc reranker train` has run, else hybrid)",
     )
-    p.add_argument("--extractive", action="store_true", help="answer with source sentences only, no LLM")
-    p.add_argument("--style", choices=ANSWER_STYLES, help="answer style (as for askdoc ask; default extractive)")
+    style = p.add_mutually_exclusive_group()  # --extractive is --style extractive: both at once contradict
+    style.add_argument("--extractive", action="store_true", help="answer with source sentences only, no LLM")
+    style.add_argument("--style", choices=ANSWER_STYLES, help="answer style (as for askdoc ask; default extractive)")
     add_refusal_argument(p)
     p.set_defaults(func=cmd_chat)
 
@@ -50,6 +52,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
             if question == "/new":
                 history = []
                 print("(new conversation)")
+                continue
+            if re.fullmatch(r"/[A-Za-z]+", question):  # a mistyped command, not a question about "bogus"
+                notify(f"unknown command {question}: /new starts over, /quit ends")
                 continue
             if not terminal:
                 print(f"> {question}")  # piped in: show which question each answer belongs to

@@ -187,9 +187,10 @@ def test_a_wrong_device_or_index_folder_is_one_line(
         ["serve", "--workers", "0"],
         ["reranker", "train", "--steps", "-5"],
         ["reranker", "train", "--epochs", "0"],
+        ["ask", "lora", "--extractive", "--style", "generate"],
     ],
 )
-def test_a_number_out_of_range_is_refused_before_loading_anything(
+def test_an_option_out_of_range_or_contradicting_another_is_refused_before_loading_anything(
     capsys: pytest.CaptureFixture[str], args: list[str]
 ) -> None:
     with pytest.raises(SystemExit) as exit_:

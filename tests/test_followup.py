@@ -155,11 +155,12 @@ def test_bad_history_gets_a_clear_error(client: TestClient, history: object, sta
 def test_chat_answers_a_follow_up_read_from_a_pipe(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, index_dir: Path, askdoc: AskDoc
 ) -> None:
-    lines = f"{FIRST}\n{FOLLOWUP}\n/new\n{FOLLOWUP}\n"
+    lines = f"{FIRST}\n{FOLLOWUP}\n/nwe\n/new\n{FOLLOWUP}\n"  # a mistyped command is said, never asked
     monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
     capsys.readouterr()
     assert main(["chat", "--extractive", "--index-dir", str(index_dir), "--device", "cpu"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "askdoc: unknown command /nwe: /new starts over, /quit ends" in err
     turns = out.split("> ")[1:]
     assert len(turns) == 3 and turns[0].startswith(FIRST) and turns[1].startswith(FOLLOWUP), out
     assert f"[{BAGGING}]" in turns[1].split("Sources:")[1]  # the follow-up, answered from bagging
