@@ -152,9 +152,9 @@ class Ingestor:
         batch: dict[str, str] = {}  # content hash -> name, of this request's accepted files
         for i, (name, staged) in enumerate(files):
             final = (folder / name).resolve()
-            reason = self._refusal(staged, final, by_sha, batch)
+            reason, unreadable = self._refusal(staged, final, by_sha, batch)
             if reason:
-                early[i] = FileResult(name, "skipped", reason)
+                early[i] = FileResult(name, "skipped", reason, unreadable=unreadable)
                 job.results.append(early[i])
                 self._record(job)
                 continue
@@ -175,19 +175,22 @@ class Ingestor:
             ordered = iter(_named(r) for r in results)
             job.results = [early[i] if i in early else next(ordered) for i in range(len(files))]
 
-    def _refusal(self, staged: Path, final: Path, by_sha: dict[str, DocumentRecord], batch: dict[str, str]) -> str:
-        """Why a staged upload is skipped before it replaces anything ("" when it is not)."""
+    def _refusal(
+        self, staged: Path, final: Path, by_sha: dict[str, DocumentRecord], batch: dict[str, str]
+    ) -> tuple[str, bool]:
+        """Why a staged upload is skipped before it replaces anything ("" when it is not), and whether that is
+        because it cannot be read (as `askdoc index add` reports it) rather than a duplicate."""
         try:
             doc = load_file(staged, "", self.settings.max_document_bytes)
         except InvalidInputError as exc:
-            return str(exc)
+            return str(exc), True
         twin = by_sha.get(doc.sha256)
         if twin is not None and twin.path != str(final):
-            return f"duplicate of {twin.name} (same content, id {doc_id(twin)})"
+            return f"duplicate of {twin.name} (same content, id {doc_id(twin)})", False
         if doc.sha256 in batch:
-            return f"duplicate of {batch[doc.sha256]} (same content)"
+            return f"duplicate of {batch[doc.sha256]} (same content)", False
         batch[doc.sha256] = final.name
-        return ""
+        return "", False
 
     def remove(self, engine: AskDoc, ref: str) -> tuple[DocumentRecord, int]:
         """The document removed and how many the collection still holds (0: the collection is gone with it)."""

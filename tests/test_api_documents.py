@@ -98,6 +98,7 @@ def test_upload_ask_list_remove(served: tuple[TestClient, Settings], tmp_path: P
         ("photo.md", "skipped"),
     ]
     assert "not a readable PDF" in job["files"][2]["reason"]
+    assert [f["unreadable"] for f in job["files"]] == [False, False, True, True, True]  # as `askdoc index add` says
     assert sorted(p.name for p in uploads_dir(settings.index_dir).iterdir()) == ["quokka.html", "report.pdf"]
 
     answer = client.post("/ask", json=QUESTION).json()  # the engine serves the new index
@@ -110,6 +111,7 @@ def test_upload_ask_list_remove(served: tuple[TestClient, Settings], tmp_path: P
     again = _finished(client, client.post("/documents", files=_files(files[0]) + copy).json())
     assert [f["status"] for f in again["files"]] == ["unchanged", "skipped"]
     assert again["files"][1]["reason"] == "duplicate of report.pdf (same content, id report)"
+    assert again["files"][1]["unreadable"] is False  # a duplicate reads fine
     assert not (uploads_dir(settings.index_dir) / "copy.pdf").exists()
 
     r = client.delete("/documents/report")
