@@ -76,7 +76,8 @@ async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
     if any(e.get("type") in ("json_invalid", "json_type") for e in errors):
         return error_response(400, NOT_JSON)
     first = errors[0] if errors else {}
-    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    # The field's path, without pydantic's names for its own validators ("function-after[ensure_text(), str]").
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body" and "[" not in str(p))
     return error_response(422, f"{where or 'body'}: {first.get('msg', 'invalid value')}")
 
 
