@@ -107,7 +107,7 @@ class Embedder:
         from tqdm.auto import tqdm
 
         vectors = np.zeros((len(texts), self.dim), np.float32)
-        bar = tqdm(total=len(texts), desc=desc, unit=unit, disable=not progress)
+        bar = tqdm(total=len(texts), desc=desc, unit=unit, disable=not progress or not texts)  # no empty bar
         for start in range(0, len(texts), per_call):
             vectors[start : start + per_call] = self.embed(texts[start : start + per_call])
             bar.update(min(per_call, len(texts) - start))
