@@ -9,8 +9,9 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-# Letters and digits of any script ([^\W_]): "Sørensen" and "Zürich" are one word each, as typed and as indexed.
-_TOKEN = _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")  # _WORD keeps case: applied to the text as typed
+# A word: letters and digits of any script ([^\W_]), so "Sørensen" and "Zürich" are one word each, as typed and
+# as indexed; inner hyphens and apostrophes kept ("min-max", "Mamba's").
+WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
 # Written into each index's manifest: an index whose BM25 split words by another rule is rebuilt (its vectors are
 # kept). Indexes from before the rule was named split at any letter outside a-z ("ascii").
 TOKENIZER = "unicode"
@@ -38,13 +39,13 @@ def _stemmer():  # type: ignore[no-untyped-def]
 
 
 def tokenize(text: str) -> list[str]:
-    words = [w for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS]
+    words = [w for w in WORD.findall(text.lower()) if w not in STOPWORDS]
     return list(_stemmer().stemWords(words))
 
 
 def typed_words(text: str) -> list[str]:
     """A text's words as typed (case kept), a clitic dropped ("Mamba's" -> "Mamba", "what's" -> "what")."""
-    return [word.split("'", 1)[0] for word in _WORD.findall(text)]
+    return [word.split("'", 1)[0] for word in WORD.findall(text)]
 
 
 def share(words: set[str] | frozenset[str], have: set[str] | frozenset[str]) -> float:
@@ -54,7 +55,7 @@ def share(words: set[str] | frozenset[str], have: set[str] | frozenset[str]) -> 
 
 def stem_all(text: str) -> set[str]:
     """Every word of a text, stemmed, stopwords kept: where one "not" or "more" changes the meaning."""
-    return set(_stemmer().stemWords(_TOKEN.findall(text.lower())))
+    return set(_stemmer().stemWords(WORD.findall(text.lower())))
 
 
 class LexicalIndex:
