@@ -10,6 +10,7 @@ from cli import documents
 from cli.common import bounded, emit, loaded_embedder, notify, settings_from
 from corpus.errors import AskdocError
 from corpus.ids import DEFAULT_COLLECTION
+from corpus.text import counted
 from index.kinds import KINDS as FAISS_KINDS
 from rag.config import Settings
 
@@ -135,10 +136,10 @@ def _print_info(manifest: dict[str, Any], settings: Settings) -> None:
     where = f", {backend['path']}: {backend['state']}" if "path" in backend else ""
     print(f"backend:   {backend['backend'] or backend.get('error')} (embed_backend {backend['setting']}{where})")
     print(f"chunker:   {manifest['chunker']}")
-    print(f"contents:  {counts['documents']} documents, {counts['sections']} sections, {counts['passages']} passages")
+    print("contents:  " + ", ".join(counted(counts[k + "s"], k) for k in ("document", "section", "passage")))
     for doc in manifest["documents"]:
         tag = " (default corpus)" if doc["default"] else ""
-        print(f"  - {doc['name']}: {doc['sections']} sections{tag}  [{doc['path']}]")
+        print(f"  - {doc['name']}: {counted(doc['sections'], 'section')}{tag}  [{doc['path']}]")
     status = _reranker_status(settings, manifest)
     detail = {
         "missing": "not trained: run `askdoc reranker train`",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from cli.common import emit, loaded_embedder, notify, settings_from
 from corpus.ids import DEFAULT_COLLECTION
+from corpus.text import counted
 from rag.config import Settings
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def cmd_index_remove(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     index, record = open_collection(settings).remove(args.document)
-    print(f"removed {record.name} (id {doc_id(record)}, {record.sections} sections)")
+    print(f"removed {record.name} (id {doc_id(record)}, {counted(record.sections, 'section')})")
     if index is None:
         print(f"collection {settings.collection} had no other document: it is removed")
     else:
@@ -86,7 +87,7 @@ def cmd_index_remove(args: argparse.Namespace) -> int:
 
 def _totals(counts: dict[str, int], name: str) -> str:
     where = "collection" if name == DEFAULT_COLLECTION else f"collection {name}"
-    return f"{where}: {counts['documents']} documents, {counts['sections']} sections, {counts['passages']} passages"
+    return f"{where}: " + ", ".join(counted(counts[k + "s"], k) for k in ("document", "section", "passage"))
 
 
 def cmd_index_list(args: argparse.Namespace) -> int:

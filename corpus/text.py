@@ -58,3 +58,8 @@ def ensure_text(s: str) -> str:
     except UnicodeEncodeError:
         raise ValueError("contains a lone surrogate escape (not valid Unicode text)") from None
     return s
+
+
+def counted(n: int, noun: str) -> str:
+    """A count in words: "1 section", "3 sections" (a regular plural)."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -13,6 +13,7 @@ from typing import Any
 
 from corpus.errors import InvalidInputError
 from corpus.formats import SUFFIXES
+from corpus.text import counted
 
 STATUSES = ("added", "replaced", "unchanged", "skipped")
 
@@ -29,7 +30,7 @@ class FileResult:
     def line(self) -> str:
         if self.status == "skipped":
             return f"skipped    {self.path}: {self.reason}"
-        detail = f" ({self.sections} sections, id {self.document})" if self.status != "unchanged" else ""
+        detail = f" ({counted(self.sections, 'section')}, id {self.document})" if self.status != "unchanged" else ""
         return f"{self.status:<10} {self.path}{detail}"
 
     def to_json(self) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from corpus.errors import IndexLoadError
 from corpus.model import Passage, Section
+from corpus.text import counted
 from index.atomic import staged_dir
 from index.lexical import LexicalIndex
 from index.sentences import SENTENCES_FILE, SentenceStore
@@ -250,7 +251,8 @@ def _inconsistencies(manifest: Manifest, files: _Files) -> list[str]:
     unknown = sorted({p.section_id for p in files.passages} - ids)
     if unknown:
         example = f"{unknown[0]!r}" + (", ..." if len(unknown) > 1 else "")
-        problems.append(f"passages.jsonl refers to {len(unknown)} sections missing from sections.jsonl ({example})")
+        missing = counted(len(unknown), "section")
+        problems.append(f"passages.jsonl refers to {missing} missing from sections.jsonl ({example})")
     if files.sentences is not None:
         problems += files.sentences.problems(ids, manifest.embed_dim)
     return problems

@@ -78,7 +78,7 @@ DAMAGES = [
     pytest.param(
         _rewrite_jsonl("passages.jsonl", _unknown_section),
         "passages.jsonl",
-        "refers to 1 sections missing from sections.jsonl ('no-such-section')",
+        "refers to 1 section missing from sections.jsonl ('no-such-section')",
         id="passage-of-unknown-section",
     ),
     pytest.param(

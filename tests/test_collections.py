@@ -88,7 +88,7 @@ def test_an_old_layout_index_dir_is_the_default_collection_and_moves_without_a_r
     assert code == 0 and before["collection"] == "default" and (root / store.MANIFEST).exists()
 
     code, out, err = _askdoc(capsys, root, "index", "add", "--collection", "papers", str(write_pdf(tmp_path / "r.pdf")))
-    assert code == 0 and "added" in out and "collection papers: 1 documents" in out, (out, err)
+    assert code == 0 and "added" in out and "collection papers: 1 document," in out, (out, err)
     moved = store.read_manifest(root / "default")
     assert not (root / store.MANIFEST).exists() and moved.to_dict() == old.to_dict()  # renamed, not rebuilt
     code, out, _ = _askdoc(capsys, root, "index", "collections")
