@@ -54,6 +54,7 @@ class SearchResult:
     collection: str = "default"  # the collection searched
     # Each first-stage retriever's top section and score (before fusion); the refusal signals read them.
     leaders: dict[str, tuple[str, float]] = field(default_factory=dict)
+    notice: str = ""  # why the search was not served as asked (mode rerank without a reranker)
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -64,7 +65,8 @@ class SearchResult:
             "corrections": self.corrections,
             "collection": self.collection,
         }
-        return out | ({"search_question": self.search_question} if self.search_question else {})
+        out |= {"search_question": self.search_question} if self.search_question else {}
+        return out | ({"notice": self.notice} if self.notice else {})
 
 
 def clean_question(question: str, settings: Settings) -> str:
@@ -289,10 +291,12 @@ class Retriever:
             return index.passages[row].section_id
 
         stage = self.rerank_stage  # one stage for the whole search: use_index() may replace it meanwhile
+        notice = ""
         if mode == "auto":
             mode = "rerank" if stage.ready(index, asked=False) else "hybrid"
         elif mode == "rerank" and not stage.ready(index):
-            mode = "hybrid"  # said once by the stage; the result names the mode that served it
+            mode = "hybrid"  # the server log says it once; each result names the mode that served it, and why
+            notice = f"no reranker available ({stage.error}); served by mode hybrid"
         # Several passages of one section can fill the top of a ranking: look deeper than k.
         depth = max(self.settings.candidates, 4 * k)
         leaders: dict[str, tuple[str, float]] = {}
@@ -306,7 +310,9 @@ class Retriever:
             hits = self.group(boost(ranking, section_of, prior or {}), k, index)
         timings["total"] = elapsed_ms(t)
         collection = self.settings.collection
-        return SearchResult(question, mode, hits, timings, corrections, collection=collection, leaders=leaders)
+        return SearchResult(
+            question, mode, hits, timings, corrections, collection=collection, leaders=leaders, notice=notice
+        )
 
 
 def elapsed_ms(start: float) -> float:

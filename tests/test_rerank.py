@@ -132,8 +132,11 @@ def test_missing_reranker_says_so_once_and_serves_hybrid(
     second = r.search("how do I descale a kettle?", k=3)
     assert len(said) == 1 and "no reranker available" in said[0] and "no-such-model" in said[0]
     assert first.mode == second.mode == "hybrid"
+    # Each result says why it was not reranked (the log says it once); a plain hybrid search has no notice.
+    assert "no-such-model" in second.to_json()["notice"] and second.to_json()["notice"].endswith("mode hybrid")
     hybrid = base.search("how do I sharpen a knife?", k=3, mode="hybrid")
     assert [h.section_id for h in first.hits] == [h.section_id for h in hybrid.hits]
+    assert "notice" not in hybrid.to_json()
 
 
 def test_mode_auto_reranks_once_a_reranker_is_trained_and_is_hybrid_without_a_word_before(
