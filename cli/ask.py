@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from cli.common import (
     add_question_arguments,
     add_refusal_argument,
+    add_style_arguments,
     batch_questions,
     emit,
     notify,
@@ -17,7 +18,6 @@ from cli.common import (
 )
 from corpus.errors import AskdocError
 from corpus.ids import doc_prefix
-from rag.config import ANSWER_STYLES
 from rag.generation.registry import BACKEND_NAMES
 
 if TYPE_CHECKING:
@@ -37,14 +37,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         default=None,
         help="print each sentence as soon as it is verified (default: when printing to a terminal)",
     )
-    style = p.add_mutually_exclusive_group()  # --extractive is --style extractive: both at once contradict
-    style.add_argument("--extractive", action="store_true", help="answer with source sentences only, no LLM")
-    style.add_argument(
-        "--style",
-        choices=ANSWER_STYLES,
-        help="extractive (quote the evidence; default), generate (the LLM writes, verified sentence by sentence), "
-        "select / copy (the LLM picks or copies evidence under a grammar); env ASKDOC_ANSWER_STYLE",
-    )
+    add_style_arguments(p)
     p.add_argument("--show-draft", action="store_true", help="also print the LLM's raw draft (for debugging)")
     p.add_argument(
         "--backend",

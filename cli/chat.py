@@ -9,11 +9,11 @@ import re
 import sys
 
 from cli.ask import print_sources, print_text
-from cli.common import add_refusal_argument, notify, settings_from
+from cli.common import add_refusal_argument, add_style_arguments, notify, settings_from
 from corpus.errors import AskdocError
-from rag.config import ANSWER_STYLES, MODES
+from rag.config import MODES
 
-HELP = "Ask a question; follow-ups use the conversation so far. /new starts over, /quit (or Ctrl-D) ends."
+HELP = "Ask a question; follow-ups use the conversation so far. /new starts over, /quit or /exit (or Ctrl-D) ends."
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -24,9 +24,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         choices=MODES,
         help="retrieval mode (default hybrid; auto: rerank once `askdoc reranker train` has run, else hybrid)",
     )
-    style = p.add_mutually_exclusive_group()  # --extractive is --style extractive: both at once contradict
-    style.add_argument("--extractive", action="store_true", help="answer with source sentences only, no LLM")
-    style.add_argument("--style", choices=ANSWER_STYLES, help="answer style (as for askdoc ask; default extractive)")
+    add_style_arguments(p)
     add_refusal_argument(p)
     p.set_defaults(func=cmd_chat)
 
@@ -47,14 +45,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
             question = line.strip()
             if not question:
                 continue
-            if question in ("/quit", "/exit"):
+            command = question.lower() if re.fullmatch(r"/[A-Za-z]+", question) else ""
+            if command in ("/quit", "/exit"):
                 break
-            if question == "/new":
+            if command == "/new":
                 history = []
                 print("(new conversation)")
                 continue
-            if re.fullmatch(r"/[A-Za-z]+", question):  # a mistyped command, not a question about "bogus"
-                notify(f"unknown command {question}: /new starts over, /quit ends")
+            if command:  # /help, or a mistyped command: not a question about "bogus"
+                notify(("" if command == "/help" else f"unknown command {question}: ") + HELP)
                 continue
             if not terminal:
                 print(f"> {question}")  # piped in: show which question each answer belongs to

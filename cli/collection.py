@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def cmd_index_build(args: argparse.Namespace) -> int:
-    from index.store import REBUILD, load
+    from corpus.errors import REBUILD
+    from index.store import load
 
     settings = settings_from(args, faiss_kind=args.faiss)
     embedder = loaded_embedder(settings)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.config import MODES, Settings
+from rag.config import ANSWER_STYLES, MODES, Settings
 
 if TYPE_CHECKING:
     from index.embed import Embedder
@@ -67,6 +67,18 @@ def add_question_arguments(p: argparse.ArgumentParser, question: str, k: str, js
         help="retrieval mode (default hybrid; auto: rerank once `askdoc reranker train` has run, else hybrid)",
     )
     p.add_argument("--json", action="store_true", help=json_)
+
+
+def add_style_arguments(p: argparse.ArgumentParser) -> None:
+    """--extractive or --style, for `ask` and `chat` (--extractive is --style extractive: both at once contradict)."""
+    style = p.add_mutually_exclusive_group()
+    style.add_argument("--extractive", action="store_true", help="answer with source sentences only, no LLM")
+    style.add_argument(
+        "--style",
+        choices=ANSWER_STYLES,
+        help="extractive (quote the evidence; default), generate (the LLM writes, verified sentence by sentence), "
+        "select / copy (the LLM picks or copies evidence under a grammar); env ASKDOC_ANSWER_STYLE",
+    )
 
 
 def add_refusal_argument(p: argparse.ArgumentParser) -> None:

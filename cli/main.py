@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from cli import ask, chat, collection, evaluate, search, serve
 from cli.common import common_parser, quiet_libraries
-from corpus.errors import AskdocError
+from corpus.errors import REBUILD, AskdocError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,16 +44,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _with_own_options(message: str, args: argparse.Namespace) -> str:
-    """A rebuild hint that names the collection and index folder this command used, so it can be run as given."""
-    from corpus.ids import DEFAULT_COLLECTION
-    from index.store import REBUILD
+    """A rebuild hint that names the index folder and collection of the index that failed (found by its folder
+    in the message), so that it can be run as printed."""
+    if REBUILD not in message:
+        return message
+    from index.collections import DEFAULT, collection_dir, names
+    from rag.config import Settings
 
-    options = "".join(
-        f" --{flag.replace('_', '-')} {shlex.quote(str(value))}"
-        for flag in ("collection", "index_dir")
-        if (value := getattr(args, flag, None)) and value != DEFAULT_COLLECTION
-    )
-    return message.replace(REBUILD, REBUILD.removesuffix("`") + options + "`") if options else message
+    try:
+        root = Settings.from_env(index_dir=getattr(args, "index_dir", None)).index_dir
+        folders = {name: collection_dir(root, name) for name in names(root)}
+    except AskdocError:
+        return message
+    # The longest folder first: the default collection's may be the root that holds the others.
+    for name, folder in sorted(folders.items(), key=lambda item: -len(str(item[1]))):
+        if str(folder) in message:
+            options = f" --index-dir {shlex.quote(str(root))}" if getattr(args, "index_dir", None) else ""
+            options += f" --collection {name}" if name != DEFAULT else ""
+            return message.replace(REBUILD, REBUILD.removesuffix("`") + options + "`")
+    return message
 
 
 if __name__ == "__main__":

@@ -24,5 +24,9 @@ class IndexLoadError(AskdocError):
     """The index is missing, corrupt, or was built for another configuration."""
 
 
+# How an IndexLoadError says to repair the index (the command line adds the collection and folder it failed on).
+REBUILD = "rebuild with `askdoc index build --rebuild`"
+
+
 class IndexWriteError(AskdocError):
     """The index or a trained model could not be written (a full disk, no permission); the old one is intact."""

@@ -85,10 +85,10 @@ def compare(a: ModeReport, b: ModeReport, metrics: Iterable[str]) -> list[dict[s
     """a - b on the same questions, per metric, over all of them and per kind, each with its paired interval."""
     if [r.question for r in a.results] != [r.question for r in b.results]:
         raise ValueError(f"modes {a.mode} and {b.mode} were not run on the same questions")
-    kinds = sorted({r.kind for r in a.results})
+    kinds = sorted({r.kind or "-" for r in a.results})  # grouped as by() groups them
     out = []
-    for group in ["all", *kinds]:
-        pairs = [(x, y) for x, y in zip(a.results, b.results, strict=True) if group in ("all", x.kind)]
+    for group in ["all", *kinds] if len(kinds) > 1 else ["all"]:
+        pairs = [(x, y) for x, y in zip(a.results, b.results, strict=True) if group in ("all", x.kind or "-")]
         for m in metrics:
             diff, low, high = paired_difference([x.scores[m] for x, _ in pairs], [y.scores[m] for _, y in pairs])
             out.append({"a": a.mode, "b": b.mode, "group": group, "metric": m, "difference": diff, "ci95": [low, high]})

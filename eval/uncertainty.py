@@ -19,9 +19,10 @@ SEED = 0  # a fixed seed: the same report twice gives the same intervals
 
 
 def interval(values: Sequence[float]) -> tuple[float, float]:
-    """The percentile bootstrap interval of the mean of `values` (one per question); NaN for no values, a point
-    when every value is the same (resampling cannot move it)."""
+    """The percentile bootstrap interval of the mean of `values` (one per question, NaN for none); NaN for no
+    values, a point when every value is the same (resampling cannot move it)."""
     v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]  # a question where the measure is undefined is left out, as from the mean
     if v.size == 0:
         return (float("nan"), float("nan"))
     if np.all(v == v[0]):

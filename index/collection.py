@@ -5,6 +5,7 @@ Takes plain arguments rather than settings: the index layer sits below the one t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,11 @@ from index.lexical import TOKENIZER
 from index.store import DocumentRecord, StoredIndex
 
 Notify = Callable[[str], None]  # progress and warnings for a person; the one such type of the project
+
+
+def _split_by(rule: str) -> str:
+    """The stale reason of an index whose BM25 split words by another rule than index.lexical.TOKENIZER."""
+    return f"its keyword index splits words by the {rule!r} rule, not {TOKENIZER!r}"
 
 
 def quiet(_: str) -> None:
@@ -53,7 +59,7 @@ class Collection:
         if manifest.chunker != ChunkConfig().version:
             reasons.append(f"chunked by {manifest.chunker}, this askdoc chunks by {ChunkConfig().version}")
         if manifest.tokenizer != TOKENIZER:
-            reasons.append(f"its keyword index splits words by the older {manifest.tokenizer!r} rule")
+            reasons.append(_split_by(manifest.tokenizer))
         wanted = resolve_kind(self.faiss_kind, manifest.counts.get("passages", 0), self.exact_below)
         if manifest.faiss_kind != wanted:
             reasons.append(f"FAISS index is {manifest.faiss_kind!r}, settings ask for {wanted!r}")
@@ -75,9 +81,13 @@ class Collection:
         manifest can be read, the `documents` it lists: their files are read again, nothing of the old index is)."""
         docs = [read_with_record(self.corpus_path, "", default=True)] if self.corpus_path else []
         for record in previous.manifest.documents if previous is not None else documents:
-            if not record.default and Path(record.path).is_file():
-                doc = _reread(record, self.max_document_bytes, self.notify)
-                docs += [doc] if doc else []
+            if record.default:
+                continue
+            if not Path(record.path).is_file():
+                self.notify(f"{record.name}: {record.path} is gone; its sections are left out of the rebuilt index")
+                continue
+            doc = _reread(record, self.max_document_bytes, self.notify)
+            docs += [doc] if doc else []
         if not docs:
             raise collections.not_found(self.name)
         index = self._save(docs, previous)
@@ -109,8 +119,7 @@ class Collection:
         A corrupt index is not silently replaced: the user may want to look at it; the error says how to rebuild.
         `documents=False`: a changed added document is not a reason (add and remove deal with documents).
         """
-        # A folder made ahead of time (mkdir) is as good as none: nothing in it to keep.
-        if not (self.index_dir / store.MANIFEST).exists() and not any(self.index_dir.glob("*")):
+        if not (self.index_dir / store.MANIFEST).exists() and self._nothing_there():
             self.require()
             self.notify(f"no index at {self.index_dir} yet: building it (first run only)")
             return self.build()
@@ -118,8 +127,26 @@ class Collection:
         reasons = self.stale_reasons(index.manifest, documents)
         if reasons:
             self.notify("index is out of date (" + "; ".join(reasons) + "): rebuilding")
+            if reasons == [_split_by(index.manifest.tokenizer)]:
+                # Only BM25 is out of date: rebuilt from the stored passages, nothing re-read (a document whose
+                # file moved away keeps its sections, as everywhere else).
+                with store.build_lock(self.index_dir):
+                    return self._update(index, index.manifest.documents, [])
             return self.build(previous=index)
         return index
+
+    def _nothing_there(self) -> bool:
+        """No folder, or (the default collection) an empty one made ahead of time: nothing in it to keep. A folder
+        that cannot be read is not taken for empty."""
+        if not self.index_dir.exists():
+            return True
+        if self.corpus_path is None:
+            return False  # a named collection starts from `index add`, never from an empty folder
+        try:
+            with os.scandir(self.index_dir) as entries:
+                return next(entries, None) is None
+        except OSError:
+            return False
 
     def require(self) -> None:
         """CollectionNotFoundError for a named collection that has no index (the default one is built instead)."""

@@ -22,13 +22,13 @@ def pick_device(requested: str = "auto") -> str:
     if requested.startswith(("cuda", "mps")):
         import torch
 
+        number = int(requested.partition(":")[2] or 0)
         if requested.startswith("mps"):
-            there = torch.backends.mps.is_available()
+            there = torch.backends.mps.is_available() and number == 0
         else:
-            number = int(requested.partition(":")[2] or 0)
             there = torch.cuda.is_available() and number < torch.cuda.device_count()
         if not there:
-            raise InvalidInputError(f"device {requested!r} is not available on this machine; use --device cpu or auto")
+            raise InvalidInputError(f"device {requested!r} is not available on this machine; use device cpu or auto")
         return requested
     if requested != "auto":
         return requested

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
+import regex
 
-# A word: letters and digits of any script ([^\W_]), so "Sørensen" and "Zürich" are one word each, as typed and
-# as indexed; inner hyphens and apostrophes kept ("min-max", "Mamba's").
-WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
+# A word: letters, digits and combining marks of any script, so "Sørensen", "Zürich" and "हिन्दी" are one word
+# each; inner hyphens and apostrophes kept ("min-max", "Mamba's"). Text is composed (NFC) first (words()): PDFs
+# and macOS often store "ü" as "u" + a combining diaeresis, which must match the "ü" a user types.
+_PART = r"[\p{L}\p{N}][\p{L}\p{N}\p{M}]*"
+WORD = regex.compile(rf"{_PART}(?:['-]{_PART})*")
 # Written into each index's manifest: an index whose BM25 split words by another rule is rebuilt (its vectors are
 # kept). Indexes from before the rule was named split at any letter outside a-z ("ascii").
 TOKENIZER = "unicode"
@@ -38,14 +41,18 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("english")
 
 
+def words(text: str) -> list[str]:
+    """A text's words, case kept (see WORD)."""
+    return WORD.findall(unicodedata.normalize("NFC", text))
+
+
 def tokenize(text: str) -> list[str]:
-    words = [w for w in WORD.findall(text.lower()) if w not in STOPWORDS]
-    return list(_stemmer().stemWords(words))
+    return list(_stemmer().stemWords([w for w in words(text.lower()) if w not in STOPWORDS]))
 
 
 def typed_words(text: str) -> list[str]:
     """A text's words as typed (case kept), a clitic dropped ("Mamba's" -> "Mamba", "what's" -> "what")."""
-    return [word.split("'", 1)[0] for word in WORD.findall(text)]
+    return [word.split("'", 1)[0] for word in words(text)]
 
 
 def share(words: set[str] | frozenset[str], have: set[str] | frozenset[str]) -> float:
@@ -55,7 +62,7 @@ def share(words: set[str] | frozenset[str], have: set[str] | frozenset[str]) -> 
 
 def stem_all(text: str) -> set[str]:
     """Every word of a text, stemmed, stopwords kept: where one "not" or "more" changes the meaning."""
-    return set(_stemmer().stemWords(WORD.findall(text.lower())))
+    return set(_stemmer().stemWords(words(text.lower())))
 
 
 class LexicalIndex:

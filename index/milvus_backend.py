@@ -116,7 +116,8 @@ def collection_name(index: StoredIndex) -> str:
     where = hashlib.sha256(str(index.directory or "").encode()).hexdigest()[:8]
     h = hashlib.sha256()
     m = index.manifest
-    h.update(f"{m.embed_model}\0{m.embed_dim}\0{m.chunker}\0{m.corpus_hash}\n".encode())
+    # The tokenizer too: the copy's BM25 terms are split by it (index.lexical), so a new rule needs a new copy.
+    h.update(f"{m.embed_model}\0{m.embed_dim}\0{m.chunker}\0{m.corpus_hash}\0{m.tokenizer}\n".encode())
     for p in index.passages:
         h.update(p.id.encode() + b"\n")
     return f"askdoc_{where}_{h.hexdigest()[:16]}"

@@ -12,17 +12,19 @@ prefix or suffix ("qlora" → "lora", "codec" → "code", "reranking" → "ranki
 from __future__ import annotations
 
 import math
-import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
+import regex
 from symspellpy import SymSpell, Verbosity
 
 from index.lexical import STOPWORDS, stem_all
 
-_WORD = re.compile(r"[^\W\d_]+")  # letters of any script, as the index splits words
+# Letters (and combining marks) of any script: the words a typo can be in; digits and joins are left alone.
+_WORD = regex.compile(r"\p{L}[\p{L}\p{M}]*")
 MIN_LENGTH = 5  # shorter unknown words are mostly abbreviations, and every short word is close to many others
 LONG_WORD = 8  # from this length two edits are allowed, below it one
 
@@ -55,7 +57,7 @@ class Speller:
     """Corrections against one collection's words; the SymSpell index is built on the first unknown word."""
 
     def __init__(self, texts: Iterable[str]) -> None:
-        self._counts = Counter(w for text in texts for w in _WORD.findall(text.lower()))
+        self._counts = Counter(w for text in texts for w in _WORD.findall(unicodedata.normalize("NFC", text.lower())))
         self._stems = stem_all(" ".join(self._counts))
         self._symspell: SymSpell | None = None
 
@@ -73,7 +75,7 @@ class Speller:
         """The text with unknown words replaced, and {typed word: correction} for each one replaced."""
         fixes: dict[str, str] = {}
 
-        def replace(match: re.Match[str]) -> str:
+        def replace(match: regex.Match[str]) -> str:
             word = match.group(0)
             if self.known(word):
                 return word
@@ -83,7 +85,7 @@ class Speller:
             fixes[word] = suggestion
             return suggestion
 
-        return _WORD.sub(replace, text), fixes
+        return _WORD.sub(replace, unicodedata.normalize("NFC", text)), fixes
 
     def _suggest(self, word: str) -> str | None:
         distance = 2 if len(word) >= LONG_WORD else 1

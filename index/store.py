@@ -19,7 +19,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from corpus.errors import IndexLoadError
+from corpus.errors import REBUILD, IndexLoadError
 from corpus.model import Passage, Section
 from corpus.text import counted
 from index.atomic import staged_dir
@@ -152,9 +152,6 @@ def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-REBUILD = "rebuild with `askdoc index build --rebuild`"
 
 
 def read_manifest(directory: Path) -> Manifest:

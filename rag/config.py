@@ -170,9 +170,10 @@ def collection_dir(settings: Settings) -> Path:
 
 
 def check_device(device: str) -> None:
-    """auto, cpu, cuda or cuda:N, mps; whether that device is there is checked when a model is put on it."""
-    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", device):
-        raise InvalidInputError(f"unknown device {device!r}; choose auto, cpu, cuda, cuda:N or mps")
+    """auto, or a torch device type (cpu, cuda, mps, xpu, ...) with an optional index; whether that device is there
+    is checked when a model is put on it (cuda and mps: index.embed.pick_device)."""
+    if not re.fullmatch(r"auto|(cpu|cuda|mps|xpu|hpu|npu|mtia)(:\d+)?", device):
+        raise InvalidInputError(f"unknown device {device!r}; choose auto, cpu, cuda, cuda:N, mps, xpu, hpu or npu")
 
 
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from corpus.errors import InvalidInputError
-from index.lexical import STOPWORDS, WORD, tokenize
+from index.lexical import STOPWORDS, tokenize, words
 
 MAX_TURNS = 10  # history items a request may carry (most recent last)
 
@@ -81,7 +81,7 @@ def key_terms(text: str, limit: int) -> list[str]:
     """The content words of a question as written (not stemmed: the embedder reads them too), first seen first."""
     out: list[str] = []
     seen: set[str] = set()
-    for word in WORD.findall(text):
+    for word in words(text):
         low = word.lower()
         stem = tokenize(low)
         if not stem or low in STOPWORDS or _ANAPHOR.fullmatch(low) or stem[0] in _FRAME or stem[0] in seen:

@@ -167,7 +167,7 @@ def test_user_mistakes_exit_2_without_traceback(
     ("args", "message"),
     [
         pytest.param(["search", "lora", "--device", "tpu"], "unknown device 'tpu'", id="device-unknown"),
-        pytest.param(["search", "lora", "--device", "cuda:7"], "'cuda:7' is not available", id="device-absent"),
+        pytest.param(["search", "lora", "--device", "cuda:99"], "'cuda:99' is not available", id="device-absent"),
         pytest.param(["search", "lora", "--index-dir", __file__], "is a file; give a folder", id="index-dir-file"),
     ],
 )

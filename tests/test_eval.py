@@ -221,3 +221,23 @@ def test_bootstrap_intervals_match_the_binomial_and_pair_the_questions() -> None
     assert paired_difference(hits, hits) == (0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="same questions"):
         paired_difference(hits, hits[:-1])
+    assert interval([1.0, float("nan"), 0.0, 1.0]) == interval([1.0, 0.0, 1.0])  # undefined: left out, as from means
+
+
+def test_mode_differences_pair_the_same_questions_and_group_them_as_the_report_does() -> None:
+    from eval.runner import ModeReport, QuestionResult, compare
+
+    def report(mode: str, hits: list[float], kinds: list[str]) -> ModeReport:
+        rows = [
+            QuestionResult(f"q{i}", kind, "test", ["s"], [], {"hit@1": hit}, {})
+            for i, (hit, kind) in enumerate(zip(hits, kinds, strict=True))
+        ]
+        return ModeReport(mode, rows)
+
+    kinds = ["detail", "detail", "paraphrase", "paraphrase"]
+    rows = compare(report("b", [1, 1, 1, 0], kinds), report("a", [1, 0, 0, 0], kinds), ["hit@1"])
+    assert {r["group"]: r["difference"] for r in rows} == {"all": 0.5, "detail": 0.5, "paraphrase": 0.5}
+    unkinded = compare(report("b", [1, 0], ["", ""]), report("a", [0, 0], ["", ""]), ["hit@1"])
+    assert [r["group"] for r in unkinded] == ["all"]  # a question file without kinds: no duplicate group
+    with pytest.raises(ValueError, match="same questions"):
+        compare(report("b", [1], ["x"]), report("a", [1, 0], ["x", "x"]), ["hit@1"])

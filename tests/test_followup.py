@@ -160,7 +160,7 @@ def test_chat_answers_a_follow_up_read_from_a_pipe(
     capsys.readouterr()
     assert main(["chat", "--extractive", "--index-dir", str(index_dir), "--device", "cpu"]) == 0
     out, err = capsys.readouterr()
-    assert "askdoc: unknown command /nwe: /new starts over, /quit ends" in err
+    assert "askdoc: unknown command /nwe: Ask a question;" in err and "/new starts over" in err
     turns = out.split("> ")[1:]
     assert len(turns) == 3 and turns[0].startswith(FIRST) and turns[1].startswith(FOLLOWUP), out
     assert f"[{BAGGING}]" in turns[1].split("Sources:")[1]  # the follow-up, answered from bagging
