@@ -8,8 +8,8 @@ from typing import Any
 from rag.config import Settings
 from rag.context import Source
 from rag.evidence import Evidence
+from rag.hits import SectionHit, elapsed_ms
 from rag.refusal import Signals, reasons
-from rag.retrieve import SectionHit, elapsed_ms
 from rag.verify import SentenceSupport
 
 REFUSAL = "The document does not cover this question."

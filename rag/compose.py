@@ -17,8 +17,8 @@ from rag.constrained import copy_grammar, copy_messages, select
 from rag.context import Source
 from rag.evidence import EvidenceConfig, Sentence, answer_sentences, prompt_sentences, to_sources
 from rag.generation import ChatModel
+from rag.hits import elapsed_ms
 from rag.prompt import build_messages
-from rag.retrieve import elapsed_ms
 from rag.verify import SentenceSupport, Verifier
 
 Events = Iterator[TokenEvent | FinalEvent]

@@ -21,7 +21,7 @@ from index.embed import Embedder
 from index.lexical import share, tokenize
 from index.sentences import SentenceStore, section_sentences
 from rag.context import Source
-from rag.retrieve import SectionHit
+from rag.hits import SectionHit
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,9 @@ from rag.config import ANSWER_STYLES, Settings, check_choice, check_probability
 from rag.evidence import EvidenceConfig, SentenceVectors, score_evidence
 from rag.followup import FollowupConfig, SearchPlan, Turn, check_history, plan_search
 from rag.generation import ChatModel, load_chat_model
+from rag.hits import SearchResult, elapsed_ms
 from rag.refusal import RefusalModel, Signals, signals
-from rag.retrieve import Retriever, SearchResult, elapsed_ms
+from rag.retrieve import Retriever
 
 __all__ = ["Answer", "AskDoc", "FinalEvent", "TokenEvent", "Turn"]
 
