@@ -137,7 +137,7 @@ def _print_info(manifest: dict[str, Any], settings: Settings) -> None:
     where = f", {backend['path']}: {backend['state']}" if "path" in backend else ""
     print(f"backend:   {backend['backend'] or backend.get('error')} (embed_backend {backend['setting']}{where})")
     print(f"chunker:   {manifest['chunker']}")
-    print("contents:  " + ", ".join(counted(counts[k + "s"], k) for k in ("document", "section", "passage")))
+    print(f"contents:  {documents.contents(counts)}")
     for doc in manifest["documents"]:
         tag = " (default corpus)" if doc["default"] else ""
         print(f"  - {doc['name']}: {counted(doc['sections'], 'section')}{tag}  [{doc['path']}]")

@@ -87,7 +87,12 @@ def cmd_index_remove(args: argparse.Namespace) -> int:
 
 def _totals(counts: dict[str, int], name: str) -> str:
     where = "collection" if name == DEFAULT_COLLECTION else f"collection {name}"
-    return f"{where}: " + ", ".join(counted(counts[k + "s"], k) for k in ("document", "section", "passage"))
+    return f"{where}: {contents(counts)}"
+
+
+def contents(counts: dict[str, int]) -> str:
+    """An index's size in words: "2 documents, 1 section, 3 passages" (the manifest's counts)."""
+    return ", ".join(counted(counts[k + "s"], k) for k in ("document", "section", "passage"))
 
 
 def cmd_index_list(args: argparse.Namespace) -> int:
