@@ -62,19 +62,22 @@ class SearchPlan:
     depends: bool = False  # the question leans on the history
 
 
-def topic_words(question: str, known: Callable[[str], bool]) -> list[str]:
-    """The question's content words (stemmed) that the collection knows, less frame words and pronouns."""
-    return [t for t in tokenize(question) if t not in _FRAME and not _ANAPHOR.fullmatch(t) and known(t)]
+def named_words(question: str) -> list[str]:
+    """The question's content words (stemmed), less frame words and pronouns: what it names, known or not."""
+    return [t for t in tokenize(question) if t not in _FRAME and not _ANAPHOR.fullmatch(t)]
 
 
 def depends_on_history(question: str, known: Callable[[str], bool], config: FollowupConfig) -> bool:
-    """Short and pointing back ("how does it compare to LSTMs?"), or naming no topic at all ("any drawbacks?")."""
-    topics = topic_words(question, known)
-    if not topics:
+    """Short and pointing back ("how does it compare to LSTMs?"), or naming nothing at all ("any drawbacks?").
+    A question that names only things the collection does not know ("What is a zebra?") names its own topic: it
+    is searched alone, so that it is refused as it would be first in a conversation, not answered with the last
+    turn's sections."""
+    named = named_words(question)
+    if not named:
         return True
     q = question.lower().strip()
     refers = bool(_ANAPHOR.search(q) or _CONTINUE.match(q))
-    return refers and len(topics) <= config.max_topic_words
+    return refers and sum(map(known, named)) <= config.max_topic_words
 
 
 def key_terms(text: str, limit: int) -> list[str]:

@@ -53,6 +53,17 @@ def test_a_short_question_pointing_back_depends_on_the_history() -> None:
     assert not depends_on_history(long_one, everything, config)  # "it", but it names its own topic
 
 
+def test_a_question_naming_only_unknown_things_stands_alone() -> None:
+    # An unknown topic is still a topic: searched alone, the question can be refused rather than being answered
+    # with the previous turn's sections.
+    config = FollowupConfig()
+    nothing = lambda _: False  # noqa: E731
+    assert not depends_on_history("What is a zebra?", nothing, config)
+    assert not depends_on_history("tell me a joke", nothing, config)
+    assert depends_on_history("what about its gama?", nothing, config)  # points back, typo or not
+    assert depends_on_history("why?", nothing, config)
+
+
 def test_a_follow_up_carries_the_topic_and_the_cited_sections() -> None:
     history = [Turn("What is focal loss?", ("focal",))]
     plan = plan_search("what about its gamma?", history, everything)
@@ -94,6 +105,14 @@ def test_a_topic_change_is_not_dragged_back(askdoc: AskDoc) -> None:
     history = [Turn("What is focal loss?", ("what-is-focal-loss-how-does-it-help-mitigate-class-imbalance",))]
     assert top(askdoc, TOPIC_CHANGE, history) == CLT
     assert askdoc.ask(TOPIC_CHANGE, extractive=True, history=history).to_json()["search_question"] == TOPIC_CHANGE
+
+
+@pytest.mark.parametrize("question", ["What is a zebra?", "What is kubernetes?"])
+def test_an_off_topic_question_after_a_turn_is_refused(askdoc: AskDoc, question: str) -> None:
+    # It used to be searched with the last turn's topic and answered with the focal-loss section, as confident.
+    history = [Turn("What is focal loss?", ("what-is-focal-loss-how-does-it-help-mitigate-class-imbalance",))]
+    answer = askdoc.ask(question, extractive=True, history=history)
+    assert answer.refused and answer.to_json()["search_question"] == question
 
 
 # HTTP.
