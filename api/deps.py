@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from api.errors import ApiError
 from api.gate import AnswerGate
+from corpus.errors import CollectionNotFoundError
 from corpus.ids import check_collection_name
 from rag.config import Settings
 from rag.pipeline import AskDoc
@@ -42,7 +43,12 @@ class Runtime:
                         found.retriever.warm_up()  # CollectionNotFoundError (a 404) when there is none
                     self.engines[name] = found
         # Another worker's upload or an `askdoc index add` meanwhile: serve what is on disk now.
-        found.follow_disk()
+        try:
+            found.follow_disk()
+        except CollectionNotFoundError:
+            with self._lock:
+                self.engines.pop(name, None)  # removed from the shell: made afresh if it is made again
+            raise
         return found
 
 

@@ -10,6 +10,7 @@ before; moving it only when a second collection appears keeps a single-collectio
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,6 +87,20 @@ def _finish_move(root: Path) -> None:
     reranker = root.parent / f"{root.name}.reranker"
     if reranker.is_dir() and not (root / f"{DEFAULT}.reranker").exists():
         os.rename(reranker, root / f"{DEFAULT}.reranker")
+
+
+def current_dir(served: Path, attempts: int = 3, pause: float = 0.02) -> Path | None:
+    """Where an index served from `served` is now, read only (a server asks; it must not finish a move another
+    process is making): `served` itself, or `served`/default when a second collection moved the default there;
+    None when neither holds one, checked a few times apart, since a save or a move leaves no manifest for a
+    moment."""
+    for attempt in range(attempts):
+        for where in (served, served / DEFAULT):
+            if (where / MANIFEST).exists():
+                return where
+        if attempt + 1 < attempts:
+            time.sleep(pause)
+    return None
 
 
 def check_unmoved(index_dir: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import NoReturn
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from corpus.text import ensure_text
 from index import store
 from index.backend import SearchBackend, open_backend
 from index.collection import Notify, quiet
+from index.collections import current_dir, not_found
 from index.embed import Embedder
 from index.embedders import onnx_dir
 from index.spelling import Speller
@@ -46,6 +48,10 @@ def embedder_for(settings: Settings, notify: Notify | None = None) -> Embedder:
         cache_dir=onnx_dir(settings.index_dir),
         notify=notify,
     )
+
+
+def _gone(collection: str) -> NoReturn:
+    raise not_found(collection)
 
 
 class Retriever:
@@ -101,18 +107,26 @@ class Retriever:
     def follow_disk(self) -> bool:
         """Swap in the index on disk when another process has replaced the one served (another worker's upload,
         `askdoc index add` while the server runs); True when it did. One stat per call; one caller loads while
-        the others go on with the index they have."""
+        the others go on with the index they have. An index that moved is followed (the default collection, into
+        <folder>/default/, when a second one appears); one that is gone (a collection's last document removed)
+        raises CollectionNotFoundError."""
         index = self._index
         if index is None or index.directory is None:
             return False
-        now = store.stamp(index.directory)
+        directory = index.directory
+        now = store.stamp(directory)
+        if now is None:
+            directory = current_dir(index.directory) or _gone(self.settings.collection)
+            now = store.stamp(directory)
+            if now is not None and now == index.stamp:
+                index.directory = directory  # the same files, moved (a rename keeps the manifest's stamp)
         if now is None or now == index.stamp or not self._follow_lock.acquire(blocking=False):
             return False
         try:
             if self._index is not index:  # swapped while this caller waited
                 return False
             try:
-                self.use_index(store.load(index.directory))
+                self.use_index(store.load(directory))
             except AskdocError as exc:
                 index.stamp = now  # said once, not at every request
                 self._notify(

@@ -17,8 +17,8 @@ from documents_factory import write_bad_files, write_html, write_markdown, write
 from servers import ROOT, child_env
 
 from cli.main import main
-from corpus.errors import InvalidInputError
-from index import store
+from corpus.errors import CollectionNotFoundError, InvalidInputError
+from index import collections, store
 from index.collection import Collection
 from index.embed import Embedder
 from rag.config import Settings
@@ -110,6 +110,33 @@ def test_a_served_engine_follows_what_another_process_writes(
     _collection(own_index, embedder).remove("quokka.html")
     assert engine.retriever.follow_disk()
     assert not engine.search(question, k=1).hits[0].section_id.startswith("quokka/")
+
+
+def test_a_served_engine_follows_its_collection_moved_or_removed(
+    own_index: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    """The default collection moves into <folder>/default/ when a second collection appears, and a collection
+    whose last document is removed is gone: a running server used to keep serving what it had loaded."""
+    engine = _engine(own_index, embedder)
+    question = "what does an adult quokka eat every evening"
+    assert not engine.search(question, k=1).hits[0].section_id.startswith("quokka/")
+    collections.make_room(own_index.index_dir, lambda _: None)  # what the first `index add --collection` does
+    assert not engine.retriever.follow_disk()  # the same files, moved: nothing to load ...
+    assert engine.retriever.index.directory == own_index.index_dir / "default"  # ... but followed
+    _collection(own_index.replace(index_dir=own_index.index_dir / "default"), embedder).add(
+        [write_html(tmp_path / "quokka.html")]
+    )
+    assert engine.retriever.follow_disk()
+    assert engine.search(question, k=1).hits[0].section_id == "quokka/feeding"
+
+    pets = own_index.replace(collection="pets")
+    named = Collection(own_index.index_dir / "pets", None, embedder, pets.faiss_kind, progress=False, name="pets")
+    named.add([write_markdown(tmp_path / "runbook.md")])
+    served = _engine(pets, embedder)
+    assert served.search("how often do the vault keys rotate", k=1).hits[0].section_id == "runbook/rotating-keys"
+    assert named.remove("runbook.md")[0] is None  # its last document: the collection is gone
+    with pytest.raises(CollectionNotFoundError, match="'pets' does not exist"):
+        served.follow_disk()
 
 
 def test_duplicate_content_under_another_name_is_skipped(
