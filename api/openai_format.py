@@ -14,6 +14,7 @@ from api.schemas import ChatMessage
 from api.sse import sse
 from corpus.errors import InvalidInputError
 from rag.followup import MAX_TURNS, Turn
+from rag.pipeline import FinalEvent, TokenEvent
 
 
 def last_user_text(messages: list[ChatMessage]) -> str:
@@ -78,15 +79,20 @@ class Completion:
             "askdoc": answer,
         }
 
-    def chunks(self, answer: dict[str, Any]) -> Iterator[str]:
-        """The answer as SSE chunks, then [DONE]. The verified answer, not the raw draft: a client that joins the
-        deltas gets exactly the non-streaming message."""
+    def chunks(self, events: Iterator[TokenEvent | FinalEvent]) -> Iterator[str]:
+        """An answer's events as SSE chunks: a verified sentence each as it is ready (never the raw draft, so a
+        client that joins the deltas gets exactly the non-streaming message), then the citations, then [DONE]."""
         yield self._chunk({"role": "assistant", "content": ""}, None)
-        words = answer["answer"].split(" ")
-        for i, word in enumerate(words):
-            yield self._chunk({"content": word if i == 0 else " " + word}, None)
-        yield self._chunk({}, "stop", {"citations": answer["citations"]})
+        for event in events:
+            if isinstance(event, TokenEvent):
+                yield self._chunk({"content": event.text}, None)
+            elif isinstance(event, FinalEvent):
+                yield self._chunk({}, "stop", {"citations": event.answer.to_json()["citations"]})
         yield sse("[DONE]")
+
+    def error(self, message: str) -> str:
+        """A failure after the stream began, as OpenAI's API streams one, then the end of the stream."""
+        return sse({"error": {"message": message, "type": "server_error"}}) + sse("[DONE]")
 
     def _chunk(self, delta: dict[str, str], finish: str | None, extra: dict[str, Any] | None = None) -> str:
         obj = {

@@ -38,21 +38,36 @@ def sse(data: Any, event: str = "") -> str:
     return f"{head}data: {data if isinstance(data, str) else json.dumps(data)}\n\n"
 
 
-def answer_events(events: Iterator[TokenEvent | FinalEvent], release: Callable[[], None]) -> Iterator[str]:
-    """/ask as SSE: `token` events with the draft as it is generated, then one `final` event with the verified
+Events = Iterator[TokenEvent | FinalEvent]
+
+
+def answer_events(events: Events, release: Callable[[], None]) -> Iterator[str]:
+    """/ask as SSE: `token` events, each a verified sentence as it is ready, then one `final` event with the
     answer, citations, sentence support and timings (the same object as `askdoc ask --json`). `release` runs
     when the stream ends, however it ends."""
-    try:
+
+    def chunks() -> Iterator[str]:
         for event in events:
             if isinstance(event, TokenEvent):
                 yield sse({"text": event.text}, "token")
             elif isinstance(event, FinalEvent):
                 yield sse(event.answer.to_json(), "final")
+
+    return guarded(chunks(), events, release, lambda message: sse({"message": message}, "error"))
+
+
+def guarded(
+    chunks: Iterator[str], events: Events, release: Callable[[], None], error: Callable[[str], str]
+) -> Iterator[str]:
+    """`chunks` made from an answer's `events`; a failure midway ends the stream with `error(message)` (the
+    stream has begun: its status cannot change). The events are closed and `release` runs however it ends."""
+    try:
+        yield from chunks
     except AskdocError as exc:
-        yield sse({"message": str(exc)}, "error")
+        yield error(str(exc))
     except Exception:
         log.exception("answer stream failed")
-        yield sse({"message": INTERNAL}, "error")
+        yield error(INTERNAL)
     finally:
         events.close()  # type: ignore[attr-defined]  # releases the generation lock at once when cut short
         release()

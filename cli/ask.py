@@ -107,7 +107,7 @@ def print_text(askdoc: AskDoc, question: str, extractive: bool, stream: bool, hi
         elif stream:
             print(event.text, end="", flush=True)
     assert answer is not None
-    print("" if stream and answer.mode != "refused" else answer.answer)
+    print("" if stream else answer.answer)
     return answer
 
 

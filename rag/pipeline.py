@@ -178,6 +178,7 @@ class AskDoc:
         draft.timings["refusal"] = elapsed_ms(t)
         if draft.covered < refuse_below or not draft.evidence.sentences:
             nearest = [h.to_json() for h in draft.hits[:3]]
+            yield TokenEvent(REFUSAL)  # a stream's pieces join to the final answer's text, a refusal's too
             yield draft.final(Answer(question, REFUSAL, "refused", [], [], {}, draft.evidence.best, nearest))
             return
         if style != "extractive":

@@ -164,11 +164,19 @@ def test_ask_extractive_json(client: TestClient) -> None:
     assert {"n", "section_id", "heading"} <= set(data["citations"][0])
 
 
+QUESTION_OUT = "What is the boiling point of water in Celsius?"
+
+
 def test_ask_out_of_scope_is_refused(client: TestClient) -> None:
-    data = client.post("/ask", json={"question": "What is the boiling point of water in Celsius?"}).json()
+    data = client.post("/ask", json={"question": QUESTION_OUT}).json()
     assert data["refused"] and data["mode"] == "refused" and data["citations"] == [] and data["nearest"]
     assert data["refusal"]["unknown_words"] == ["boiling", "water", "Celsius"]
     assert data["refusal"]["covered"] < data["refusal"]["refuse_below"] == 0.5  # the model refused it
+    # Streamed, the refusal arrives as a token too: the pieces join to the final answer on every path.
+    with client.stream("POST", "/ask", json={"question": QUESTION_OUT, "stream": True}) as r:
+        events = sse_events(r.read().decode())
+    assert [e for e, _ in events] == ["token", "final"]
+    assert json.loads(events[0][1])["text"] == json.loads(events[1][1])["answer"] == data["answer"]
 
 
 def test_ask_refuse_below_zero_answers_anyway(client: TestClient) -> None:
@@ -233,8 +241,10 @@ def test_chat_completions_plain_and_streamed(client: TestClient) -> None:
     assert all(c["object"] == "chat.completion.chunk" and len({c["id"] for c in chunks}) == 1 for c in chunks)
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop" and chunks[-1]["citations"] == data["citations"]
-    joined = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
-    assert joined == content
+    pieces = [c["choices"][0]["delta"]["content"] for c in chunks[1:-1]]
+    assert "".join(pieces) == content
+    # One piece per verified sentence, sent as each is ready (not the finished answer cut into words).
+    assert len(pieces) == len(data["askdoc"]["sentences"])
 
 
 def test_chat_takes_the_last_user_message_and_text_parts(client: TestClient) -> None:
@@ -588,5 +598,11 @@ def test_sse_error_event_when_generation_fails_mid_stream(
         assert set(kinds[:-1]) <= {"token"}
         assert json.loads(events[-1][1])["message"].strip()
         # The failed answer gave back its queue place and the generation lock.
+        assert not failing.generation_lock.locked()
+        # The OpenAI stream ends the way OpenAI's own does: an error object, then [DONE].
+        chat = {"messages": [{"role": "user", "content": QUESTION}], "stream": True}
+        with c.stream("POST", "/v1/chat/completions", json=chat) as r:
+            events = sse_events(r.read().decode())
+        assert events[-1] == ("", "[DONE]") and json.loads(events[-2][1])["error"]["message"].strip()
         assert not failing.generation_lock.locked()
         assert c.post("/ask", json={"question": QUESTION, "extractive": True}).status_code == 200

@@ -11,7 +11,7 @@ from api.deps import Rt
 from api.errors import error_responses
 from api.openai_format import Completion, history_from, last_user_text
 from api.schemas import ChatRequest
-from api.sse import SSE_CONTENT, stream_response
+from api.sse import SSE_CONTENT, guarded, produced, stream_response
 
 router = APIRouter()
 
@@ -26,9 +26,10 @@ async def chat(body: ChatRequest, rt: Rt) -> Any:
     completion = Completion(body.model)
     history = history_from(body.messages)  # earlier user messages: a follow-up is searched with their topic
     engine = rt.engine(body.collection)
+    if body.stream:
+        # ask_stream() checks the question at the call: bad input gets its 400 before the stream starts (a 200).
+        events = engine.ask_stream(question, history=history)
+        rt.gate.enter()
+        return stream_response(produced(guarded(completion.chunks(events), events, rt.gate.leave, completion.error)))
     answer = await rt.gate.run(lambda: engine.ask(question, history=history))
-    data = answer.to_json()
-    if not body.stream:
-        return JSONResponse(completion.message(data))
-    # The answer is complete and holds nothing: its chunks need no producer thread of their own.
-    return stream_response(completion.chunks(data))
+    return JSONResponse(completion.message(answer.to_json()))
