@@ -147,6 +147,7 @@ def test_answer_streams_with_citations_and_opens_its_source(page: Page, server: 
     source = answer.locator(".sources li").first
     expect(source).to_contain_text(FOCAL_HEADING)
     expect(source.locator(".category")).to_have_text("Deep Learning")
+    expect(source.locator(".where")).to_have_text("interview_questions.txt")  # which document it is from
     expect(source.locator(".score")).to_have_text(re.compile(r"^\d\.\d\d$"))
 
     second = sentences.nth(1)
@@ -155,6 +156,7 @@ def test_answer_streams_with_citations_and_opens_its_source(page: Page, server: 
     panel = page.locator("#panel")
     expect(panel).to_be_visible()
     expect(page.locator("#panel-heading")).to_have_text(FOCAL_HEADING)
+    expect(page.locator("#panel-where")).to_have_text(re.compile(r"^interview_questions\.txt, lines \d+–\d+$"))
     mark = panel.locator("mark")
     expect(mark).to_have_count(1)
     assert " ".join(mark.inner_text().split()) == " ".join(quoted.split())
@@ -283,12 +285,26 @@ def test_lost_connection_offers_a_retry(page: Page) -> None:
     page.fill("#question", "What is self-attention?")
     page.press("#question", "Enter")
     status = page.locator("#status")
-    expect(status).to_contain_text("Cannot reach the server")
+    expect(status).to_contain_text("Cannot reach the server (no response).")
     shot(page, "network-down")
     page.unroute("**/ask")
     status.get_by_role("button", name="Retry").click()
     answer = final(page.locator(".turn .answer").first)
     expect(answer.locator(".cite").first).to_be_visible()
+
+
+def test_keyboard_focus_on_the_question_box_is_visible(page: Page) -> None:
+    # The box itself draws no outline (it sits borderless in the composer): the composer shows the focus.
+    outline = "getComputedStyle(document.querySelector('#ask-form')).outlineStyle"
+    page.locator("#question").blur()
+    assert page.evaluate(outline) == "none"
+    page.keyboard.press("Tab")  # focus moves through the page until it reaches the box
+    for _ in range(10):
+        if page.evaluate("document.activeElement.id") == "question":
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "question"
+    assert page.evaluate(outline) == "solid"
 
 
 def test_api_key_is_asked_for_and_sent(keyless_page: Page, server: str) -> None:

@@ -24,6 +24,8 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// Which document a source is from, and its PDF page: with several documents, headings alone do not tell.
+const where = (document, page) => [document, page == null ? "" : `p. ${page}`].filter(Boolean).join(", ");
 const fmtScore = (score) => (typeof score === "number" ? score.toFixed(2) : "");
 
 // ---------------------------------------------------------------- HTTP
@@ -64,7 +66,7 @@ async function request(method, path, body) {
     if (body !== undefined) init.body = JSON.stringify(body);
     response = await fetch(path, init);
   } catch (_) {
-    throw new NetworkError("cannot reach the server");
+    throw new NetworkError("no response");
   }
   if (!response.ok) throw await httpError(response);
   return response;
@@ -352,6 +354,7 @@ function answeredParts(answer) {
       el("button", { type: "button", class: "link",
         onclick: () => openSection(c.section_id, firstUse.get(c.n) || c.snippet, true) }, c.heading),
       el("span", { class: "meta" }, el("span", { class: "category" }, c.category || ""),
+        el("span", { class: "where" }, where(c.document, c.page)),
         el("span", { class: "score", title: "retrieval score" }, fmtScore(c.score)))));
   return [text, el("div", { class: "sources" }, el("h3", {}, "Sources"), el("ol", {}, ...items))];
 }
@@ -439,7 +442,9 @@ async function openSection(id, sentence, exact, chip = null) {
 function renderSection(section) {
   $("panel-heading").textContent = section.heading;
   $("panel-category").textContent = section.category || "";
-  $("panel-where").textContent = `${section.source}, lines ${section.start_line}–${section.end_line}`;
+  $("panel-where").textContent = section.page == null
+    ? `${section.source}, lines ${section.start_line}–${section.end_line}`
+    : where(section.source, section.page);
   const lines = section.text.split("\n").filter((line) => line.trim());
   $("panel-body").replaceChildren(...lines.map((line) => {
     const bullet = /^\s*-\s/.test(line);
