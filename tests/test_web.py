@@ -307,6 +307,17 @@ def test_keyboard_focus_on_the_question_box_is_visible(page: Page) -> None:
     assert page.evaluate(outline) == "solid"
 
 
+def test_tabs_follow_the_arrow_keys(page: Page) -> None:
+    page.locator("#tab-ask").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#search-view")).to_be_visible()
+    expect(page.locator("#tab-search")).to_have_attribute("aria-selected", "true")
+    assert page.evaluate("document.activeElement.id") == "tab-search"
+    page.keyboard.press("ArrowRight")  # wraps round
+    expect(page.locator("#ask-view")).to_be_visible()
+    expect(page.locator("#tab-search")).to_have_attribute("tabindex", "-1")  # one tab stop for the list
+
+
 def test_api_key_is_asked_for_and_sent(keyless_page: Page, server: str) -> None:
     page = keyless_page
     assert httpx.get(f"{server}/search").status_code == 401  # the API needs the key; the page loaded without it

@@ -535,6 +535,7 @@ async function search(query) {
 function showView(name) {
   for (const tab of document.querySelectorAll(".tabs [role=tab]")) {
     tab.setAttribute("aria-selected", String(tab.dataset.view === name));
+    tab.tabIndex = tab.dataset.view === name ? 0 : -1;  // one tab stop for the tab list; arrows move within it
   }
   $("ask-view").hidden = name !== "ask";
   $("search-view").hidden = name !== "search";
@@ -585,8 +586,17 @@ function wire() {
     const query = $("search-input").value.trim();
     if (query) search(query);
   });
-  for (const tab of document.querySelectorAll(".tabs [role=tab]")) {
+  const tabs = [...document.querySelectorAll(".tabs [role=tab]")];
+  for (const [i, tab] of tabs.entries()) {
     tab.addEventListener("click", () => showView(tab.dataset.view));
+    tab.addEventListener("keydown", (e) => {  // the WAI-ARIA tabs pattern: arrows, Home and End
+      const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
+      if (to === undefined) return;
+      e.preventDefault();
+      const next = tabs[(to + tabs.length) % tabs.length];
+      showView(next.dataset.view);
+      next.focus();
+    });
   }
   $("new-conversation").addEventListener("click", newConversation);
   $("panel-close").addEventListener("click", closePanel);
