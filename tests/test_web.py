@@ -293,6 +293,19 @@ def test_lost_connection_offers_a_retry(page: Page) -> None:
     expect(answer.locator(".cite").first).to_be_visible()
 
 
+def test_a_question_waiting_for_the_server_can_be_given_up(page: Page) -> None:
+    page.route("**/ask", lambda route: route.abort("internetdisconnected"))
+    page.fill("#question", "What is self-attention?")
+    page.press("#question", "Enter")
+    status = page.locator("#status")
+    expect(status).to_contain_text("Cannot reach the server")
+    expect(page.locator("#send")).to_be_disabled()
+    status.get_by_role("button", name="Cancel").click()
+    expect(status).to_be_hidden()
+    expect(page.locator(".turn .answer").first).to_have_text("No answer: cancelled, the server could not be reached")
+    expect(page.locator("#send")).to_be_enabled()  # another question may be asked
+
+
 def test_keyboard_focus_on_the_question_box_is_visible(page: Page) -> None:
     # The box itself draws no outline (it sits borderless in the composer): the composer shows the focus.
     outline = "getComputedStyle(document.querySelector('#ask-form')).outlineStyle"

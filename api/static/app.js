@@ -112,7 +112,8 @@ class Status {
     this.node = node;
     this.text = el("span", { class: "status-text" });
     this.button = el("button", { type: "button", class: "retry" }, "Retry");
-    node.replaceChildren(this.text, this.button);
+    this.cancel = el("button", { type: "button", class: "retry" }, "Cancel");
+    node.replaceChildren(this.text, this.button, this.cancel);
     this.hide();
   }
 
@@ -120,23 +121,28 @@ class Status {
     this.node.hidden = false;
     this.node.dataset.kind = kind;
     this.text.textContent = text;
-    this.button.hidden = true;
+    this.button.hidden = this.cancel.hidden = true;
   }
 
   hide() {
     this.node.hidden = true;
-    this.button.hidden = true;
+    this.button.hidden = this.cancel.hidden = true;
   }
 
-  // Shows the message with a Retry button; resolves when it is clicked.
+  // Shows the message with Retry and Cancel: resolves when Retry is clicked, rejects on Cancel (the question is
+  // given up, and the page takes another).
   retry(text) {
     this.show(text, "error");
-    this.button.hidden = false;
+    this.button.hidden = this.cancel.hidden = false;
     this.button.focus();
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       this.button.onclick = () => {
         this.hide();
         resolve();
+      };
+      this.cancel.onclick = () => {
+        this.hide();
+        reject(new Error("cancelled, the server could not be reached"));
       };
     });
   }
