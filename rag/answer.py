@@ -15,6 +15,11 @@ from rag.verify import SentenceSupport
 REFUSAL = "The document does not cover this question."
 
 
+def refusal_text(documents: int) -> str:
+    """What a refused answer says: of "the document", or of "the documents" in a collection of several."""
+    return REFUSAL if documents <= 1 else "The documents do not cover this question."
+
+
 @dataclass
 class Answer:
     question: str

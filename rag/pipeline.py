@@ -22,7 +22,7 @@ from corpus.errors import AskdocError
 from corpus.model import Section
 from index.collection import Notify, quiet
 from index.store import StoredIndex
-from rag.answer import REFUSAL, Answer, Draft, FinalEvent, TokenEvent
+from rag.answer import Answer, Draft, FinalEvent, TokenEvent, refusal_text
 from rag.compose import Composer
 from rag.config import ANSWER_STYLES, Settings, check_choice, check_probability
 from rag.evidence import EvidenceConfig, SentenceVectors, score_evidence
@@ -178,8 +178,9 @@ class AskDoc:
         draft.timings["refusal"] = elapsed_ms(t)
         if draft.covered < refuse_below or not draft.evidence.sentences:
             nearest = [h.to_json() for h in draft.hits[:3]]
-            yield TokenEvent(REFUSAL)  # a stream's pieces join to the final answer's text, a refusal's too
-            yield draft.final(Answer(question, REFUSAL, "refused", [], [], {}, draft.evidence.best, nearest))
+            text = refusal_text(self.retriever.index.manifest.counts.get("documents", 1))
+            yield TokenEvent(text)  # a stream's pieces join to the final answer's text, a refusal's too
+            yield draft.final(Answer(question, text, "refused", [], [], {}, draft.evidence.best, nearest))
             return
         if style != "extractive":
             self.warm_up(llm=True)

@@ -67,6 +67,8 @@ def test_own_documents_are_answered_with_page_and_heading(
     hit = engine.search("what does an adult quokka eat every evening", k=1).to_json()["results"][0]
     assert hit["section_id"] == "quokka/feeding" and hit["heading_path"] == ["Quokka care", "Feeding"]
     assert hit["document"] == "quokka.html" and hit["page"] is None
+    refused = engine.ask("What is the airspeed of an unladen swallow?", style="extractive")
+    assert refused.refused and refused.answer == "The documents do not cover this question."  # several now
 
 
 def test_readd_is_a_noop_and_a_change_replaces_only_its_sections(
