@@ -27,7 +27,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     b = isub.add_parser("build", parents=[common], help="build the index (default corpus + added documents)")
     b.add_argument("--rebuild", action="store_true", help="rebuild even when the index is up to date")
     b.add_argument(
-        "--faiss", choices=FAISS_KINDS, help="FAISS index kind (default auto: exact below 50,000 passages, else ivf)"
+        "--faiss",
+        choices=FAISS_KINDS,
+        help="FAISS index kind, kept by later commands (default: as last built; a new index: auto, exact below "
+        "50,000 passages, else ivf)",
     )
     b.add_argument(
         "--reranker",

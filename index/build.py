@@ -27,7 +27,7 @@ def build_index(
     sections = [s for doc, _ in documents for s in doc.sections]
     passages = chunk_sections(sections, embedder.count_tokens, cfg)
     vectors = _embed(passages, embedder, previous, cfg.version, progress)
-    kind = resolve_kind(faiss_kind, len(passages), exact_below)
+    kind = (faiss_kind, resolve_kind(faiss_kind, len(passages), exact_below))
     return _finish([r for _, r in documents], sections, passages, vectors, embedder, kind, cfg, previous, progress)
 
 
@@ -53,7 +53,7 @@ def update_index(
     passages = [previous.passages[i] for i in rows] + new_passages
     new_vectors = _embed(new_passages, embedder, previous, cfg.version, progress)
     vectors = np.concatenate([previous.vectors[rows], new_vectors]).astype(np.float32, copy=False)
-    kind = resolve_kind(faiss_kind, len(passages), exact_below)
+    kind = (faiss_kind, resolve_kind(faiss_kind, len(passages), exact_below))
     return _finish(records, sections, passages, vectors, embedder, kind, cfg, previous, progress)
 
 
@@ -70,7 +70,7 @@ def _finish(
     passages: list[Passage],
     vectors: np.ndarray,
     embedder: Embedder,
-    faiss_kind: str,  # resolved: never "auto"
+    faiss_kind: tuple[str, str],  # as asked ("auto" or a kind), and resolved (never "auto")
     cfg: ChunkConfig,
     previous: StoredIndex | None,
     progress: bool,
@@ -80,7 +80,8 @@ def _finish(
         embed_model=embedder.model_id,
         embed_dim=embedder.dim,
         chunker=cfg.version,
-        faiss_kind=faiss_kind,
+        faiss_kind=faiss_kind[1],
+        faiss_request=faiss_kind[0],
         documents=records,
         counts={"documents": len(records), "sections": len(sections), "passages": len(passages)},
         corpus_hash=corpus_hash(records),

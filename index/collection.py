@@ -43,7 +43,7 @@ class Collection:
     index_dir: Path
     corpus_path: Path | None  # the default document, indexed on first use; None: a named collection (starts empty)
     embedder: Embedder
-    faiss_kind: str = "flat"
+    faiss_kind: str = "flat"  # "": as the index was last built (see request())
     notify: Notify = quiet
     progress: bool = True
     max_document_bytes: int = MAX_DOCUMENT_BYTES
@@ -60,7 +60,7 @@ class Collection:
             reasons.append(f"chunked by {manifest.chunker}, this askdoc chunks by {ChunkConfig().version}")
         if manifest.tokenizer != TOKENIZER:
             reasons.append(_split_by(manifest.tokenizer))
-        wanted = resolve_kind(self.faiss_kind, manifest.counts.get("passages", 0), self.exact_below)
+        wanted = resolve_kind(self.request(manifest), manifest.counts.get("passages", 0), self.exact_below)
         if manifest.faiss_kind != wanted:
             reasons.append(f"FAISS index is {manifest.faiss_kind!r}, settings ask for {wanted!r}")
         for record in manifest.documents:
@@ -75,6 +75,10 @@ class Collection:
         if defaults != ([self.corpus_path.resolve()] if self.corpus_path else []):
             reasons.append(f"default corpus is not {self.corpus_path}")
         return reasons
+
+    def request(self, manifest: store.Manifest | None) -> str:
+        """The FAISS kind to build: the one asked for, else the one the index was built with ("auto" when new)."""
+        return self.faiss_kind or (manifest.faiss_request if manifest is not None else "auto")
 
     def build(self, previous: StoredIndex | None = None, documents: Sequence[DocumentRecord] = ()) -> StoredIndex:
         """(Re)build from the default corpus plus every user document the previous index held (or, when only its
@@ -105,7 +109,7 @@ class Collection:
         index = build_index(
             docs,
             self.embedder,
-            self.faiss_kind,
+            self.request(previous.manifest if previous is not None else None),
             previous=previous,
             progress=self.progress,
             exact_below=self.exact_below,
@@ -206,7 +210,8 @@ class Collection:
 
     def _update(self, index: StoredIndex, records: list[DocumentRecord], added: list[Document]) -> StoredIndex:
         collections.check_unmoved(self.index_dir)
-        new = update_index(index, records, added, self.embedder, self.faiss_kind, self.progress, self.exact_below)
+        kind = self.request(index.manifest)
+        new = update_index(index, records, added, self.embedder, kind, self.progress, self.exact_below)
         store.save(new, self.index_dir)
         return new
 

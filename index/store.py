@@ -54,6 +54,8 @@ class Manifest:
     format: int = FORMAT_VERSION
     # How BM25 split words (index.lexical.TOKENIZER); a manifest without the key predates the name: "ascii".
     tokenizer: str = "ascii"
+    # The kind asked for ("auto" or a forced one; faiss_kind is what it resolved to): what later commands keep.
+    faiss_request: str = "auto"
     # Nothing writes it, but it stays: every manifest.json on disk has the key (without the field, from_dict
     # would reject them) and `askdoc index info --json` prints it.
     extra: dict[str, Any] = field(default_factory=dict)

@@ -46,8 +46,9 @@ class Settings:
     index_backend: str = "faiss"
     milvus_uri: str = ""
     # "auto": exact ("flat") below faiss_exact_below passages, "ivf" (approximate, memory-mapped) from there on;
-    # or force "flat", "hnsw" or "ivf" (index/vectors.py, bench/results/scale_1m.md).
-    faiss_kind: str = "auto"
+    # or force "flat", "hnsw" or "ivf" (index/vectors.py, bench/results/scale_1m.md). Empty: as the index was last
+    # built (`askdoc index build --faiss KIND` is kept by later commands), "auto" for a new one.
+    faiss_kind: str = ""
     faiss_exact_below: int = EXACT_BELOW
     # How the embedder runs (index/embedders/): "onnx" = ONNX Runtime on an export of the same weights, kept in
     # <index_dir>.onnx/ (no torch/transformers import: a cold `askdoc ask` on a CPU is ~6 s faster); "torch" =
@@ -147,7 +148,7 @@ class Settings:
         if not 1 <= self.rerank_candidates <= 100 or not 1 <= self.rerank_passages <= 10:
             raise InvalidInputError("rerank_candidates must be 1..100 and rerank_passages 1..10")
         check_backend(self.llm_backend)
-        if self.faiss_kind not in FAISS_KINDS:
+        if self.faiss_kind and self.faiss_kind not in FAISS_KINDS:
             raise InvalidInputError(f"unknown FAISS index kind {self.faiss_kind!r}; choose {', '.join(FAISS_KINDS)}")
         if self.faiss_exact_below < 0:
             raise InvalidInputError(f"faiss_exact_below must be at least 0, got {self.faiss_exact_below}")

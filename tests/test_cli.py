@@ -312,12 +312,19 @@ def test_faiss_hnsw_builds_and_answers(
     assert code == 0 and "FAISS hnsw" in out and "FAISS index is 'flat'" in err, err
     index = store.load(own_index.index_dir)
     assert index.manifest.faiss_kind == "hnsw" and "HNSW" in type(index.faiss).__name__
-    monkeypatch.setenv("ASKDOC_FAISS_KIND", "hnsw")  # what the index is used with from now on
+    # Kept by the commands that follow, with nothing else set (they used to rebuild it as the default kind).
     code, out, err = askdoc(capsys, own_index.index_dir, "ask", "What is label smoothing?", "--json")
     assert code == 0 and "rebuilding" not in err, err
     answer = json.loads(out)
     assert not answer["refused"] and LABEL_SMOOTHING in {c["section_id"] for c in answer["citations"]}
     assert store.read_manifest(own_index.index_dir).faiss_kind == "hnsw"
+    code, out, err = askdoc(capsys, own_index.index_dir, "index", "build", "--faiss", "auto")  # until asked again
+    assert code == 0 and store.read_manifest(own_index.index_dir).faiss_kind == "flat", err
+    monkeypatch.setenv("ASKDOC_FAISS_KIND", "hnsw")  # the setting asks too
+    code, out, err = askdoc(capsys, own_index.index_dir, "search", "What is label smoothing?", "--json")
+    assert (
+        code == 0 and "settings ask for 'hnsw'" in err and store.read_manifest(own_index.index_dir).faiss_kind == "hnsw"
+    )
 
 
 @pytest.mark.parametrize(

@@ -169,8 +169,8 @@ def test_add_markdown_then_unchanged_readd_is_a_noop(own_index: Settings, embedd
 
 
 def test_auto_kind_is_exact_for_the_default_corpus(retriever: Retriever, settings: Settings) -> None:
-    assert settings.faiss_kind == "auto"
-    assert retriever.index.manifest.faiss_kind == "flat"
+    assert settings.faiss_kind == ""  # as last built, and a new index is built "auto"
+    assert retriever.index.manifest.faiss_request == "auto" and retriever.index.manifest.faiss_kind == "flat"
     assert isinstance(retriever.index.faiss, faiss.IndexFlatIP)
     assert [resolve_kind("auto", n) for n in (0, EXACT_BELOW - 1, EXACT_BELOW)] == ["flat", "flat", "ivf"]
     assert resolve_kind("hnsw", 10**7) == "hnsw" and resolve_kind("flat", 10**7) == "flat"
