@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cli.common import notify, settings_from
+from cli.common import bounded, notify, settings_from
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--queries", type=Path, help="JSONL question file (default: the bundled dev set)")
     p.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated modes to compare")
     p.add_argument("--split", default="all", choices=("all", "tune", "test"), help="which part of the set")
-    p.add_argument("--k", type=int, default=5, help="k of hit@k and recall@k (default 5)")
+    p.add_argument("--k", type=bounded(1, 50), default=5, help="k of hit@k and recall@k, 1-50 (default 5)")
     p.add_argument("--answers", action="store_true", help="also answer every question and score the answers")
     p.add_argument(
         "--styles", default="extractive,generate", help="answer styles to compare with --answers (comma-separated)"
@@ -52,7 +52,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _followups(args: argparse.Namespace) -> int:
     from eval.followups import DEFAULT_FOLLOWUPS, run_followups, to_markdown, write
+    from eval.report import writable_folder
 
+    writable_folder(args.out)
     report = run_followups(settings_from(args), args.queries or DEFAULT_FOLLOWUPS, args.split, notify)
     print(to_markdown(report))
     notify("wrote " + ", ".join(str(p) for p in write(report, args.out)))

@@ -20,6 +20,20 @@ DEFAULT_QUERIES = Path(__file__).resolve().parent / "data" / "dev.jsonl"
 DEFAULT_PROBES = Path(__file__).resolve().parent / "data" / "probes.jsonl"
 
 
+def jsonl_lines(path: Path, what: str) -> list[tuple[int, str]]:
+    """The non-blank lines of a JSONL file with their numbers; a missing, unreadable or non-UTF-8 file is an
+    InvalidInputError that names it (`what`: "query", "conversation" ...)."""
+    if not path.is_file():
+        raise InvalidInputError(f"{path}: no such {what} file" + (" (it is a folder)" if path.is_dir() else ""))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise InvalidInputError(f"{path}: cannot be read ({exc.strerror})") from None
+    return [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+
+
 @dataclass
 class EvalQuestion:
     question: str
@@ -32,12 +46,8 @@ class EvalQuestion:
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:
-    if not path.is_file():
-        raise InvalidInputError(f"{path}: no such query file")
     out: list[EvalQuestion] = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for n, line in jsonl_lines(path, "query"):
         try:
             row = json.loads(line)
             q = EvalQuestion(
@@ -48,12 +58,27 @@ def load_questions(path: Path) -> list[EvalQuestion]:
                 kind=str(row.get("kind", "")),
                 split=str(row.get("split", "")),
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InvalidInputError(f"{path}:{n}: not a valid question object ({exc})") from None
+        if problem := _field_problem(row):
+            raise InvalidInputError(f"{path}:{n}: {problem}")
         out.append(q)
     if not out:
         raise InvalidInputError(f"{path}: no questions")
     return out
+
+
+def _field_problem(row: dict) -> str:
+    """What is wrong with a question object's fields (a string where a list belongs would be read letter by
+    letter, "false" as true), or ""."""
+    if not isinstance(row.get("question"), str) or not row["question"].strip():
+        return "question must be a non-empty string"
+    for name in ("relevant", "facts"):
+        if not isinstance(row.get(name, []), list) or not all(isinstance(v, str) for v in row.get(name, [])):
+            return f"{name} must be a list of strings"
+    if not isinstance(row.get("answerable", True), bool):
+        return "answerable must be true or false"
+    return ""
 
 
 def resolve(questions: list[EvalQuestion], sections: dict[str, Section]) -> list[str]:
@@ -96,9 +121,7 @@ def validate(questions: list[EvalQuestion], sections: dict[str, Section]) -> lis
 def load_probes(path: Path) -> dict[str, list[Probe]]:
     """Contradiction probes by question: statements that distort the guide the way a small model does."""
     out: dict[str, list[Probe]] = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for n, line in jsonl_lines(path, "probe"):
         try:
             row = json.loads(line)
             out[row["question"]] = [Probe(p["claim"], p["true"], p.get("kind", "")) for p in row["probes"]]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import InvalidInputError
-from eval.dataset import EvalQuestion, resolve
+from eval.dataset import EvalQuestion, jsonl_lines, resolve
 from eval.metrics import HitAtK, MRRAtK
 from index.collection import Notify, quiet
 from rag.config import Settings
@@ -40,12 +40,8 @@ class Conversation:
 
 
 def load_conversations(path: Path = DEFAULT_FOLLOWUPS) -> list[Conversation]:
-    if not path.is_file():
-        raise InvalidInputError(f"{path}: no such conversation file")
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for n, line in jsonl_lines(path, "conversation"):
         try:
             row = json.loads(line)
             kind, split = str(row["kind"]), str(row["split"])
@@ -149,8 +145,9 @@ def to_markdown(report: dict[str, Any]) -> str:
     for name, vals in report["summary"].items():
         lines.append(f"| {name} | " + " | ".join(_fmt(vals[c], c) for c in cols) + " |")
     missed = [r for r in report["rows"] if r["hit@1_history"] < 1]
-    lines += ["", "Second turns missed with history (question ← first turn → what was searched):", ""]
-    lines += [f"- [{r['split']}, {r['kind']}] {r['question']} ← {r['after']} → `{r['search']}`" for r in missed]
+    if missed:
+        lines += ["", "Second turns missed with history (question ← first turn → what was searched):", ""]
+        lines += [f"- [{r['split']}, {r['kind']}] {r['question']} ← {r['after']} → `{r['search']}`" for r in missed]
     return "\n".join(lines) + "\n"
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from corpus.errors import InvalidInputError
 from eval.dataset import DEFAULT_PROBES, DEFAULT_QUERIES, EvalQuestion, load_probes, load_questions, resolve
-from eval.report import build_report, write_report
+from eval.report import build_report, writable_folder, write_report
 from eval.runner import AnswerReport, run_answers, run_retrieval
 from index.collection import Notify, quiet
-from rag.config import ANSWER_STYLES, MODES, Settings, check_choice
+from rag.config import ANSWER_STYLES, MODES, Settings, check_choice, check_k
 from rag.pipeline import AskDoc
 from rag.retrieve import Retriever
 
@@ -38,6 +38,8 @@ def run_eval(settings: Settings, options: EvalOptions, notify: Notify = quiet) -
         raise InvalidInputError(f"unknown mode(s) {unknown}; choose from {', '.join(MODES)}")
     for style in options.styles:
         check_choice("answer style", style, ANSWER_STYLES)
+    check_k(options.k)
+    writable_folder(options.out)  # said now, not after the whole evaluation has run
     questions = _questions(options.queries, options.split)
     retriever = Retriever(settings, notify=notify)
     retriever.warm_up()
@@ -52,6 +54,8 @@ def run_eval(settings: Settings, options: EvalOptions, notify: Notify = quiet) -
     meta = {
         "queries": display_path(options.queries),
         "split": options.split,
+        "collection": settings.collection,
+        "k": options.k,
         "n_questions": len(questions),
         "n_answerable": sum(q.answerable for q in questions),
         "index": manifest.to_dict() | {"documents": len(manifest.documents)},

@@ -8,9 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from corpus.errors import InvalidInputError
 from eval.runner import AnswerReport, ModeReport, compare, worst
 
-MAIN = ["hit@1", "hit@5", "recall@5", "mrr@10", "ndcg@10"]
+
+def main_columns(k: int) -> list[str]:
+    """The retrieval table's columns for hit@k and recall@k of the k evaluated."""
+    return ["hit@1", f"hit@{k}", f"recall@{k}", "mrr@10", "ndcg@10"]
+
+
 ANSWER = [
     "citation_precision",
     "relevant_citation",
@@ -40,6 +46,7 @@ def build_report(modes: list[ModeReport], answers: list[AnswerReport], meta: dic
                 "by_kind_ci95": m.intervals_by("kind"),
                 "by_split": m.by("split"),
                 "latency_ms": m.latency(),
+                "notice": m.notice,
                 "worst": [r.__dict__ for r in worst(m)],
             }
             for m in modes
@@ -102,25 +109,24 @@ def _differences(differences: list[dict[str, Any]]) -> list[str]:
 
 def to_markdown(report: dict[str, Any]) -> str:
     r = report["retrieval"]
+    main = main_columns(report.get("k", 5))
     lines = [
         "# askdoc evaluation",
         "",
         f"Queries: `{report.get('queries')}` ({report.get('n_questions')} questions, "
         f"{report.get('n_answerable')} answerable); split: {report.get('split')}; "
-        f"created {report['created_at']}.",
+        f"collection: {report.get('collection', 'default')}; created {report['created_at']}.",
         "",
     ]
     if r:
         lines += ["## Retrieval (answerable questions)", ""]
-        lines += _table({m: v["overall"] for m, v in r.items()}, [*MAIN, "n"])
-        kinds = sorted({k for v in r.values() for k in v["by_kind"]})
-        for kind in kinds:
-            lines += ["", f"### Kind: {kind}", ""]
-            lines += _table({m: v["by_kind"].get(kind, {}) for m, v in r.items()}, [*MAIN, "n"])
-        splits = sorted({s for v in r.values() for s in v["by_split"]})
-        for split in splits:
-            lines += ["", f"### Split: {split}", ""]
-            lines += _table({m: v["by_split"].get(split, {}) for m, v in r.items()}, [*MAIN, "n"])
+        lines += _table({m: v["overall"] for m, v in r.items()}, [*main, "n"])
+        lines += [f"\nMode {m}: {v['notice']}." for m, v in r.items() if v.get("notice")]
+        for name, key in (("Kind", "by_kind"), ("Split", "by_split")):
+            groups = sorted({g for v in r.values() for g in v[key]})
+            for group in groups if len(groups) > 1 else []:  # one group repeats the table above
+                lines += ["", f"### {name}: {group}", ""]
+                lines += _table({m: v[key].get(group, {}) for m, v in r.items()}, [*main, "n"])
         lines += _intervals(r) + _differences(report.get("differences", []))
         lines += ["", "### Latency per stage (ms, p50 / p95)", ""]
         stages = sorted({s for v in r.values() for s in v["latency_ms"]})
@@ -164,10 +170,11 @@ def to_png(report: dict[str, Any], path: Path) -> None:
     modes = list(r)
     width = 0.8 / max(len(modes), 1)
     ax = axes[0]
+    main = main_columns(report.get("k", 5))
     for i, m in enumerate(modes):
-        vals = [r[m]["overall"].get(c, 0.0) for c in MAIN]
-        ax.bar([x + i * width for x in range(len(MAIN))], vals, width, label=m)
-    ax.set_xticks([x + width * (len(modes) - 1) / 2 for x in range(len(MAIN))], MAIN)
+        vals = [r[m]["overall"].get(c, 0.0) for c in main]
+        ax.bar([x + i * width for x in range(len(main))], vals, width, label=m)
+    ax.set_xticks([x + width * (len(modes) - 1) / 2 for x in range(len(main))], main)
     ax.set_ylim(0, 1)
     ax.set_title("Retrieval quality (answerable questions)")
     ax.legend(loc="lower right")
@@ -206,6 +213,16 @@ def _finite(obj: Any) -> Any:
     if isinstance(obj, list | tuple | set):
         return [_finite(v) for v in (sorted(obj) if isinstance(obj, set) else obj)]
     return obj
+
+
+def writable_folder(out: Path) -> None:
+    """Make the report folder, or say why it cannot be: checked before an evaluation runs, not after."""
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"--out {out}: is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(f"--out {out}: cannot make the folder ({exc.strerror})") from None
 
 
 def write_report(report: dict[str, Any], out: Path) -> list[Path]:

@@ -53,6 +53,7 @@ class QuestionResult:
 class ModeReport:
     mode: str
     results: list[QuestionResult] = field(default_factory=list)
+    notice: str = ""  # why the searches were served by another mode (rerank without a reranker), when they were
 
     def summary(self, rows: Iterable[QuestionResult] | None = None) -> dict[str, float]:
         rows = list(self.results if rows is None else rows)
@@ -113,7 +114,8 @@ def run_retrieval(
     bar = tqdm(total=len(answerable) * len(modes), desc="Evaluating retrieval", unit="q", disable=not progress)
     for mode in modes:
         report = ModeReport(mode)
-        searcher.search(answerable[0].question, k=DEPTH, mode=mode)  # warm-up: keep load time out of latency
+        warm = searcher.search(answerable[0].question, k=DEPTH, mode=mode)  # keeps load time out of latency
+        report.notice = warm.notice
         for q in answerable:
             result = searcher.search(q.question, k=DEPTH, mode=mode)
             ids = [h.section_id for h in result.hits]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -52,6 +53,33 @@ def test_malformed_query_file_is_a_clear_error(tmp_path: Path) -> None:
         load_questions(path)
 
 
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b'{"question": "q", "relevant": "abc"}', "q.jsonl:1: relevant must be a list of strings"),  # was 'a', 'b'...
+        (b'{"question": "q", "relevant": ["x"], "answerable": "false"}', "answerable must be true or false"),
+        (b'{"question": "  ", "relevant": ["x"]}', "q.jsonl:1: question must be a non-empty string"),
+        (b'\xff{"question": "q"}', "q.jsonl: not UTF-8 text (byte 0)"),  # was a UnicodeDecodeError traceback
+    ],
+)
+def test_a_question_file_with_wrong_fields_is_a_clear_error(tmp_path: Path, content: bytes, says: str) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_bytes(content + b"\n")
+    with pytest.raises(InvalidInputError, match=re.escape(says)):
+        load_questions(path)
+
+
+def test_eval_checks_its_arguments_before_it_runs(index_dir: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for out, says in ((afile, "is a file, not a folder"), (afile / "sub", "cannot make the folder")):
+        assert main(["eval", "--out", str(out), "--index-dir", str(index_dir)]) == 2
+        assert says in capsys.readouterr().err  # said before a question is asked: no traceback after the run
+    with pytest.raises(SystemExit):
+        main(["eval", "--k", "0", "--index-dir", str(index_dir)])
+    assert "0 is not between 1 and 50" in capsys.readouterr().err
+
+
 def test_askdoc_eval_end_to_end(retriever: Retriever, index_dir: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     rows = [
         {
@@ -65,25 +93,29 @@ def test_askdoc_eval_end_to_end(retriever: Retriever, index_dir: Path, tmp_path:
     queries = tmp_path / "q.jsonl"
     queries.write_text("\n".join(json.dumps(r) for r in rows))
     out = tmp_path / "report"
-    code = main(
-        ["eval", "--queries", str(queries), "--modes", "bm25,hybrid", "--out", str(out), "--index-dir", str(index_dir)]
-    )
+    args = ["--queries", str(queries), "--modes", "bm25,hybrid,rerank", "--out", str(out), "--k", "3"]
+    code = main(["eval", *args, "--index-dir", str(index_dir)])
     assert code == 0
     report = json.loads((out / "report.json").read_text())
-    assert set(report["retrieval"]) == {"bm25", "hybrid"}
+    assert set(report["retrieval"]) == {"bm25", "hybrid", "rerank"} and report["k"] == 3
+    assert report["collection"] == "default"
     hybrid = report["retrieval"]["hybrid"]
-    assert hybrid["overall"]["n"] == 2 and hybrid["overall"]["hit@5"] == 1.0
+    assert hybrid["overall"]["n"] == 2 and hybrid["overall"]["hit@3"] == 1.0
     assert set(hybrid["by_kind"]) == {"detail", "paraphrase"}
     assert hybrid["latency_ms"]["total"]["p50"] > 0
     md = (out / "report.md").read_text()
-    assert "| mode | hit@1 | hit@5 | recall@5 | mrr@10 | ndcg@10 | n |" in md and "| hybrid |" in md
+    assert "| mode | hit@1 | hit@3 | recall@3 | mrr@10 | ndcg@10 | n |" in md and "| hybrid |" in md
+    # No reranker is trained for the session index: the rerank row says it was served by hybrid.
+    assert "no reranker available" in report["retrieval"]["rerank"]["notice"] and "Mode rerank: no reranker" in md
+    assert not hybrid["notice"] and "### Split:" not in md  # no split given: no table repeating the first
     assert "Queries: `q.jsonl`" in md and str(tmp_path) not in md  # no machine path in a report
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| bm25 |" in capsys.readouterr().out
     low, high = hybrid["ci95"]["hit@1"]
     assert low <= hybrid["overall"]["hit@1"] <= high and set(hybrid["by_kind_ci95"]) == {"detail", "paraphrase"}
-    (diff,) = [d for d in report["differences"] if d["metric"] == "hit@1" and d["group"] == "all"]
-    assert (diff["a"], diff["b"]) == ("hybrid", "bm25")
+    overall = [d for d in report["differences"] if d["metric"] == "hit@1" and d["group"] == "all"]
+    assert [(d["a"], d["b"]) for d in overall] == [("hybrid", "bm25"), ("rerank", "bm25"), ("rerank", "hybrid")]
+    diff = overall[0]
     bm25_hit = report["retrieval"]["bm25"]["overall"]["hit@1"]
     assert diff["difference"] == pytest.approx(hybrid["overall"]["hit@1"] - bm25_hit)
     assert "### 95 % intervals" in md and "| hybrid − bm25 |" in md
