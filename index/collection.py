@@ -240,6 +240,8 @@ class Collection:
         docs: dict[str, tuple[Document, DocumentRecord]],
     ) -> FileResult:
         key = str(path.resolve())
+        if key in docs:  # "sub/../a.txt a.txt": one file, two spellings
+            return FileResult(str(path), "skipped", "the same file as an earlier one of this add")
         old = by_path.get(key)
         if old is not None and old.default:
             return FileResult(str(path), "skipped", "it is the default corpus, already indexed")

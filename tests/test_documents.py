@@ -151,6 +151,15 @@ def test_duplicate_content_under_another_name_is_skipped(
     assert [r.status for r in results] == ["added", "skipped"]
     assert results[1].reason == "duplicate of runbook.md (same content, id runbook)"
     assert index.manifest.counts["documents"] == 2
+    # One new file under two spellings: added once (it was "added" twice, as 'notes' and a missing 'notes-2').
+    (tmp_path / "sub").mkdir()
+    notes = write_html(tmp_path / "notes.html")
+    index, results = _collection(own_index, embedder).add([tmp_path / "sub" / ".." / "notes.html", notes])
+    assert [(r.status, r.reason) for r in results] == [
+        ("added", ""),
+        ("skipped", "the same file as an earlier one of this add"),
+    ]
+    assert index.manifest.counts["documents"] == 3 and any(s.startswith("notes/") for s in index.sections)
 
 
 def test_removing_a_document_removes_its_answers_and_invalidates_the_reranker(
