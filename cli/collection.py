@@ -130,6 +130,7 @@ def cmd_index_info(args: argparse.Namespace) -> int:
 
 def _print_info(manifest: dict[str, Any], settings: Settings) -> None:
     from rag.config import collection_dir
+    from rag.rerank.artifacts import STALE, train_hint
 
     counts = manifest["counts"]
     name = "" if settings.collection == DEFAULT_COLLECTION else f" (collection {settings.collection})"
@@ -146,8 +147,8 @@ def _print_info(manifest: dict[str, Any], settings: Settings) -> None:
         print(f"  - {doc['name']}: {counted(doc['sections'], 'section')}{tag}  [{doc['path']}]")
     status = _reranker_status(settings, manifest)
     detail = {
-        "missing": "not trained: run `askdoc reranker train`",
-        "stale": "trained for another collection: run `askdoc reranker train`",
+        "missing": f"not trained: {train_hint(settings)}",
+        "stale": f"{STALE}: {train_hint(settings)}",
         "configured": "set by reranker_model",
     }.get(status["state"], f"trained {status.get('created_at', '?')} in {status.get('train_seconds', '?')} s")
     print(f"reranker:  {status['path']} ({detail})")

@@ -22,6 +22,7 @@ from index import store
 from rag.config import Settings, collection_dir
 from rag.refusal import REASONS
 from rag.rerank import RERANKER_MANIFEST, reranker_dir
+from rag.rerank.artifacts import train_hint
 from rag.retrieve import Retriever
 
 ASKDOC = shutil.which("askdoc") or str(Path(sys.executable).parent / "askdoc")
@@ -252,13 +253,15 @@ def test_index_info_shows_the_reranker_status(
 
     (trained / RERANKER_MANIFEST).write_text(json.dumps(manifest | {"corpus_hash": "another collection"}))
     status, line = _reranker_info(capsys, index_dir)
-    assert status["state"] == "stale" and "trained for another collection" in line
+    assert status["state"] == "stale" and "trained for another version of the collection" in line
 
     monkeypatch.setenv("ASKDOC_RERANKER_MODEL", "/models/my-cross-encoder")
     status, line = _reranker_info(capsys, index_dir)
     assert status == {"state": "configured", "path": "/models/my-cross-encoder"} and "set by reranker_model" in line
     monkeypatch.delenv("ASKDOC_MODE")
     assert json.loads(askdoc(capsys, index_dir, "index", "info", "--json")[1])["mode"] == "hybrid"  # the default
+    # A named collection's hint trains that collection (as printed, it trained the default one: ~15 minutes).
+    assert train_hint(own_index.replace(collection="papers")) == "run `askdoc reranker train --collection papers`"
 
 
 def test_rebuild_keeps_added_documents(own_index: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

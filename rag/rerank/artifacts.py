@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import ModelNotFoundError
+from corpus.ids import DEFAULT_COLLECTION
 from index.atomic import read_json_object, staged_dir
 from rag.config import Settings, collection_dir
 
@@ -53,6 +54,15 @@ def reranker_status(settings: Settings, corpus_hash: str) -> dict[str, Any]:
     return {"state": state, "path": str(path), **{k: manifest[k] for k in keep if k in manifest}}
 
 
+def train_hint(settings: Settings) -> str:
+    """The command that trains a reranker for the settings' collection, as it can be run."""
+    named = f" --collection {settings.collection}" if settings.collection != DEFAULT_COLLECTION else ""
+    return f"run `askdoc reranker train{named}`"
+
+
+STALE = "trained for another version of the collection"
+
+
 def locate(settings: Settings, corpus_hash: str) -> Path:
     """The folder to load for an index, or RerankerUnavailable saying why there is none."""
     status = reranker_status(settings, corpus_hash)
@@ -62,11 +72,9 @@ def locate(settings: Settings, corpus_hash: str) -> Path:
         if not path.is_dir():
             raise RerankerUnavailable(f"reranker_model {str(path)!r} is not a folder")
     if status["state"] == "missing":
-        raise RerankerUnavailable(f"no trained reranker at {path}: run `askdoc reranker train`")
+        raise RerankerUnavailable(f"no trained reranker at {path}: {train_hint(settings)}")
     if status["state"] == "stale":
-        raise RerankerUnavailable(
-            f"the reranker at {path} was trained for another version of the collection: run `askdoc reranker train`"
-        )
+        raise RerankerUnavailable(f"the reranker at {path} was {STALE}: {train_hint(settings)}")
     return path
 
 
