@@ -29,10 +29,12 @@ search: $(STAMP)
 index: $(STAMP)
 	$(BIN)/askdoc index build
 
-test: $(STAMP)
+test: lint
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/search_latency.py
