@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 def cmd_index_build(args: argparse.Namespace) -> int:
     from corpus.errors import REBUILD
-    from index.store import load
+    from index.store import load, stamp
 
     settings = settings_from(args, faiss_kind=args.faiss)
     embedder = loaded_embedder(settings)
@@ -69,8 +69,10 @@ def cmd_index_build(args: argparse.Namespace) -> int:
                 listed = _listed_documents(collection.index_dir, str(exc).removesuffix(f": {REBUILD}"))
         index = collection.build(previous, listed)
     else:
+        before = stamp(collection.index_dir)
         index = collection.open()
-        notify(f"index at {collection.index_dir} is up to date")
+        if index.stamp == before:  # else open() (re)built it, and said why
+            notify(f"index at {collection.index_dir} is up to date")
     # Training takes minutes on a CPU, so a build spends them only when mode rerank will use the model (or asked).
     if (args.reranker or settings.mode == "rerank") and not args.no_reranker:
         if settings.reranker_model:

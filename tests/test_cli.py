@@ -313,6 +313,9 @@ def test_faiss_hnsw_builds_and_answers(
 ) -> None:
     code, out, err = askdoc(capsys, own_index.index_dir, "index", "build", "--faiss", "hnsw")
     assert code == 0 and "FAISS hnsw" in out and "FAISS index is 'flat'" in err, err
+    assert "is up to date" not in err  # it was just rebuilt
+    code, out, err = askdoc(capsys, own_index.index_dir, "index", "build")
+    assert code == 0 and "is up to date" in err and "rebuilding" not in err, err
     index = store.load(own_index.index_dir)
     assert index.manifest.faiss_kind == "hnsw" and "HNSW" in type(index.faiss).__name__
     # Kept by the commands that follow, with nothing else set (they used to rebuild it as the default kind).
