@@ -119,14 +119,19 @@ def _fit(model: Any, groups: list[Group], config: TrainConfig, steps: int, progr
     hf = model.model
     size = 1 + config.negatives
     split = SplitEncoder(hf, config.freeze_layers) if config.freeze_layers > 0 else None
-    cache = split.cache(model.tokenizer, groups, size, config.max_length, progress) if split is not None else []
+    batches = _batches(len(groups), config)
+    plan = [next(batches) for _ in range(steps)]
+    # Only the groups the steps will meet go through the frozen layers: a short run (--steps 2) encoded all.
+    used = sorted({i for batch in plan for i in batch})
+    cache: dict[int, Cached] = {}
+    if split is not None:
+        encoded = split.cache(model.tokenizer, [groups[i] for i in used], size, config.max_length, progress)
+        cache = dict(zip(used, encoded, strict=True))
     optimizer, schedule, params = _optimizer(hf, config, steps)
     hf.train()
-    batches = _batches(len(groups), config)
     losses: list[float] = []
-    bar = tqdm(range(steps), desc="Training reranker", unit="step", disable=not progress)
-    for _ in bar:
-        batch = next(batches)
+    bar = tqdm(plan, desc="Training reranker", unit="step", disable=not progress)
+    for batch in bar:
         logits = _logits(model, split, cache, groups, batch)
         target = torch.zeros(len(batch), dtype=torch.long, device=hf.device)  # the positive comes first
         loss = torch.nn.functional.cross_entropy(logits.view(len(batch), size), target)
@@ -155,7 +160,9 @@ def _batches(n_groups: int, config: TrainConfig) -> Any:
         yield batch
 
 
-def _logits(model: Any, split: SplitEncoder | None, cache: list[Cached], groups: list[Group], batch: list[int]) -> Any:
+def _logits(
+    model: Any, split: SplitEncoder | None, cache: dict[int, Cached], groups: list[Group], batch: list[int]
+) -> Any:
     if split is not None:
         return split.top_of([cache[i] for i in batch])
     pairs = [(groups[i].query, doc) for i in batch for doc in [groups[i].positive, *groups[i].negatives]]
