@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     b.set_defaults(func=cmd_index_build)
     documents.register(isub, common)
     i = isub.add_parser("info", parents=[common], help="show what the index holds")
-    i.add_argument("--json", action="store_true")
+    i.add_argument("--json", action="store_true", help="the manifest and status as one JSON object")
     i.set_defaults(func=cmd_index_info)
 
     p = sub.add_parser("reranker", help="the cross-encoder of mode rerank")

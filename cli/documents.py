@@ -32,10 +32,10 @@ def register(isub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
     r.add_argument("document", help="document id (see `askdoc index list`), file name or path")
     r.set_defaults(func=cmd_index_remove)
     ls = isub.add_parser("list", parents=[common], help="list the documents of the collection")
-    ls.add_argument("--json", action="store_true")
+    ls.add_argument("--json", action="store_true", help="the documents as one JSON object")
     ls.set_defaults(func=cmd_index_list)
     c = isub.add_parser("collections", parents=[common], help="list the collections with their counts")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--json", action="store_true", help="the collections as one JSON object")
     c.set_defaults(func=cmd_index_collections)
 
 
