@@ -30,6 +30,7 @@ def register(isub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
     a.set_defaults(func=cmd_index_add)
     r = isub.add_parser("remove", parents=[common], help="remove an added document (by id, name or path)")
     r.add_argument("document", help="document id (see `askdoc index list`), file name or path")
+    r.add_argument("--json", action="store_true", help="one JSON object, as DELETE /documents/{id} returns")
     r.set_defaults(func=cmd_index_remove)
     ls = isub.add_parser("list", parents=[common], help="list the documents of the collection")
     ls.add_argument("--json", action="store_true", help="the documents as one JSON object")
@@ -77,6 +78,12 @@ def cmd_index_remove(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     index, record = open_collection(settings).remove(args.document)
+    if args.json:
+        from index.documents import document_row
+
+        left = len(index.manifest.documents) if index else 0
+        emit({"removed": document_row(record), "documents": left, "collection": settings.collection})
+        return 0
     print(f"removed {record.name} (id {doc_id(record)}, {counted(record.sections, 'section')})")
     if index is None:
         print(f"collection {settings.collection} had no other document: it is removed")

@@ -229,6 +229,9 @@ def test_cli_add_folder_list_and_remove(own_index: Settings, tmp_path: Path, cap
     assert capsys.readouterr().out.startswith("removed report.pdf (id report, 5 sections)")
     assert main(["index", "remove", "report", *env]) == 2
     assert "askdoc: error: no document 'report'" in capsys.readouterr().err
+    assert main(["index", "remove", "runbook", "--json", *env]) == 0  # as DELETE /documents/{id} answers
+    removed = json.loads(capsys.readouterr().out)
+    assert removed["removed"]["id"] == "runbook" and removed["documents"] == 1 and removed["collection"] == "default"
 
 
 def test_a_kill_during_index_add_leaves_the_previous_index_loadable(own_index: Settings, tmp_path: Path) -> None:
