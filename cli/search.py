@@ -13,6 +13,7 @@ from cli.common import (
     settings_from,
 )
 from corpus.errors import AskdocError
+from corpus.ids import doc_prefix
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -42,7 +43,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         print("No matching sections.")
     for hit in result.hits:
         print(f"{hit.rank}. {hit.heading}")
-        print(f"   [{hit.section_id} · {hit.category or '-'} · score {hit.score:.4f}]")
+        # An added document's hit names its file (and page), as an answer's sources do.
+        page = f", p. {hit.page}" if hit.page is not None else ""
+        where = f"{hit.document}{page} · " if doc_prefix(hit.section_id) else ""
+        print(f"   [{hit.section_id} · {where}{hit.category or '-'} · score {hit.score:.4f}]")
         print(f"   {_shorten(hit.snippet, 240)}")
     return 0
 

@@ -138,7 +138,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             ]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         for m, v in r.items():
-            lines += ["", f"### Five worst questions ({m})", ""]
+            lines += ["", f"### Worst questions ({m}; at most five, none ranked perfectly)", ""]
             for w in v["worst"]:
                 lines.append(
                     f"- {w['question']!r}: expected {', '.join(w['expected'])}; got {', '.join(w['retrieved'][:3])}"

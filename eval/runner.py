@@ -239,5 +239,6 @@ def run_answers(
 
 
 def worst(report: ModeReport, n: int = 5) -> list[QuestionResult]:
-    """The questions a mode did worst on: lowest reciprocal rank, then lowest nDCG."""
-    return sorted(report.results, key=lambda r: (r.scores["mrr@10"], r.scores["ndcg@10"]))[:n]
+    """The questions a mode did worst on: lowest reciprocal rank, then lowest nDCG (none it ranked perfectly)."""
+    missed = [r for r in report.results if min(r.scores["mrr@10"], r.scores["ndcg@10"]) < 1]
+    return sorted(missed, key=lambda r: (r.scores["mrr@10"], r.scores["ndcg@10"]))[:n]

@@ -225,6 +225,8 @@ def test_cli_add_folder_list_and_remove(own_index: Settings, tmp_path: Path, cap
     assert main(["index", "list", "--json", *env]) == 0
     listed = json.loads(capsys.readouterr().out)["documents"]
     assert [(d["id"], d["default"]) for d in listed] == [("default", True), ("runbook", False), ("report", False)]
+    assert main(["search", "At what temperature does the Zorblax furnace melt the bronze?", "--k", "1", *env]) == 0
+    assert "[report/2-1-furnace-temperature · report.pdf, p. 2 · " in capsys.readouterr().out  # which file, page
     assert main(["index", "remove", "report", *env]) == 0
     assert capsys.readouterr().out.startswith("removed report.pdf (id report, 5 sections)")
     assert main(["index", "remove", "report", *env]) == 2
