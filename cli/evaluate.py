@@ -6,17 +6,30 @@ import argparse
 from pathlib import Path
 
 from cli.common import bounded, notify, settings_from
+from rag.config import ANSWER_STYLES
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("eval", parents=[common], help="measure retrieval (and answers) on a question set")
-    p.add_argument("--queries", type=Path, help="JSONL question file (default: the bundled dev set)")
-    p.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated modes to compare")
-    p.add_argument("--split", default="all", choices=("all", "tune", "test"), help="which part of the set")
+    p.add_argument(
+        "--queries",
+        type=Path,
+        help='JSONL question file, one {"question", "relevant": [section ids or exact headings], optional '
+        '"answerable", "facts", "kind", "split"} per line (default: the bundled dev set, about the default guide)',
+    )
+    p.add_argument(
+        "--modes", default="bm25,dense,hybrid", help="comma-separated modes to compare (default bm25,dense,hybrid)"
+    )
+    p.add_argument(
+        "--split", default="all", choices=("all", "tune", "test"), help="which part of the set (default all)"
+    )
     p.add_argument("--k", type=bounded(1, 50), default=5, help="k of hit@k and recall@k, 1-50 (default 5)")
     p.add_argument("--answers", action="store_true", help="also answer every question and score the answers")
     p.add_argument(
-        "--styles", default="extractive,generate", help="answer styles to compare with --answers (comma-separated)"
+        "--styles",
+        default="extractive,generate",
+        help=f"answer styles to compare with --answers, comma-separated, of {', '.join(ANSWER_STYLES)} (default "
+        "extractive,generate; generate loads the LLM)",
     )
     p.add_argument(
         "--followups",
@@ -24,7 +37,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="measure follow-up questions instead: second-turn hit@1 alone and with history "
         "(eval/data/followups.jsonl, or --queries)",
     )
-    p.add_argument("--out", type=Path, default=Path("eval-report"), help="report directory")
+    p.add_argument("--out", type=Path, default=Path("eval-report"), help="report directory (default eval-report)")
     p.set_defaults(func=cmd_eval)
 
 

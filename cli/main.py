@@ -17,11 +17,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="askdoc", description="Ask questions about your documents; answers cite their sources."
     )
+    parser.add_argument("--version", action="version", version=f"askdoc {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = common_parser()
     for command in (search, ask, chat, collection, serve, evaluate):  # the order of `askdoc --help`
         command.register(sub, common)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("askdoc")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import InvalidInputError
+from corpus.ids import DEFAULT_COLLECTION
 from eval.dataset import DEFAULT_PROBES, DEFAULT_QUERIES, EvalQuestion, load_probes, load_questions, resolve
 from eval.report import build_report, writable_folder, write_report
 from eval.runner import AnswerReport, run_answers, run_retrieval
@@ -45,7 +46,15 @@ def run_eval(settings: Settings, options: EvalOptions, notify: Notify = quiet) -
     retriever.warm_up()
     problems = resolve(questions, retriever.index.sections)
     if problems:
-        raise InvalidInputError(f"{options.queries}: {len(problems)} problem(s), e.g. " + "; ".join(problems[:3]))
+        about = (
+            f" (the bundled set asks about the default collection's guide: give collection {settings.collection!r} "
+            "questions of its own with --queries)"
+            if options.queries == DEFAULT_QUERIES and settings.collection != DEFAULT_COLLECTION
+            else ""
+        )
+        raise InvalidInputError(
+            f"{options.queries}: {len(problems)} problem(s), e.g. " + "; ".join(problems[:3]) + about
+        )
     reports = run_retrieval(retriever, questions, modes, k=options.k)
     answers = (
         _answers(settings, retriever, questions, options.styles, options.probes, notify) if options.answers else []

@@ -101,6 +101,8 @@ def test_an_old_layout_index_dir_is_the_default_collection_and_moves_without_a_r
     assert code == 0 and data["collection"] == "papers" and "1,234 degrees" in data["answer"]
     code, out, _ = _askdoc(capsys, root, "index", "list", "--collection", "papers", "--json")
     assert code == 0 and [d["id"] for d in json.loads(out)["documents"]] == ["r"]
+    code, _, err = _askdoc(capsys, root, "eval", "--collection", "papers", "--modes", "bm25")
+    assert code == 2 and "give collection 'papers' questions of its own with --queries" in err  # not the guide's
 
 
 @pytest.mark.parametrize(
