@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from corpus.errors import AskdocError
 from corpus.text import split_sentences
 from index.embed import Embedder
 from rag.answer import Answer, Draft, FinalEvent, TokenEvent, join, token
@@ -59,25 +60,32 @@ class Composer:
 
     def generate(self, llm: ChatModel, draft: Draft, query: str) -> Events:
         """The LLM writes from the best evidence sentences; a sentence is shown once the verifier supports it.
-        When none is supported, the answer quotes the evidence instead."""
+        When none is supported, or the model gave no text at all (a server that is down), the answer quotes the
+        evidence instead, as it does for a model that cannot be loaded."""
         sources = to_sources(prompt_sentences(draft.evidence, self.config), draft.hits)
         t = time.perf_counter()
         verifier = Verifier(sources, self.embedder)
         draft.timings["verify"] = elapsed_ms(t)
         kept: list[SentenceSupport] = []
         pieces: list[str] = []
+        failed = ""
         with self.generation_lock:
             stream = llm.stream(build_messages(query, sources), self.max_new_tokens)
-            for sentence in complete_sentences(stream, pieces):
-                check = verifier.check(sentence)
-                if check.supported and all(check.text != k.text for k in kept):  # a small model repeats itself
-                    draft.timings.setdefault("first_sentence", elapsed_ms(draft.start))
-                    yield token(check, first=not kept)
-                    kept.append(check)
+            try:
+                for sentence in complete_sentences(stream, pieces):
+                    check = verifier.check(sentence)
+                    if check.supported and all(check.text != k.text for k in kept):  # a small model repeats itself
+                        draft.timings.setdefault("first_sentence", elapsed_ms(draft.start))
+                        yield token(check, first=not kept)
+                        kept.append(check)
+            except AskdocError as exc:
+                if pieces:  # it failed midway: the stream ends with the error, and nothing shown is taken back
+                    raise
+                failed = f"the language model gave no answer ({exc})"
         draft.timings["generate"] = elapsed_ms(t)
         raw = "".join(pieces).strip()
         if not kept:
-            yield from self.quote(draft, "the generated answer was not supported by the sources", raw)
+            yield from self.quote(draft, failed or "the generated answer was not supported by the sources", raw)
             return
         answer = Answer(draft.question, join(kept), "generated", sources, kept, {}, draft.evidence.best, draft=raw)
         yield draft.final(answer)

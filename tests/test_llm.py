@@ -19,6 +19,8 @@ from rag.generation.llamacpp import LlamaCppChat
 from rag.generation.models import resolve_llm_model
 from rag.generation.openai import OpenAIChat
 from rag.generation.transformers import TransformersChat
+from rag.pipeline import AskDoc
+from rag.retrieve import Retriever
 
 QUESTION = [
     {"role": "system", "content": "Answer in one short sentence."},
@@ -264,3 +266,14 @@ def test_openai_backend_unreachable() -> None:
     model.warm_up()  # needs no server
     with pytest.raises(AskdocError, match=f"cannot reach the OpenAI-compatible server at {url}"):
         model.generate(QUESTION, 8)
+
+
+def test_an_llm_server_that_is_down_gives_the_quoted_answer_with_a_notice(
+    settings: Settings, retriever: Retriever
+) -> None:
+    # As a model that cannot be loaded does: the answer quotes its sources and says why (it used to be an error).
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    backend = settings.replace(llm_backend="openai", openai_base_url=url, answer_style="generate")
+    answer = AskDoc(backend, retriever=retriever).ask("What is dropout in deep learning?")
+    assert answer.mode == "extractive" and not answer.refused and answer.to_json()["citations"]
+    assert f"cannot reach the OpenAI-compatible server at {url}" in answer.notice
