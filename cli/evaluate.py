@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument(
         "--split", default="all", choices=("all", "tune", "test"), help="which part of the set (default all)"
     )
-    p.add_argument("--k", type=bounded(1, 50), default=5, help="k of hit@k and recall@k, 1-50 (default 5)")
+    # 10: eval.runner.DEPTH, the sections each search returns (not imported: the CLI starts without tqdm).
+    p.add_argument("--k", type=bounded(1, 10), default=5, help="k of hit@k and recall@k, 1-10 (default 5)")
     p.add_argument("--answers", action="store_true", help="also answer every question and score the answers")
     p.add_argument(
         "--styles",

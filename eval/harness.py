@@ -10,9 +10,9 @@ from corpus.errors import InvalidInputError
 from corpus.ids import DEFAULT_COLLECTION
 from eval.dataset import DEFAULT_PROBES, DEFAULT_QUERIES, EvalQuestion, load_probes, load_questions, resolve
 from eval.report import build_report, writable_folder, write_report
-from eval.runner import AnswerReport, run_answers, run_retrieval
+from eval.runner import DEPTH, AnswerReport, run_answers, run_retrieval
 from index.collection import Notify, quiet
-from rag.config import ANSWER_STYLES, MODES, Settings, check_choice, check_k
+from rag.config import ANSWER_STYLES, MODES, Settings, check_choice
 from rag.pipeline import AskDoc
 from rag.retrieve import Retriever
 
@@ -39,7 +39,8 @@ def run_eval(settings: Settings, options: EvalOptions, notify: Notify = quiet) -
         raise InvalidInputError(f"unknown mode(s) {unknown}; choose from {', '.join(MODES)}")
     for style in options.styles:
         check_choice("answer style", style, ANSWER_STYLES)
-    check_k(options.k)
+    if not 1 <= options.k <= DEPTH:  # each search returns DEPTH sections: hit@k beyond them would be hit@DEPTH
+        raise InvalidInputError(f"k must be between 1 and {DEPTH}, got {options.k}")
     writable_folder(options.out)  # said now, not after the whole evaluation has run
     questions = _questions(options.queries, options.split)
     retriever = Retriever(settings, notify=notify)

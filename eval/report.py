@@ -14,7 +14,7 @@ from eval.runner import AnswerReport, ModeReport, compare, worst
 
 def main_columns(k: int) -> list[str]:
     """The retrieval table's columns for hit@k and recall@k of the k evaluated."""
-    return ["hit@1", f"hit@{k}", f"recall@{k}", "mrr@10", "ndcg@10"]
+    return list(dict.fromkeys(["hit@1", f"hit@{k}", f"recall@{k}", "mrr@10", "ndcg@10"]))  # k = 1: no repeat
 
 
 ANSWER = [

@@ -115,7 +115,7 @@ def run_retrieval(
     for mode in modes:
         report = ModeReport(mode)
         warm = searcher.search(answerable[0].question, k=DEPTH, mode=mode)  # keeps load time out of latency
-        report.notice = warm.notice
+        report.notice = warm.notice or (f"served by mode {warm.mode}" if warm.mode != mode else "")
         for q in answerable:
             result = searcher.search(q.question, k=DEPTH, mode=mode)
             ids = [h.section_id for h in result.hits]

@@ -225,8 +225,13 @@ class Collection:
         used = {r.id_prefix for r in records} | {DEFAULT_ID + "/"}
         docs: dict[str, tuple[Document, DocumentRecord]] = {}
         results = []
+        seen: set[Path] = set()
         for path in paths:
-            result = self._judge(path, by_path, by_sha, used, docs)
+            if path.resolve() in seen:  # "sub/../a.txt a.txt": one file, two spellings
+                result = FileResult(str(path), "skipped", "the same file as an earlier one of this add")
+            else:
+                result = self._judge(path, by_path, by_sha, used, docs)
+            seen.add(path.resolve())
             results.append(result)
             on_result(result)
         return results, docs
@@ -240,8 +245,6 @@ class Collection:
         docs: dict[str, tuple[Document, DocumentRecord]],
     ) -> FileResult:
         key = str(path.resolve())
-        if key in docs:  # "sub/../a.txt a.txt": one file, two spellings
-            return FileResult(str(path), "skipped", "the same file as an earlier one of this add")
         old = by_path.get(key)
         if old is not None and old.default:
             return FileResult(str(path), "skipped", "it is the default corpus, already indexed")

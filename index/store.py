@@ -23,6 +23,7 @@ from corpus.errors import REBUILD, IndexLoadError
 from corpus.model import Passage, Section
 from corpus.text import counted
 from index.atomic import staged_dir
+from index.kinds import resolve_kind
 from index.lexical import LexicalIndex
 from index.sentences import SENTENCES_FILE, SentenceStore
 from index.vectors import build_faiss, load_faiss, save_faiss
@@ -69,6 +70,9 @@ class Manifest:
     def from_dict(cls, d: dict[str, Any]) -> Manifest:
         d = dict(d)
         d["documents"] = [DocumentRecord(**r) for r in d["documents"]]
+        if "faiss_request" not in d:  # written before the key: a kind auto would not pick was asked for
+            picked = resolve_kind("auto", d["counts"].get("passages", 0))
+            d["faiss_request"] = "auto" if d["faiss_kind"] == picked else d["faiss_kind"]
         return cls(**d)
 
 

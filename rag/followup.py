@@ -35,7 +35,11 @@ _FRAME = frozenset(
         "choose chosen choice set pick value values help helps needed need instead alternative alternatives "
         "else other more less example give show define definition called name named case cases happen happens "
         "usually typically common commonly really exactly actually also way ways kind type types main key "
-        "affect affects effect effects fix solve avoid handle deal"
+        "affect affects effect effects fix solve avoid handle deal "
+        # Asking for more of the last answer names no topic either ("can you elaborate?", "pseudocode?").
+        "elaborate elaboration clarify clarification expand summarize summarise summary simplify simpler simply "
+        "further detail details detailed continue go again tell say said write show code pseudocode snippet "
+        "tldr tl dr eli5 thanks thank sure okay yes"
     )
 )
 

@@ -75,9 +75,10 @@ def test_eval_checks_its_arguments_before_it_runs(index_dir: Path, tmp_path: Pat
     for out, says in ((afile, "is a file, not a folder"), (afile / "sub", "cannot make the folder")):
         assert main(["eval", "--out", str(out), "--index-dir", str(index_dir)]) == 2
         assert says in capsys.readouterr().err  # said before a question is asked: no traceback after the run
-    with pytest.raises(SystemExit):
-        main(["eval", "--k", "0", "--index-dir", str(index_dir)])
-    assert "0 is not between 1 and 50" in capsys.readouterr().err
+    for k in ("0", "11"):  # each search returns ten sections: hit@50 would be hit@10
+        with pytest.raises(SystemExit):
+            main(["eval", "--k", k, "--index-dir", str(index_dir)])
+        assert f"{k} is not between 1 and 10" in capsys.readouterr().err
 
 
 def test_askdoc_eval_end_to_end(retriever: Retriever, index_dir: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -62,6 +62,8 @@ def test_a_question_naming_only_unknown_things_stands_alone() -> None:
     assert not depends_on_history("tell me a joke", nothing, config)
     assert depends_on_history("what about its gama?", nothing, config)  # points back, typo or not
     assert depends_on_history("why?", nothing, config)
+    for more in ("can you elaborate?", "clarify?", "pseudocode?", "tl;dr", "explain it simpler"):
+        assert depends_on_history(more, nothing, config), more  # asks for more of the last answer
 
 
 def test_a_follow_up_carries_the_topic_and_the_cited_sections() -> None:

@@ -47,6 +47,13 @@ def test_stale_manifest_is_detected(own_index: Settings, embedder: Embedder) -> 
         assert len(reasons) == 1 and says in reasons[0], (name, reasons)
 
 
+def test_a_kind_forced_before_the_manifest_recorded_requests_is_kept(own_index: Settings) -> None:
+    manifest = store.read_manifest(own_index.index_dir).to_dict()
+    del manifest["faiss_request"]  # as an older askdoc wrote it
+    assert store.Manifest.from_dict(manifest).faiss_request == "auto"  # flat: what auto picks anyway
+    assert store.Manifest.from_dict(manifest | {"faiss_kind": "hnsw"}).faiss_request == "hnsw"  # was asked for
+
+
 def test_stale_manifest_triggers_rebuild(own_index: Settings, embedder: Embedder) -> None:
     # Stale by its FAISS kind: the rebuild keeps every vector, where a stale chunker would re-embed the corpus.
     path = own_index.index_dir / "manifest.json"
