@@ -45,10 +45,9 @@ class Runtime:
         # Another worker's upload or an `askdoc index add` meanwhile: serve what is on disk now.
         try:
             found.follow_disk()
-        except CollectionNotFoundError:
-            with self._lock:
-                self.engines.pop(name, None)  # removed from the shell: made afresh if it is made again
-            raise
+        except CollectionNotFoundError:  # removed from the shell; it forgot its index, and an upload makes it again
+            if not create:
+                raise
         return found
 
 

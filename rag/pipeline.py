@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from corpus.errors import AskdocError
+from corpus.errors import AskdocError, CollectionNotFoundError
 from corpus.model import Section
 from index.collection import Notify, quiet
 from index.store import StoredIndex
@@ -97,7 +97,12 @@ class AskDoc:
 
     def follow_disk(self) -> None:
         """Answer from the index on disk when another process has replaced this one's (Retriever.follow_disk)."""
-        if self.retriever.follow_disk():
+        try:
+            changed = self.retriever.follow_disk()
+        except CollectionNotFoundError:
+            self._vectors = self._sentence_vectors()  # a collection made again under the name is another one
+            raise
+        if changed:
             self._vectors = self._sentence_vectors()
 
     def search(

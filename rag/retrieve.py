@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import NoReturn
 
 import numpy as np
 
 from corpus.errors import AskdocError, InvalidInputError
+from corpus.ids import DEFAULT_COLLECTION
 from corpus.text import ensure_text
 from index import store
 from index.backend import SearchBackend, open_backend
@@ -48,10 +48,6 @@ def embedder_for(settings: Settings, notify: Notify | None = None) -> Embedder:
         cache_dir=onnx_dir(settings.index_dir),
         notify=notify,
     )
-
-
-def _gone(collection: str) -> NoReturn:
-    raise not_found(collection)
 
 
 class Retriever:
@@ -108,16 +104,21 @@ class Retriever:
         """Swap in the index on disk when another process has replaced the one served (another worker's upload,
         `askdoc index add` while the server runs); True when it did. One stat per call; one caller loads while
         the others go on with the index they have. An index that moved is followed (the default collection, into
-        <folder>/default/, when a second one appears); one that is gone (a collection's last document removed)
-        raises CollectionNotFoundError."""
+        <folder>/default/, when a second one appears). A named collection that is gone (its last document removed)
+        raises CollectionNotFoundError and is forgotten: made again, it loads afresh at its next use."""
         index = self._index
         if index is None or index.directory is None:
             return False
         directory = index.directory
         now = store.stamp(directory)
         if now is None:
-            directory = current_dir(index.directory) or _gone(self.settings.collection)
-            now = store.stamp(directory)
+            found = current_dir(index.directory)
+            if found is None:
+                if self.settings.collection == DEFAULT_COLLECTION:
+                    return False  # its folder was deleted: the guide is still served, as before
+                self._index = None
+                raise not_found(self.settings.collection)
+            directory, now = found, store.stamp(found)
             if now is not None and now == index.stamp:
                 index.directory = directory  # the same files, moved (a rename keeps the manifest's stamp)
         if now is None or now == index.stamp or not self._follow_lock.acquire(blocking=False):

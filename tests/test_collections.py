@@ -190,6 +190,16 @@ def test_http_collection_field_and_query(own_index: Settings, embedder: Embedder
         assert client.post("/search", json={"question": FURNACE, "collection": "papers"}).status_code == 404
         assert client.post("/search", json={"question": "what is label smoothing", "k": 1}).status_code == 200
 
+        # Made again over HTTP, then emptied from the shell: 404 from then on, and an upload makes it again.
+        assert _job(client, client.post("/documents", params={"collection": "papers"}, files=upload))["state"] == "done"
+        assert client.post("/search", json={"question": FURNACE, "collection": "papers"}).status_code == 200
+        open_collection(own_index.replace(collection="papers"), embedder, progress=False).remove("report")
+        assert client.post("/search", json={"question": FURNACE, "collection": "papers"}).status_code == 404
+        job = _job(client, client.post("/documents", params={"collection": "papers"}, files=upload))
+        assert job["state"] == "done", job  # not a 404: the upload makes the collection
+        hits = client.post("/search", json={"question": FURNACE, "k": 1, "collection": "papers"}).json()
+        assert hits["results"][0]["section_id"] == "report/2-1-furnace-temperature"
+
 
 def test_a_new_collection_is_built_with_the_index_kind_the_settings_ask_for(
     own_index: Settings, embedder: Embedder, tmp_path: Path

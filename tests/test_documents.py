@@ -139,6 +139,11 @@ def test_a_served_engine_follows_its_collection_moved_or_removed(
     assert named.remove("runbook.md")[0] is None  # its last document: the collection is gone
     with pytest.raises(CollectionNotFoundError, match="'pets' does not exist"):
         served.follow_disk()
+    with pytest.raises(CollectionNotFoundError):  # and stays gone, without a lookup on disk at each request
+        served.search("how often do the vault keys rotate", k=1)
+    named.add([write_html(tmp_path / "quokka.html")])  # made again from the shell: served afresh
+    served.follow_disk()
+    assert served.search("what does an adult quokka eat every evening", k=1).hits[0].section_id == "quokka/feeding"
 
 
 def test_duplicate_content_under_another_name_is_skipped(
