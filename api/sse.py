@@ -12,7 +12,9 @@ from typing import Any
 from fastapi.responses import StreamingResponse
 
 from api.errors import INTERNAL
+from api.gate import AnswerGate
 from corpus.errors import AskdocError
+from rag.compose import Events
 from rag.pipeline import FinalEvent, TokenEvent
 
 log = logging.getLogger("askdoc.api")
@@ -38,29 +40,34 @@ def sse(data: Any, event: str = "") -> str:
     return f"{head}data: {data if isinstance(data, str) else json.dumps(data)}\n\n"
 
 
-Events = Iterator[TokenEvent | FinalEvent]
-
-
-def answer_events(events: Events, release: Callable[[], None]) -> Iterator[str]:
+def answer_events(events: Events) -> Iterator[str]:
     """/ask as SSE: `token` events, each a verified sentence as it is ready, then one `final` event with the
-    answer, citations, sentence support and timings (the same object as `askdoc ask --json`). `release` runs
-    when the stream ends, however it ends."""
-
-    def chunks() -> Iterator[str]:
-        for event in events:
-            if isinstance(event, TokenEvent):
-                yield sse({"text": event.text}, "token")
-            elif isinstance(event, FinalEvent):
-                yield sse(event.answer.to_json(), "final")
-
-    return guarded(chunks(), events, release, lambda message: sse({"message": message}, "error"))
+    answer, citations, sentence support and timings (the same object as `askdoc ask --json`)."""
+    for event in events:
+        if isinstance(event, TokenEvent):
+            yield sse({"text": event.text}, "token")
+        elif isinstance(event, FinalEvent):
+            yield sse(event.answer.to_json(), "final")
 
 
-def guarded(
+def answer_error(message: str) -> str:
+    return sse({"message": message}, "error")
+
+
+def stream_answer(
+    gate: AnswerGate, events: Events, chunks: Iterator[str], error: Callable[[str], str] = answer_error
+) -> StreamingResponse:
+    """The response streaming `chunks` made from an answer's `events`, holding a place at the gate (Busy: 503)
+    until the stream ends, however it ends."""
+    gate.enter()
+    return stream_response(produced(_guarded(chunks, events, gate.leave, error)))
+
+
+def _guarded(
     chunks: Iterator[str], events: Events, release: Callable[[], None], error: Callable[[str], str]
 ) -> Iterator[str]:
-    """`chunks` made from an answer's `events`; a failure midway ends the stream with `error(message)` (the
-    stream has begun: its status cannot change). The events are closed and `release` runs however it ends."""
+    """A failure midway ends the stream with `error(message)` (the stream has begun: its status cannot
+    change). The events are closed and `release` runs however it ends."""
     try:
         yield from chunks
     except AskdocError as exc:

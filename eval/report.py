@@ -137,7 +137,7 @@ def to_markdown(report: dict[str, Any]) -> str:
                 for s in stages
             ]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
-        for m, v in r.items():
+        for m, v in ((m, v) for m, v in r.items() if v["worst"]):
             lines += ["", f"### Worst questions ({m}; at most five, none ranked perfectly)", ""]
             for w in v["worst"]:
                 lines.append(

@@ -27,8 +27,8 @@ def build_index(
     sections = [s for doc, _ in documents for s in doc.sections]
     passages = chunk_sections(sections, embedder.count_tokens, cfg)
     vectors = _embed(passages, embedder, previous, cfg.version, progress)
-    kind = (faiss_kind, resolve_kind(faiss_kind, len(passages), exact_below))
-    return _finish([r for _, r in documents], sections, passages, vectors, embedder, kind, cfg, previous, progress)
+    records = [r for _, r in documents]
+    return _finish(records, sections, passages, vectors, embedder, (faiss_kind, exact_below), cfg, previous, progress)
 
 
 def update_index(
@@ -53,8 +53,7 @@ def update_index(
     passages = [previous.passages[i] for i in rows] + new_passages
     new_vectors = _embed(new_passages, embedder, previous, cfg.version, progress)
     vectors = np.concatenate([previous.vectors[rows], new_vectors]).astype(np.float32, copy=False)
-    kind = (faiss_kind, resolve_kind(faiss_kind, len(passages), exact_below))
-    return _finish(records, sections, passages, vectors, embedder, kind, cfg, previous, progress)
+    return _finish(records, sections, passages, vectors, embedder, (faiss_kind, exact_below), cfg, previous, progress)
 
 
 def _reusable(previous: StoredIndex | None, embedder: Embedder) -> SentenceStore | None:
@@ -70,7 +69,7 @@ def _finish(
     passages: list[Passage],
     vectors: np.ndarray,
     embedder: Embedder,
-    faiss_kind: tuple[str, str],  # as asked ("auto" or a kind), and resolved (never "auto")
+    faiss: tuple[str, int],  # the kind asked for ("auto" or a kind), and auto's exact_below
     cfg: ChunkConfig,
     previous: StoredIndex | None,
     progress: bool,
@@ -80,8 +79,8 @@ def _finish(
         embed_model=embedder.model_id,
         embed_dim=embedder.dim,
         chunker=cfg.version,
-        faiss_kind=faiss_kind[1],
-        faiss_request=faiss_kind[0],
+        faiss_kind=resolve_kind(faiss[0], len(passages), faiss[1]),
+        faiss_request=faiss[0],
         documents=records,
         counts={"documents": len(records), "sections": len(sections), "passages": len(passages)},
         corpus_hash=corpus_hash(records),

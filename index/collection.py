@@ -43,7 +43,7 @@ class Collection:
     index_dir: Path
     corpus_path: Path | None  # the default document, indexed on first use; None: a named collection (starts empty)
     embedder: Embedder
-    faiss_kind: str = "flat"  # "": as the index was last built (see request())
+    faiss_kind: str = ""  # "": as the index was last built, "auto" for a new one (see request())
     notify: Notify = quiet
     progress: bool = True
     max_document_bytes: int = MAX_DOCUMENT_BYTES

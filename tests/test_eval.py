@@ -69,7 +69,11 @@ def test_a_question_file_with_wrong_fields_is_a_clear_error(tmp_path: Path, cont
         load_questions(path)
 
 
-def test_eval_checks_its_arguments_before_it_runs(index_dir: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_eval_checks_its_arguments_before_it_runs(index_dir: Path, tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def no_run(*_: object, **__: object) -> None:
+        raise AssertionError("the evaluation ran before its arguments were checked")
+
+    monkeypatch.setattr("eval.harness.Retriever", no_run)
     afile = tmp_path / "afile"
     afile.write_text("")
     for out, says in ((afile, "is a file, not a folder"), (afile / "sub", "cannot make the folder")):

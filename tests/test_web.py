@@ -204,6 +204,7 @@ def test_search_lists_sections_and_opens_them(page: Page) -> None:
     expect(results.first).to_contain_text("What is focal loss?")
     assert results.count() == 10
     expect(results.first.locator(".category")).to_have_text("Deep Learning")
+    expect(results.first.locator(".where")).to_have_text("interview_questions.txt")
     results.first.locator("button.link").click()
     expect(page.locator("#panel-heading")).to_have_text(FOCAL_HEADING)
     expect(page.locator("#panel mark")).to_contain_text("focusing parameter")
@@ -280,11 +281,16 @@ def test_busy_server_is_shown_and_retried(page: Page, server: str) -> None:
     assert statuses[0] == 503 and statuses[-1] == 200
 
 
-def test_lost_connection_offers_a_retry(page: Page) -> None:
+def _ask_offline(page: Page) -> Locator:
+    """Ask with /ask unreachable; the status line that says so."""
     page.route("**/ask", lambda route: route.abort("internetdisconnected"))
     page.fill("#question", "What is self-attention?")
     page.press("#question", "Enter")
-    status = page.locator("#status")
+    return page.locator("#status")
+
+
+def test_lost_connection_offers_a_retry(page: Page) -> None:
+    status = _ask_offline(page)
     expect(status).to_contain_text("Cannot reach the server (no response).")
     shot(page, "network-down")
     page.unroute("**/ask")
@@ -294,10 +300,7 @@ def test_lost_connection_offers_a_retry(page: Page) -> None:
 
 
 def test_a_question_waiting_for_the_server_can_be_given_up(page: Page) -> None:
-    page.route("**/ask", lambda route: route.abort("internetdisconnected"))
-    page.fill("#question", "What is self-attention?")
-    page.press("#question", "Enter")
-    status = page.locator("#status")
+    status = _ask_offline(page)
     expect(status).to_contain_text("Cannot reach the server")
     expect(page.locator("#send")).to_be_disabled()
     status.get_by_role("button", name="Cancel").click()

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from api.deps import Rt
 from api.errors import error_responses
 from api.schemas import AskRequest
-from api.sse import MEDIA_TYPE, SSE_CONTENT, answer_events, produced, stream_response
+from api.sse import MEDIA_TYPE, SSE_CONTENT, answer_events, stream_answer
 
 router = APIRouter()
 
@@ -33,7 +33,6 @@ async def ask(body: AskRequest, request: Request, rt: Rt) -> Any:
     if body.stream or MEDIA_TYPE in request.headers.get("accept", ""):
         # ask_stream() checks the question at the call: bad input gets its 400 before the stream starts (a 200).
         events = engine.ask_stream(body.question, **options)
-        rt.gate.enter()
-        return stream_response(produced(answer_events(events, rt.gate.leave)))
+        return stream_answer(rt.gate, events, answer_events(events))
     answer = await rt.gate.run(lambda: engine.ask(body.question, **options))
     return JSONResponse(answer.to_json())

@@ -11,7 +11,7 @@ from api.deps import Rt
 from api.errors import error_responses
 from api.openai_format import Completion, history_from, last_user_text
 from api.schemas import ChatRequest
-from api.sse import SSE_CONTENT, guarded, produced, stream_response
+from api.sse import SSE_CONTENT, stream_answer
 
 router = APIRouter()
 
@@ -29,7 +29,6 @@ async def chat(body: ChatRequest, rt: Rt) -> Any:
     if body.stream:
         # ask_stream() checks the question at the call: bad input gets its 400 before the stream starts (a 200).
         events = engine.ask_stream(question, history=history)
-        rt.gate.enter()
-        return stream_response(produced(guarded(completion.chunks(events), events, rt.gate.leave, completion.error)))
+        return stream_answer(rt.gate, events, completion.chunks(events), completion.error)
     answer = await rt.gate.run(lambda: engine.ask(question, history=history))
     return JSONResponse(completion.message(answer.to_json()))

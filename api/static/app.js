@@ -532,6 +532,7 @@ async function search(query) {
         el("button", { type: "button", class: "link", onclick: () => openSection(hit.section_id, lead(hit.snippet), true) },
           hit.heading)),
       el("div", { class: "meta" }, el("span", { class: "category" }, hit.category || ""),
+        el("span", { class: "where" }, where(hit.document, hit.page)),
         el("span", { class: "score" }, fmtScore(hit.score))),
       el("p", { class: "snippet" }, hit.snippet.replace(/\s*\n-?\s*/g, " ").slice(0, 260)))));
 }
