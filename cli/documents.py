@@ -79,10 +79,9 @@ def cmd_index_remove(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     index, record = open_collection(settings).remove(args.document)
     if args.json:
-        from index.documents import document_row
+        from index.documents import removal_row
 
-        left = len(index.manifest.documents) if index else 0
-        emit({"removed": document_row(record), "documents": left, "collection": settings.collection})
+        emit(removal_row(record, len(index.manifest.documents) if index else 0, settings.collection))
         return 0
     print(f"removed {record.name} (id {doc_id(record)}, {counted(record.sections, 'section')})")
     if index is None:

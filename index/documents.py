@@ -49,6 +49,11 @@ def document_row(record: DocumentRecord) -> dict[str, Any]:
     }
 
 
+def removal_row(record: DocumentRecord, left: int, collection: str) -> dict[str, Any]:
+    """What `askdoc index remove --json` and DELETE /documents/{id} answer: the document, and what is left."""
+    return {"removed": document_row(record), "documents": left, "collection": collection}
+
+
 def find_document(records: list[DocumentRecord], ref: str) -> DocumentRecord:
     """The one document `ref` names: by id, by path, or by file name when only one document has it."""
     resolved = str(Path(ref).expanduser().resolve())

@@ -21,7 +21,7 @@ from api.errors import ApiError, error_responses
 from api.ingest import Ingestor, uploads_dir
 from corpus.errors import InvalidInputError
 from corpus.formats import SUFFIXES
-from index.documents import document_row
+from index.documents import document_row, removal_row
 
 router = APIRouter()
 MAX_FILES = 100  # per request
@@ -116,4 +116,4 @@ async def remove(doc_id: str, request: Request, rt: Rt, collection: CollectionNa
         raise ApiError(status, str(exc), "not_found" if status == 404 else "invalid_request") from None
     if not left:  # a named collection's last document: the collection is gone with it
         rt.engines.pop(engine.settings.collection, None)
-    return JSONResponse({"removed": document_row(record), "documents": left, "collection": engine.settings.collection})
+    return JSONResponse(removal_row(record, left, engine.settings.collection))
