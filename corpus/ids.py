@@ -11,8 +11,11 @@ MAX_SLUG = 64
 
 
 def slugify(text: str) -> str:
-    norm = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", norm).strip("-")
+    """Lower-case words joined by "-": ASCII as it always was ("Pearson’s" -> "pearsons", "café" -> "cafe"), and
+    letters of any other script kept ("Привет мир" -> "привет-мир"), where they used to leave only "section"."""
+    norm = unicodedata.normalize("NFKD", text)
+    kept = "".join(ch for ch in norm if ch.isascii() or ch.isalnum())  # accents and non-ASCII punctuation go
+    slug = re.sub(r"[\W_]+", "-", kept.lower()).strip("-")
     if len(slug) > MAX_SLUG:
         # Cut at a word boundary so ids stay readable.
         slug = slug[:MAX_SLUG].rsplit("-", 1)[0]

@@ -5,6 +5,7 @@ import itertools
 import pytest
 
 from corpus.errors import InvalidInputError
+from corpus.ids import slugify
 from corpus.model import Document
 from corpus.parse import GUIDE_CATEGORIES, parse_markdown, parse_text, read_document
 from rag.config import REPO_CORPUS
@@ -54,6 +55,20 @@ def test_ids_unique_and_stable(seed_doc: Document) -> None:
     assert ids == [s.id for s in read_document(REPO_CORPUS).sections]
     entropy = [s.id for s in seed_doc.sections if s.heading == "What is Entropy in Information Theory?"]
     assert entropy == ["what-is-entropy-in-information-theory", "what-is-entropy-in-information-theory-2"]
+
+
+@pytest.mark.parametrize(
+    ("heading", "slug"),
+    [
+        ("Explain Pearson’s Correlation Coefficient", "explain-pearsons-correlation-coefficient"),  # as always
+        ("naïve Bayes: café_au lait", "naive-bayes-cafe-au-lait"),
+        ("Привет, мир", "привет-мир"),  # was "section", for every heading in Cyrillic
+        ("日本の歴史", "日本の歴史"),
+        ("?!", "section"),
+    ],
+)
+def test_ids_keep_letters_of_any_script(heading: str, slug: str) -> None:
+    assert slugify(heading) == slug
 
 
 def test_subheadings_not_in_toc_stay_inside_their_section(seed_doc: Document) -> None:
