@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("index", help="build or extend the index")
     isub = p.add_subparsers(dest="index_command", required=True, metavar="ACTION")
-    b = isub.add_parser("build", parents=[common], help="build the index (default corpus + added documents)")
+    b = isub.add_parser(
+        "build", parents=[common], help="build the collection's index (the default one also holds the guide)"
+    )
     b.add_argument("--rebuild", action="store_true", help="rebuild even when the index is up to date")
     b.add_argument(
         "--faiss",

@@ -50,7 +50,7 @@ def common_parser() -> argparse.ArgumentParser:
     """The flags of every command that opens the index."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index-dir", type=Path, help="index directory (env ASKDOC_INDEX_DIR)")
-    common.add_argument("--device", help="auto, cpu, cuda, cuda:1 ... (env ASKDOC_DEVICE)")
+    common.add_argument("--device", help="auto, cpu, cuda, cuda:1, mps ... (default auto; env ASKDOC_DEVICE)")
     common.add_argument(
         "--collection", help='which collection (default "default"; env ASKDOC_COLLECTION); `index add` makes one'
     )

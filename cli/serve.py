@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--workers",
         type=bounded(1, 512),
         default=1,
-        help="processes; each loads its own models, all map one on-disk index",
+        help="processes (default 1); each loads its own models, all map one on-disk index",
     )
     p.set_defaults(func=cmd_serve)
 
