@@ -29,6 +29,7 @@ from rag.rerank import (
 )
 from rag.rerank.onnx import ONNX_FILE
 from rag.rerank.train import SplitEncoder, TrainConfig, augment_query, train_reranker
+from rag.rerank.train.loop import step_plan
 from rag.retrieve import Retriever
 
 TINY = """# Tiny handbook
@@ -369,3 +370,11 @@ def test_a_kill_during_training_keeps_the_previous_reranker(tiny: tuple[Settings
     reranker.warm_up(store.load(index_dir))  # the trained one still loads, and is still the current one
     scores = reranker.score("how do I tune a guitar?", ["Tune the low E string first.", "Bake bread."])
     assert scores[0] > scores[1] and not list(index_dir.parent.glob(f".{reranker_dir(index_dir).name}.tmp-*"))
+
+
+def test_a_short_run_encodes_only_the_groups_it_meets() -> None:
+    config = TrainConfig(groups_per_batch=8)
+    plan, used = step_plan(1000, 2, config)
+    assert len(plan) == 2 and all(len(b) == 8 for b in plan) and len(used) == 16 < 1000
+    full, everything = step_plan(10, 5, config)  # 40 draws of 10 groups: each pass meets them all
+    assert everything == list(range(10)) and full[:2] == step_plan(10, 2, config)[0]  # the same batches, in order

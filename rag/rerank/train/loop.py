@@ -119,10 +119,7 @@ def _fit(model: Any, groups: list[Group], config: TrainConfig, steps: int, progr
     hf = model.model
     size = 1 + config.negatives
     split = SplitEncoder(hf, config.freeze_layers) if config.freeze_layers > 0 else None
-    batches = _batches(len(groups), config)
-    plan = [next(batches) for _ in range(steps)]
-    # Only the groups the steps will meet go through the frozen layers: a short run (--steps 2) encoded all.
-    used = sorted({i for batch in plan for i in batch})
+    plan, used = step_plan(len(groups), steps, config)
     cache: dict[int, Cached] = {}
     if split is not None:
         encoded = split.cache(model.tokenizer, [groups[i] for i in used], size, config.max_length, progress)
@@ -144,6 +141,14 @@ def _fit(model: Any, groups: list[Group], config: TrainConfig, steps: int, progr
         bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
     hf.eval()
     return losses
+
+
+def step_plan(n_groups: int, steps: int, config: TrainConfig) -> tuple[list[list[int]], list[int]]:
+    """Each step's batch of group indices, and the groups they meet: only those go through the frozen layers (a
+    short run, --steps 2, used to encode every group first)."""
+    batches = _batches(n_groups, config)
+    plan = [next(batches) for _ in range(steps)]
+    return plan, sorted({i for batch in plan for i in batch})
 
 
 def _batches(n_groups: int, config: TrainConfig) -> Any:
