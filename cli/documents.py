@@ -113,7 +113,7 @@ def cmd_index_list(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         tag = "  (default corpus)" if row["default"] else ""
-        print(f"{row['id']:<24} {row['sections']:>5} sections  {row['name']}{tag}  [{row['path']}]")
+        print(f"{row['id']:<24} {counted(row['sections'], 'section'):>14}  {row['name']}{tag}  [{row['path']}]")
     return 0
 
 
@@ -129,7 +129,7 @@ def cmd_index_collections(args: argparse.Namespace) -> int:
         print(f"no collection under {settings.index_dir} yet (the first `askdoc ask` builds the default one)")
     for row in rows:
         print(
-            f"{row['name']:<24} {row['documents']:>5} documents {row['sections']:>6} sections "
-            f"{row['passages']:>7} passages  [{row['path']}]"
+            f"{row['name']:<24} {counted(row['documents'], 'document'):>15} {counted(row['sections'], 'section'):>15} "
+            f"{counted(row['passages'], 'passage'):>16}  [{row['path']}]"
         )
     return 0

@@ -93,7 +93,7 @@ def test_an_old_layout_index_dir_is_the_default_collection_and_moves_without_a_r
     assert not (root / store.MANIFEST).exists() and moved.to_dict() == old.to_dict()  # renamed, not rebuilt
     code, out, _ = _askdoc(capsys, root, "index", "collections")
     lines = out.splitlines()
-    assert code == 0 and lines[0].startswith("default") and lines[1].startswith("papers") and "1 documents" in lines[1]
+    assert code == 0 and lines[0].startswith("default") and lines[1].startswith("papers") and " 1 document " in lines[1]
     code, out, _ = _askdoc(capsys, root, "search", "explain label smoothing", "--k", "1", "--json")
     assert code == 0 and json.loads(out)["results"] == before["results"]  # the same index, now in root/default
     code, out, _ = _askdoc(capsys, root, "ask", FURNACE, "--collection", "papers", "--extractive", "--json")
