@@ -91,6 +91,7 @@ def _ask_line(askdoc: AskDoc, question: str, extractive: bool) -> dict[str, obje
             "sentences": [],
             "refused": False,
             "timings": {},
+            "collection": askdoc.settings.collection,
             "error": str(exc),
         }
 

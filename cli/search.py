@@ -32,7 +32,8 @@ def cmd_search(args: argparse.Namespace) -> int:
             try:
                 emit(retriever.search(question).to_json())
             except AskdocError as exc:  # one bad line must not stop the batch or shift its output
-                emit({"query": question, "mode": settings.mode, "results": [], "error": str(exc)})
+                error = {"query": question, "mode": settings.mode, "results": [], "collection": settings.collection}
+                emit(error | {"error": str(exc)})
         return 0
     result = retriever.search(args.question)
     if args.json:

@@ -95,6 +95,7 @@ class Draft:
     contributions: dict[str, float] = field(default_factory=dict)  # each signal's part of its log-odds
     refuse_below: float = Settings.refuse_below  # the threshold it is judged by (AskDoc.ask_stream sets it)
     corrections: dict[str, str] = field(default_factory=dict)  # misspelt words and what was searched for
+    documents: int = 1  # in the collection the answer reads (a refusal speaks of "the documents" when several)
 
     def final(self, answer: Answer) -> FinalEvent:
         answer.timings = self.timings | {"total": elapsed_ms(self.start)}

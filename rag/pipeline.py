@@ -183,7 +183,7 @@ class AskDoc:
         draft.timings["refusal"] = elapsed_ms(t)
         if draft.covered < refuse_below or not draft.evidence.sentences:
             nearest = [h.to_json() for h in draft.hits[:3]]
-            text = refusal_text(self.retriever.index.manifest.counts.get("documents", 1))
+            text = refusal_text(draft.documents)
             yield TokenEvent(text)  # a stream's pieces join to the final answer's text, a refusal's too
             yield draft.final(Answer(question, text, "refused", [], [], {}, draft.evidence.best, nearest))
             return
@@ -218,6 +218,7 @@ class AskDoc:
         evidence = score_evidence(query, qvec, sections, index.sections, self._vectors, self.evidence)
         timings["context"] = elapsed_ms(t)
         draft = Draft(question, result.hits, evidence, timings, start, search=query)
+        draft.documents = index.manifest.counts.get("documents", 1)
         draft.signals = self._signals(query, qvec, draft, index, result.leaders)
         return draft
 

@@ -70,7 +70,7 @@ def test_batch_mode_keeps_order_and_survives_bad_lines(
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["query"] for r in rows] == questions
     assert rows[0]["results"][0]["heading"] == "What is Redis?"
-    assert rows[1]["results"] == [] and "empty" in rows[1]["error"]
+    assert rows[1]["results"] == [] and "empty" in rows[1]["error"] and rows[1]["collection"] == "default"
     assert rows[2]["results"][0]["heading"] == "Explain Label Smoothing"
     assert "limit" in rows[3]["error"]
 
