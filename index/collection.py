@@ -227,11 +227,12 @@ class Collection:
         results = []
         seen: set[Path] = set()
         for path in paths:
-            if path.resolve() in seen:  # "sub/../a.txt a.txt": one file, two spellings
+            where = path.resolve()
+            if where in seen:  # "sub/../a.txt a.txt": one file, two spellings
                 result = FileResult(str(path), "skipped", "the same file as an earlier one of this add")
             else:
                 result = self._judge(path, by_path, by_sha, used, docs)
-            seen.add(path.resolve())
+            seen.add(where)
             results.append(result)
             on_result(result)
         return results, docs
