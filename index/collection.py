@@ -12,6 +12,7 @@ from pathlib import Path
 
 from corpus.chunk import ChunkConfig
 from corpus.errors import InvalidInputError
+from corpus.ids import doc_prefix
 from corpus.model import Document
 from corpus.parse import MAX_DOCUMENT_BYTES, file_sha256, load_file
 from index import collections, store
@@ -65,16 +66,26 @@ class Collection:
             reasons.append(f"FAISS index is {manifest.faiss_kind!r}, settings ask for {wanted!r}")
         for record in manifest.documents:
             path = Path(record.path)
-            if not path.is_file():
-                if record.default:
-                    reasons.append(f"default corpus {path} is gone")
-                continue  # a user document that moved away keeps its sections until it is removed
-            if (documents or record.default) and file_sha256(path) != record.sha256:
+            if record.default and not path.is_file():
+                reasons.append(f"default corpus {path} is gone")
+            elif record.default and file_sha256(path) != record.sha256:
                 reasons.append(f"{record.name} changed since the index was built")
+        if documents:
+            reasons += [f"{r.name} changed since the index was built" for r in self.changed_documents(manifest)]
         defaults = [Path(r.path) for r in manifest.documents if r.default]
         if defaults != ([self.corpus_path.resolve()] if self.corpus_path else []):
             reasons.append(f"default corpus is not {self.corpus_path}")
         return reasons
+
+    @staticmethod
+    def changed_documents(manifest: store.Manifest) -> list[DocumentRecord]:
+        """The added documents whose file changed since they were indexed (one that moved away keeps its sections
+        until it is removed)."""
+        return [
+            r
+            for r in manifest.documents
+            if not r.default and Path(r.path).is_file() and file_sha256(Path(r.path)) != r.sha256
+        ]
 
     def request(self, manifest: store.Manifest | None) -> str:
         """The FAISS kind to build: the one asked for, else the one the index was built with ("auto" when new)."""
@@ -87,10 +98,7 @@ class Collection:
         for record in previous.manifest.documents if previous is not None else documents:
             if record.default:
                 continue
-            if not Path(record.path).is_file():
-                self.notify(f"{record.name}: {record.path} is gone; its sections are left out of the rebuilt index")
-                continue
-            doc = _reread(record, self.max_document_bytes, self.notify)
+            doc = _reread(record, self.max_document_bytes, previous, self.notify)
             docs += [doc] if doc else []
         if not docs:
             raise collections.not_found(self.name)
@@ -128,7 +136,7 @@ class Collection:
             self.notify(f"no index at {self.index_dir} yet: building it (first run only)")
             return self.build()
         index = store.load(self.index_dir)
-        reasons = self.stale_reasons(index.manifest, documents)
+        reasons = self.stale_reasons(index.manifest, documents=False)
         if reasons:
             self.notify("index is out of date (" + "; ".join(reasons) + "): rebuilding")
             if reasons == [_split_by(index.manifest.tokenizer)]:
@@ -137,7 +145,21 @@ class Collection:
                 with store.build_lock(self.index_dir):
                     return self._update(index, index.manifest.documents, [])
             return self.build(previous=index)
-        return index
+        changed = self.changed_documents(index.manifest) if documents else []
+        return self._refresh(index, changed) if changed else index
+
+    def _refresh(self, opened: StoredIndex, changed: list[DocumentRecord]) -> StoredIndex:
+        """Re-read the added documents whose files changed, as `index add` would: only their sections are
+        replaced, and one that cannot be read now (emptied, half-written, not text) keeps its indexed version
+        rather than leaving the collection."""
+        self.notify("; ".join(f"{r.name} changed since the index was built" for r in changed) + ": re-reading")
+        with store.build_lock(self.index_dir):
+            index = self._current(opened)
+            results, docs = self._plan(index, [Path(r.path) for r in changed], lambda _: None)
+            for result in results:
+                if result.status == "skipped":
+                    self.notify(f"{result.path}: {result.reason}; the index keeps the version it has")
+            return self._apply(index, docs) if docs else index
 
     def _nothing_there(self) -> bool:
         """No folder, or (the default collection) an empty one made ahead of time: nothing in it to keep. A folder
@@ -182,11 +204,14 @@ class Collection:
                 return index, results
             if index is None:  # a new collection
                 return self._write(list(docs.values()), None), results
-            known = {r.path for r in index.manifest.documents}
-            records = [docs[r.path][1] if r.path in docs else r for r in index.manifest.documents]
-            records += [record for key, (_, record) in docs.items() if key not in known]
-            added = [doc for doc, _ in docs.values()]
-            return self._update(index, records, added), results
+            return self._apply(index, docs), results
+
+    def _apply(self, index: StoredIndex, docs: dict[str, tuple[Document, DocumentRecord]]) -> StoredIndex:
+        """`index` with the read documents (by resolved path) replacing their old versions or joining it."""
+        known = {r.path for r in index.manifest.documents}
+        records = [docs[r.path][1] if r.path in docs else r for r in index.manifest.documents]
+        records += [record for key, (_, record) in docs.items() if key not in known]
+        return self._update(index, records, [doc for doc, _ in docs.values()])
 
     def remove(self, ref: str) -> tuple[StoredIndex | None, DocumentRecord]:
         """Remove one added document (by id, name or path): its sections, passages and vectors go.
@@ -274,12 +299,20 @@ def _existing(index_dir: Path) -> StoredIndex | None:
     return store.load(index_dir) if (index_dir / store.MANIFEST).exists() else None
 
 
-def _reread(record: DocumentRecord, max_bytes: int, notify: Notify) -> tuple[Document, DocumentRecord] | None:
-    """A document the index already holds, read again so the rebuilt index keeps it (None: it cannot be)."""
+def _reread(
+    record: DocumentRecord, max_bytes: int, previous: StoredIndex | None, notify: Notify
+) -> tuple[Document, DocumentRecord] | None:
+    """A document the index already holds, read again so the rebuilt index keeps it. One whose file is gone or
+    cannot be read now keeps the sections `previous` holds (None: there are none to keep)."""
     if record.default:
         return read_with_record(Path(record.path), "", default=True)
     try:
         return read_with_record(Path(record.path), record.id_prefix, default=False, max_bytes=max_bytes)
-    except InvalidInputError as exc:
-        notify(f"dropping {record.name} from the index: {exc}")
-        return None
+    except (InvalidInputError, OSError) as exc:
+        why = str(exc) if isinstance(exc, InvalidInputError) else f"{record.path}: cannot read it ({exc.strerror})"
+        kept = [s for s in previous.sections.values() if doc_prefix(s.id) == record.id_prefix] if previous else []
+        if not kept:
+            notify(f"dropping {record.name} from the index: {why}")
+            return None
+        notify(f"{why}; the rebuilt index keeps the version it had")
+        return Document(record.name, record.sha256, kept), record

@@ -37,6 +37,12 @@ class EvidenceConfig:
     # keeps answers near 90 words.
     answer_sentences: int = 5  # sentences quoted from the primary section
     answer_margin: float = 0.3  # ... each within this of the best sentence's score
+    # The sentences after the best one often finish its thought ("It randomly omits …", the fixes after the
+    # problem): each gains this / its distance past the best one when the answer is chosen. Tune of 421, fact
+    # recall (words per answer): 0 -> 0.698 (88), 0.1 -> 0.723, 0.3 -> 0.747, 0.5 -> 0.759 (96), 0.7 / 1.0 ->
+    # 0.757 / 0.761 (98); with 4 sentences 0.727 (83); a sixth sentence without it 0.715 (99). Paired on tune
+    # +0.061 [0.038, 0.088]; citation precision and relevant citation unchanged.
+    continuation_bonus: float = 0.5
     # When the best sentence is not in the retriever's first section (after a follow-up's boost, when there is
     # one), quote that section's best sentence too if it is within answer_margin of the best: the two rankings
     # disagree on which section answers (tune of 301: relevant citation 0.945 -> 0.954, precision 0.945 -> 0.943).
@@ -76,6 +82,16 @@ _FIGURE = re.compile(
     r"(?:below|above)|\b(?:below|above)\s+(?:image|figure|diagram|table|shows|illustrates)|"
     r"\bcf\.\s+figure|^(?:image|figure|source|credit|photo)s?\s*(?:\d+\s*)?[:(]|\bshown\s+(?:below|above)|"
     r"\bas\s+follows\b|\bthe following\b",
+    re.IGNORECASE,
+)
+# Points the reader elsewhere: to a list that follows, to a walk-through ("Let's look at …"), or to a link or
+# article ("… offers a great overview of this topic", "refer Wikipedia"). Quoted alone it answers nothing.
+_ELSEWHERE = re.compile(
+    r"\b(?:mentioned|listed|described|discussed|outlined)\s+below\b|"
+    r"^(?:let(?:'s|’s|\s+us)\s+(?:understand|look|examine|see|consider|take|say|dive|explore|break)|"
+    r"here(?:'s|’s|\s+is)\s+(?:a|the)\s+(?:breakdown|summary|list|look|rundown)\b)|"
+    r"\b(?:great|good|detailed)\s+overview\b|\bcan\s+be\s+consulted\b|"
+    r"^(?:for\s+(?:more|details),?\s+)?(?:refer|see|read)\s+(?:to\s+)?(?:wikipedia|blog|the\s+(?:paper|article|blog))\b",
     re.IGNORECASE,
 )
 # Back matter lists sources and links; a fragment of it ("ML Interview Questions") answers nothing.
@@ -120,8 +136,8 @@ def fragment(sentence: str, words: frozenset[str]) -> bool:
 
 
 def _figure_or_code(sentence: str) -> bool:
-    """Points at a figure that is not there, or is code: never quoted, standalone or fragment."""
-    return bool(_FIGURE.search(sentence) or _CODE.search(sentence))
+    """Points at a figure that is not there or elsewhere, or is code: never quoted, standalone or fragment."""
+    return bool(_FIGURE.search(sentence) or _ELSEWHERE.search(sentence) or _CODE.search(sentence))
 
 
 def leans_back(sentence: str) -> bool:
@@ -210,15 +226,17 @@ def pick(
     floor: float,
     cfg: EvidenceConfig,
     quoted: Sequence[Sentence] = (),
+    after: Sentence | None = None,
 ) -> list[Sentence]:
     """Up to `limit` of a section's best sentences scoring at least `floor`, each with the sentence it leans on,
-    near-duplicates (of each other and of the sentences already `quoted`) left out, in document order."""
+    near-duplicates (of each other and of the sentences already `quoted`) left out, in document order. Sentences
+    that follow `after` (the answer's best sentence) gain the continuation bonus."""
     row = evidence.by_section.get(section_id, [])
     chosen: dict[int, Sentence] = {}
     taken: list[frozenset[str]] = []
     before = [q.words for q in quoted]
-    for s in evidence.sentences:
-        if s.section_id != section_id or s.score < floor or s.position in chosen:
+    for s, score in _ranked(evidence, section_id, cfg, after):
+        if score < floor or s.position in chosen:
             continue
         if len(taken) >= limit:
             break
@@ -232,6 +250,20 @@ def pick(
     return [chosen[p] for p in sorted(chosen)]
 
 
+def _ranked(
+    evidence: Evidence, section_id: str, cfg: EvidenceConfig, after: Sentence | None
+) -> list[tuple[Sentence, float]]:
+    """A section's scored sentences with the continuation bonus added, best first."""
+    ranked = []
+    for s in evidence.sentences:
+        if s.section_id != section_id:
+            continue
+        past = s.position - after.position if after is not None else 0
+        ranked.append((s, s.score + (cfg.continuation_bonus / past if past > 0 else 0.0)))
+    ranked.sort(key=lambda pair: (-pair[1], pair[0].position))
+    return ranked
+
+
 def answer_sentences(evidence: Evidence, cfg: EvidenceConfig) -> list[Sentence]:
     """What the extractive answer quotes: the best sentence's section's best sentences, and the best one of the
     retriever's first section when that is another section (the ranking is then unsure which section answers) and
@@ -240,7 +272,7 @@ def answer_sentences(evidence: Evidence, cfg: EvidenceConfig) -> list[Sentence]:
         return []
     best = evidence.sentences[0]
     floor = best.score - cfg.answer_margin
-    out = pick(evidence, best.section_id, cfg.answer_sentences, floor, cfg)
+    out = pick(evidence, best.section_id, cfg.answer_sentences, floor, cfg, after=best)
     first = next((s for s in evidence.sentences if s.rank == 0), None)
     if first is None or best.rank == 0 or not cfg.quote_first_section or first.score < floor:
         return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from index.lexical import tokenize
 from rag.citations import cited_numbers, clean_markers, strip_markers
 from rag.config import Settings
 from rag.context import Source
-from rag.evidence import Evidence, EvidenceConfig, Sentence, answer_sentences, fragment
+from rag.evidence import Evidence, EvidenceConfig, Sentence, answer_sentences, fragment, standalone
 from rag.generation import models as llm_module
 from rag.pipeline import Answer, AskDoc, FinalEvent, TokenEvent
 from rag.refusal import REASONS, RefusalModel
@@ -260,6 +261,44 @@ def test_the_retrievers_first_section_is_quoted_when_the_best_sentence_is_elsewh
     best_first = sentence("first", 0, 0.8)
     agreed = Evidence([best_first, other], {"first": [best_first], "other": [other]})
     assert [s.section_id for s in answer_sentences(agreed, EvidenceConfig())] == ["first"]
+
+
+def test_the_sentence_after_the_best_one_finishes_its_thought() -> None:
+    """A section's best sentence, then a far sentence that scores a little better than the one right after it: the
+    continuation bonus quotes the next one (it usually finishes the thought), and without it the far one wins."""
+    texts = [
+        "Dropout is a regularization technique that helps a network avoid overfitting.",
+        "During training it randomly omits a set percentage of neurons at every step.",
+        "Networks are trained with backpropagation in many frameworks today.",
+    ]
+    row = [Sentence("s", 0, i, t, score) for i, (t, score) in enumerate(zip(texts, (0.9, 0.62, 0.65), strict=True))]
+    evidence = Evidence(sorted(row, key=lambda s: -s.score), {"s": row})
+    one_more = EvidenceConfig(answer_sentences=2)
+    assert [s.position for s in answer_sentences(evidence, one_more)] == [0, 1]
+    assert [s.position for s in answer_sentences(evidence, replace(one_more, continuation_bonus=0.0))] == [0, 2]
+
+
+def test_the_default_answer_quotes_what_dropout_does(askdoc: AskDoc) -> None:
+    """The guide's definition of dropout is followed by how it works ("It randomly omits …"); the answer to "how
+    does dropout work" quotes both, the mechanism by the continuation bonus."""
+    streamed, answer = run(askdoc, "how does dropout work", extractive=True)
+    data = check_shown(streamed, answer)
+    assert any(s["text"].startswith("It randomly omits") for s in data["sentences"]), data["answer"]
+
+
+@pytest.mark.parametrize(
+    ("text", "quotable"),
+    [
+        ("Here’s a breakdown of how ColBERT carries out Late Interaction.", False),  # the breakdown is not quoted
+        ("You can apply one of the several methods mentioned below to handle the outliers.", False),
+        ("For a detailed explanation, references like Tom Roth’s articles on weight tying can be consulted.", False),
+        ("Let’s look at two common libraries where setting the seed is possible in practice.", False),
+        # a pointer at the end of a sentence that says something keeps the sentence
+        ("If dummy variables for all categories were included, their sum would equal 1. Refer Wikipedia", True),
+    ],
+)
+def test_a_sentence_that_points_elsewhere_is_not_quoted(text: str, quotable: bool) -> None:
+    assert standalone(text) is quotable
 
 
 def test_missing_llm_package_falls_back_with_a_clear_message(

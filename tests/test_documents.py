@@ -96,6 +96,39 @@ def test_readd_is_a_noop_and_a_change_replaces_only_its_sections(
     assert store.load(own_index.index_dir).faiss.ntotal == len(after.passages)
 
 
+def test_a_changed_file_is_reread_on_open_and_a_broken_one_keeps_its_indexed_version(
+    own_index: Settings, embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ask` and `search` open the collection: a document changed on disk is re-read then, alone (as `index add`
+    would); a file caught empty or half-written (an editor saving it) keeps its indexed version instead of
+    leaving the collection, and so does every document when something else forces a full rebuild."""
+    pdf, md = write_pdf(tmp_path / "report.pdf"), write_markdown(tmp_path / "runbook.md")
+    before, _ = _collection(own_index, embedder).add([pdf, md])
+    said: list[str] = []
+    named = Collection(own_index.index_dir, own_index.corpus_path, embedder, notify=said.append, progress=False)
+    write_markdown(md, interval="30 days")
+    seen = _spy(monkeypatch, embedder)
+    index = named.open()
+    assert said == ["runbook.md changed since the index was built: re-reading"]
+    assert "30 days" in index.sections["runbook/rotating-keys"].text and seen and all("30 days" in t for t in seen)
+    assert index.manifest.counts == before.manifest.counts and named.changed_documents(index.manifest) == []
+
+    md.write_text("")  # caught mid-save
+    said.clear()
+    index = named.open()
+    assert said[-1].startswith(f"{md}: the document is empty") and said[-1].endswith("keeps the version it has")
+    assert [r.name for r in index.manifest.documents] == [r.name for r in before.manifest.documents]
+    assert "30 days" in store.load(own_index.index_dir).sections["runbook/rotating-keys"].text
+    manifest = own_index.index_dir / "manifest.json"  # a full rebuild (another FAISS kind asked for) keeps it too
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps(data | {"faiss_kind": "hnsw"}))
+    said.clear()
+    index = named.open()
+    assert f"{md}: the document is empty; the rebuilt index keeps the version it had" in said, said
+    assert index.manifest.faiss_kind == "flat" and index.manifest.counts == before.manifest.counts
+    assert "30 days" in index.sections["runbook/rotating-keys"].text
+
+
 def test_a_served_engine_follows_what_another_process_writes(
     own_index: Settings, embedder: Embedder, tmp_path: Path
 ) -> None:
