@@ -6,6 +6,12 @@ import re
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\\\"'“\[])")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+# A "sentence" longer than this is text without the usual capitals or punctuation (lower-case notes, a dump on
+# one line): it is cut at any sentence end, then into runs of whole words, so no quote is a wall of text. The
+# guide's longest sentence has 521 characters, so its sentences are unchanged.
+MAX_SENTENCE_CHARS = 600
+_ANY_END = re.compile(r"(?<=[.!?;])\s+")
+_WORD = re.compile(r"\S+")
 
 
 def normalise(text: str) -> str:
@@ -22,9 +28,35 @@ def split_sentences(text: str) -> list[str]:
     out: list[str] = []
     for line in text.split("\n"):
         line = strip_bullet(line)
-        if line:
-            out.extend(s.strip() for s in SENTENCE_END.split(line) if s.strip())
+        for s in SENTENCE_END.split(line) if line else []:
+            s = s.strip()
+            out.extend(s[a:b] for a, b in _cuts(s))
     return out
+
+
+def _cuts(sentence: str) -> list[tuple[int, int]]:
+    """(start, end) of the pieces of a stripped sentence: itself, or an over-long one cut (MAX_SENTENCE_CHARS)."""
+    if len(sentence) <= MAX_SENTENCE_CHARS:
+        return [(0, len(sentence))] if sentence else []
+    cuts: list[tuple[int, int]] = []
+    start = 0
+    for end in [m.start() for m in _ANY_END.finditer(sentence)] + [len(sentence)]:
+        cuts += _word_runs(sentence, start, end)
+        start = end
+    return cuts
+
+
+def _word_runs(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Runs of whole words of text[start:end], each at most MAX_SENTENCE_CHARS long (a longer word alone)."""
+    runs: list[tuple[int, int]] = []
+    first = last = -1
+    for m in _WORD.finditer(text, start, end):
+        if first >= 0 and m.end() - first > MAX_SENTENCE_CHARS:
+            runs.append((first, last))
+            first = -1
+        first = m.start() if first < 0 else first
+        last = m.end()
+    return runs + ([(first, last)] if first >= 0 else [])
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -41,7 +73,9 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             start, end = offset + last, offset + (cut.start() if cut else len(line))
             piece = text[start:end]
             if strip_bullet(piece):
-                spans.append((start + len(piece) - len(piece.lstrip()), end - (len(piece) - len(piece.rstrip()))))
+                spans += _piece_spans(
+                    text, start + len(piece) - len(piece.lstrip()), end - (len(piece) - len(piece.rstrip()))
+                )
             if cut:
                 last = cut.end()
         offset += len(line) + 1
@@ -63,3 +97,10 @@ def ensure_text(s: str) -> str:
 def counted(n: int, noun: str) -> str:
     """A count in words: "1 section", "3 sections" (a regular plural)."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _piece_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The spans of one stripped piece, cut as split_sentences() cuts it; the first keeps its bullet marker."""
+    body = start + len(text[start:end]) - len(_BULLET.sub("", text[start:end]))
+    spans = [(body + a, body + b) for a, b in _cuts(text[body:end])]
+    return [(start, spans[0][1]), *spans[1:]] if spans else []

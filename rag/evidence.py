@@ -101,6 +101,7 @@ _BACK_MATTER = re.compile(
 )
 _FIELD = re.compile(r"^\s*[@\w]+\s*=\s*\{|[{}],?\s*$")  # a BibTeX line: "title = {…}," or "@article{key,"
 _CODE = re.compile(r"^(?:from |import |def |class |print\(|>>>|return |for .* in .*:|#include)|[{};]\s*$")
+_WINDOWS_PATH = re.compile(r"\b[A-Za-z]:\\\S*|\\\\\S+")  # C:\ProgramData\app.yaml, \\server\share
 # A sentence opening with one of these leans on the sentence before it.
 _ANAPHOR = re.compile(
     r"^(?:this|these|that|those|it|its|they|their|such|however|therefore|thus|hence|so|also|additionally|"
@@ -117,8 +118,8 @@ def standalone(sentence: str) -> bool:
     if _figure_or_code(sentence) or sentence.count("=") > 1:
         return False
     letters = sum(ch.isalpha() for ch in sentence)
-    if letters < 0.6 * len(sentence.replace(" ", "")) or sentence.count("\\") > 2:  # formulas and LaTeX
-        return False
+    if letters < 0.6 * len(sentence.replace(" ", "")) or _WINDOWS_PATH.sub("", sentence).count("\\") > 2:
+        return False  # formulas and LaTeX (a Windows path's backslashes are not LaTeX)
     return sentence[-1] in ".!)\"”'" or len(words) >= 10
 
 

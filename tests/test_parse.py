@@ -8,6 +8,7 @@ from corpus.errors import InvalidInputError
 from corpus.ids import slugify
 from corpus.model import Document
 from corpus.parse import GUIDE_CATEGORIES, parse_markdown, parse_text, read_document
+from corpus.text import MAX_SENTENCE_CHARS, sentence_spans, split_sentences, strip_bullet
 from rag.config import REPO_CORPUS
 
 
@@ -99,6 +100,22 @@ def test_markdown_sections_and_code_fences() -> None:
 def test_plain_text_is_one_section() -> None:
     doc = parse_text("Some notes\nabout things.\n", "notes.txt")
     assert [(s.heading, s.text) for s in doc.sections] == [("notes", "Some notes\nabout things.")]
+
+
+def test_text_without_sentence_ends_is_cut_into_readable_pieces() -> None:
+    """Lower-case notes run together, or one enormous line, would otherwise be one "sentence" quoted whole: an
+    over-long one is cut at any sentence end, then into runs of whole words; the guide's sentences are untouched
+    (its longest is under the limit), and the spans cut the raw text the same way."""
+    notes = "- " + " ".join(f"they said item {i} costs {i} euros. we agreed to order it" for i in range(40))
+    pieces = split_sentences(notes + "\nA normal line. Another one.")
+    assert max(map(len, pieces)) <= MAX_SENTENCE_CHARS and pieces[-2:] == ["A normal line.", "Another one."]
+    assert pieces[0] == "they said item 0 costs 0 euros."  # cut at its period although the next word is lower case
+    dump = " ".join(["offsets"] * 5000)  # no punctuation at all
+    assert all(len(p) <= MAX_SENTENCE_CHARS and p.startswith("offsets") for p in split_sentences(dump))
+    for text in (notes, dump):
+        assert [strip_bullet(text[a:b]) for a, b in sentence_spans(text)] == split_sentences(text)
+    guide = REPO_CORPUS.read_text(encoding="utf-8")
+    assert max(len(p) for p in split_sentences(guide)) < MAX_SENTENCE_CHARS
 
 
 def test_empty_and_binary_documents_are_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
