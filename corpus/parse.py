@@ -10,17 +10,15 @@ Three text formats (PDF and HTML: corpus.formats, which also picks the parser fo
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
+from corpus import markdown
 from corpus.errors import InvalidInputError
 from corpus.ids import unique_ids
 from corpus.model import Document, Section
 
 GUIDE_CATEGORIES = ("Deep Learning", "NLP", "Machine Learning", "Misc")
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
 
 
 def sha256_text(text: str) -> str:
@@ -120,16 +118,14 @@ def parse_guide(text: str, name: str, id_prefix: str = "") -> Document:
 
 
 def parse_markdown(text: str, name: str, id_prefix: str = "") -> Document:
-    lines = text.split("\n")
-    found: list[tuple[int, int, str]] = []  # (line, level, heading)
-    in_fence = False
-    for i, line in enumerate(lines):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-            continue
-        m = None if in_fence else _MD_HEADING.match(line)
-        if m:
-            found.append((i, len(m.group(1)), m.group(2).strip()))
+    """Sections at `#` and setext headings, over the text a reader sees (corpus.markdown: no inline markup, table
+    rows spelled out, no front matter), line for line with the file."""
+    raw = text.split("\n")
+    lines = markdown.plain_lines(raw)
+    found = markdown.headings(raw, lines)
+    for at, _, _ in found:
+        if not raw[at].lstrip().startswith("#"):
+            lines[at + 1] = ""  # a setext heading's underline
     headings: list[tuple[int, int, str, str]] = []
     first = found[0][0] if found else len(lines)
     if _first_nonblank(lines, 0, first) is not None:

@@ -7,7 +7,7 @@ import pytest
 from corpus.errors import InvalidInputError
 from corpus.ids import slugify
 from corpus.model import Document
-from corpus.parse import GUIDE_CATEGORIES, parse_markdown, parse_text, read_document
+from corpus.parse import GUIDE_CATEGORIES, parse_markdown, parse_text, read_document, sha256_text
 from corpus.text import MAX_SENTENCE_CHARS, sentence_spans, split_sentences, strip_bullet
 from rag.config import REPO_CORPUS
 
@@ -95,6 +95,30 @@ def test_markdown_sections_and_code_fences() -> None:
     install = doc.sections[2]
     assert "# not a heading" in install.text and install.category == "Guide"
     assert install.start_line == 4 and install.end_line == 8
+
+
+def test_markdown_reads_as_text_a_person_sees() -> None:
+    """Front matter is not text; setext headings start sections; inline markup goes and a table row says what
+    each cell is, so a quoted sentence reads like text; fenced code stays as written."""
+    text = (
+        "---\ntitle: Deploy guide\nauthor: ops\n---\n\nDeploy Guide\n============\n\nShip **Orbit** with `make`."
+        "\n\nSettings\n--------\n\n| Option | Default | Meaning |\n|---|:---:|---|\n"
+        "| `max_retries` | 8 | Retries before the [dead-letter](dlq.md) directory |\n| `buffer_dir` | /var/lib/x | |\n"
+        "\n```\n**kept** | as | is\n```\nKeep *canary* at 5% and snake_case_names as they are.\n"
+    )
+    doc = parse_markdown(text, "deploy.md", "deploy/")
+    assert [(s.heading, s.start_line) for s in doc.sections] == [("Deploy Guide", 6), ("Settings", 11)]
+    assert doc.sections[0].text == "Ship Orbit with make."
+    assert doc.sections[1].text.split("\n") == [
+        "Option: max_retries; Default: 8; Meaning: Retries before the dead-letter directory.",
+        "Option: buffer_dir; Default: /var/lib/x.",
+        "",
+        "```",
+        "**kept** | as | is",
+        "```",
+        "Keep canary at 5% and snake_case_names as they are.",
+    ]
+    assert doc.sha256 == sha256_text(text)  # the file's own bytes identify it
 
 
 def test_plain_text_is_one_section() -> None:
