@@ -29,8 +29,8 @@ def register(isub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
     a.add_argument("--json", action="store_true", help="one JSON object: the per-file results and the summary")
     a.set_defaults(func=cmd_index_add)
     r = isub.add_parser("remove", parents=[common], help="remove an added document (by id, name or path)")
-    r.add_argument("document", help="document id (see `askdoc index list`), file name or path")
-    r.add_argument("--json", action="store_true", help="one JSON object, as DELETE /documents/{id} returns")
+    r.add_argument("documents", nargs="+", help="document ids (see `askdoc index list`), file names or paths")
+    r.add_argument("--json", action="store_true", help="per document one JSON line, as DELETE /documents/{id} returns")
     r.set_defaults(func=cmd_index_remove)
     ls = isub.add_parser("list", parents=[common], help="list the documents of the collection")
     ls.add_argument("--json", action="store_true", help="the documents as one JSON object")
@@ -74,20 +74,23 @@ def _print_result(result: FileResult) -> None:
 
 
 def cmd_index_remove(args: argparse.Namespace) -> int:
-    from index.documents import doc_id
+    from index.documents import doc_id, find_document, removal_row
 
     settings = settings_from(args)
-    index, record = open_collection(settings).remove(args.document)
-    if args.json:
-        from index.documents import removal_row
-
-        emit(removal_row(record, len(index.manifest.documents) if index else 0, settings.collection))
-        return 0
-    print(f"removed {record.name} (id {doc_id(record)}, {counted(record.sections, 'section')})")
-    if index is None:
-        print(f"collection {settings.collection} had no other document: it is removed")
-    else:
-        print(_totals(index.manifest.counts, settings.collection))
+    collection = open_collection(settings)
+    listed = collection.open(documents=False).manifest.documents
+    # Every name checked before anything is removed; two names of one document remove it once.
+    ids = list(dict.fromkeys(doc_id(find_document(listed, ref, settings.collection)) for ref in args.documents))
+    for n, ref in enumerate(ids, start=1):
+        index, record = collection.remove(ref)
+        if args.json:
+            emit(removal_row(record, len(index.manifest.documents) if index else 0, settings.collection))
+            continue
+        print(f"removed {record.name} (id {doc_id(record)}, {counted(record.sections, 'section')})")
+        if index is None:
+            print(f"collection {settings.collection} had no other document: it is removed")
+        elif n == len(ids):
+            print(_totals(index.manifest.counts, settings.collection))
     return 0
 
 

@@ -220,7 +220,7 @@ class Collection:
         opened = self.open(documents=False)
         with store.build_lock(self.index_dir):
             index = self._current(opened)
-            record = find_document(index.manifest.documents, ref)
+            record = find_document(index.manifest.documents, ref, self.name)
             records = [r for r in index.manifest.documents if r is not record]
             if not records:
                 discard(self.index_dir)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import InvalidInputError
-from corpus.ids import slugify
+from corpus.ids import DEFAULT_COLLECTION, slugify
 from corpus.model import Document
 from corpus.parse import MAX_DOCUMENT_BYTES, read_document
 from index.store import DocumentRecord
@@ -54,14 +54,18 @@ def removal_row(record: DocumentRecord, left: int, collection: str) -> dict[str,
     return {"removed": document_row(record), "documents": left, "collection": collection}
 
 
-def find_document(records: list[DocumentRecord], ref: str) -> DocumentRecord:
+def find_document(records: list[DocumentRecord], ref: str, collection: str = DEFAULT_COLLECTION) -> DocumentRecord:
     """The one document `ref` names: by id, by path, or by file name when only one document has it."""
     resolved = str(Path(ref).expanduser().resolve())
     found = [r for r in records if doc_id(r) == ref or r.path == resolved]
     if not found:
         found = [r for r in records if r.name == ref]
     if not found:
-        raise InvalidInputError(f"no document {ref!r} in the collection (`askdoc index list` shows them)")
+        if collection == DEFAULT_COLLECTION:
+            where = "the default collection (`askdoc index list` shows them; another one: --collection NAME)"
+        else:
+            where = f"collection {collection!r} (`askdoc index list --collection {collection}` shows them)"
+        raise InvalidInputError(f"no document {ref!r} in {where}")
     if len(found) > 1:
         ids = ", ".join(doc_id(r) for r in found)
         raise InvalidInputError(f"{len(found)} documents are named {ref!r} (ids {ids}): give the id or the path")

@@ -48,15 +48,20 @@ def summary(results: list[FileResult]) -> str:
 
 def expand_paths(paths: list[Path], glob: str | None = None) -> list[Path]:
     """Files as given, and the files under each directory (recursively, sorted) that match `glob` (by default
-    those with a supported suffix). A missing path stays in the list: it is reported like any bad file."""
+    those with a supported suffix). A missing path stays in the list: it is reported like any bad file. In a
+    folder, a link to a file outside it is left out: adding a folder adds what is in it (`/etc/passwd` linked from
+    a docs folder is not a document of it); a link given by name is followed."""
     out: list[Path] = []
     for path in paths:
         if not path.is_dir():
             out.append(path)
             continue
+        inside = path.resolve()
         for f in sorted(p for p in path.rglob("*") if p.is_file()):
             if any(part.startswith(".") for part in f.relative_to(path).parts):
                 continue  # hidden files and folders (.git, editor swap files)
+            if not f.resolve().is_relative_to(inside):
+                continue
             if glob is not None and not (fnmatch.fnmatch(f.name, glob) or f.relative_to(path).match(glob)):
                 continue
             if glob is None and f.suffix.lower() not in SUFFIXES:

@@ -250,6 +250,7 @@ def test_cli_add_folder_list_and_remove(own_index: Settings, tmp_path: Path, cap
     (folder / "notes").mkdir()
     write_markdown(folder / "notes" / "runbook.md")
     (folder / "notes" / "skip.json").write_text("{}", encoding="utf-8")  # not a supported suffix: not walked
+    (folder / "notes" / "elsewhere.md").symlink_to(write_markdown(tmp_path / "private.md"))  # outside: not walked
     env = ["--index-dir", str(own_index.index_dir)]
     os.environ["ASKDOC_MAX_DOCUMENT_BYTES"] = "5000"
     assert main(["index", "add", str(folder), *env]) == 2  # a file was skipped for an error
@@ -265,8 +266,11 @@ def test_cli_add_folder_list_and_remove(own_index: Settings, tmp_path: Path, cap
     assert [(d["id"], d["default"]) for d in listed] == [("default", True), ("runbook", False), ("report", False)]
     assert main(["search", "At what temperature does the Zorblax furnace melt the bronze?", "--k", "1", *env]) == 0
     assert "[report/2-1-furnace-temperature · report.pdf, p. 2 · " in capsys.readouterr().out  # which file, page
-    assert main(["index", "remove", "report", *env]) == 0
-    assert capsys.readouterr().out.startswith("removed report.pdf (id report, 5 sections)")
+    assert main(["index", "remove", "report", "nothing-such", *env]) == 2  # names checked first: nothing removed
+    err = capsys.readouterr().err
+    assert "askdoc: error: no document 'nothing-such' in the default collection" in err and "--collection" in err
+    assert main(["index", "remove", "report", "report.pdf", *env]) == 0  # two names of one document
+    assert capsys.readouterr().out.startswith("removed report.pdf (id report, 5 sections)\ncollection: 2 doc")
     assert main(["index", "remove", "report", *env]) == 2
     assert "askdoc: error: no document 'report'" in capsys.readouterr().err
     assert main(["index", "remove", "runbook", "--json", *env]) == 0  # as DELETE /documents/{id} answers

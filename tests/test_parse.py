@@ -146,8 +146,14 @@ def test_empty_and_binary_documents_are_refused(tmp_path) -> None:  # type: igno
     with pytest.raises(InvalidInputError, match="empty"):
         parse_text("  \n", "x.txt")
     bad = tmp_path / "b.txt"
-    bad.write_bytes(b"\xff\xfe\x00bad")
-    with pytest.raises(InvalidInputError, match="UTF-8"):
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00bad")  # an image renamed .txt
+    with pytest.raises(InvalidInputError, match="binary data"):
         read_document(bad)
+    bad.write_bytes("café crème".encode("cp1252"))  # another encoding: the error says how to convert it
+    with pytest.raises(InvalidInputError, match=r"not UTF-8 text .* iconv -f WINDOWS-1252 -t UTF-8"):
+        read_document(bad)
+    notepad = tmp_path / "notepad.txt"  # Windows Notepad's "Unicode": UTF-16 with a byte-order mark
+    notepad.write_bytes("\ufeffLe café est ouvert à 8 heures.".encode("utf-16-le"))
+    assert read_document(notepad).sections[0].text == "Le café est ouvert à 8 heures."
     with pytest.raises(InvalidInputError, match="no such file"):
         read_document(tmp_path / "missing.md")

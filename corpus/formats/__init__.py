@@ -38,15 +38,25 @@ def parse_bytes(data: bytes, name: str, id_prefix: str = "") -> Document:
     return doc
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # what Windows Notepad writes as "Unicode"
+
+
 def decode_text(data: bytes) -> str:
+    if data.startswith(_UTF16_BOMS):
+        try:
+            return data.decode("utf-16").removeprefix("\ufeff")
+        except UnicodeDecodeError:
+            pass  # a BOM by chance: judged as any other bytes below
     # A NUL byte is valid UTF-8 but never part of a text document: an image or archive renamed .md has them.
     if b"\x00" in data[:8192]:
         raise InvalidInputError("binary data, not UTF-8 text (askdoc reads PDF, HTML, Markdown and plain text)")
     try:
         return data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
         raise InvalidInputError(
-            "binary data or not UTF-8 text (askdoc reads PDF, HTML, Markdown and plain text)"
+            f"not UTF-8 text (byte {exc.start}): binary data, or text saved in another encoding; convert such a "
+            "file first, e.g. iconv -f WINDOWS-1252 -t UTF-8 FILE > FILE.utf8.txt (askdoc reads PDF, HTML, "
+            "Markdown and plain text)"
         ) from None
 
 
