@@ -120,7 +120,14 @@ def standalone(sentence: str) -> bool:
     letters = sum(ch.isalpha() for ch in sentence)
     if letters < 0.6 * len(sentence.replace(" ", "")) or _WINDOWS_PATH.sub("", sentence).count("\\") > 2:
         return False  # formulas and LaTeX (a Windows path's backslashes are not LaTeX)
-    return sentence[-1] in ".!)\"”'" or len(words) >= 10
+    return sentence[-1] in ".!)\"”'" or (len(words) >= 10 and not _titled(words))
+
+
+def _titled(words: list[str]) -> bool:
+    """A long line in title case without a full stop is a sub-heading ("Novelty and Advantages of RLHF Compared
+    to Uncurated Text Corpora"), not a statement."""
+    long = [w for w in words if len(w) >= 4 and w[0].isalpha()]
+    return len(long) >= 3 and sum(w[0].isupper() for w in long) >= 0.8 * len(long)
 
 
 def fragment(sentence: str, words: frozenset[str]) -> bool:

@@ -295,6 +295,8 @@ def test_the_default_answer_quotes_what_dropout_does(askdoc: AskDoc) -> None:
         ("Let’s look at two common libraries where setting the seed is possible in practice.", False),
         # a pointer at the end of a sentence that says something keeps the sentence
         ("If dummy variables for all categories were included, their sum would equal 1. Refer Wikipedia", True),
+        ("Novelty and Advantages of RLHF Compared to Uncurated Text Corpora", False),  # a sub-heading
+        ("RLHF allows for the creation of models that are better aligned with human values and nuances", True),
         # backslashes: a Windows path is quotable, LaTeX is not
         ("The Windows installer puts the configuration in C:\\ProgramData\\FlowPipe\\flowpipe.yaml by default.", True),
         ("The loss is \\(\\frac{1}{n}\\sum_i \\log p_i\\) over the batch of examples.", False),
