@@ -35,7 +35,8 @@ def chunk_sections(
 
 
 def chunk_section(section: Section, count_tokens: TokenCounter, cfg: ChunkConfig) -> list[Passage]:
-    heading_cost = count_tokens(section.heading) + 1  # +1 for the newline's share of the budget
+    context = " › ".join(parents(section))
+    heading_cost = count_tokens(f"{context} › {section.heading}" if context else section.heading) + 1  # + newline
     limit = min(cfg.max_tokens, cfg.window - cfg.special_tokens) - heading_cost
     # A pathological heading longer than the window still yields passages; the embedder truncates the heading.
     limit = max(limit, 32)
@@ -44,9 +45,15 @@ def chunk_section(section: Section, count_tokens: TokenCounter, cfg: ChunkConfig
     if not windows:
         windows = [""]
     return [
-        Passage(id=f"{section.id}#{i}", section_id=section.id, heading=section.heading, text=w)
+        Passage(id=f"{section.id}#{i}", section_id=section.id, heading=section.heading, text=w, context=context)
         for i, w in enumerate(windows)
     ]
+
+
+def parents(section: Section) -> tuple[str, ...]:
+    """The headings a section sits under, below its category (which every section of that part shares)."""
+    above = section.heading_path[:-1]
+    return above[1:] if above and above[0] == section.category else above
 
 
 def _units(text: str, count_tokens: TokenCounter, limit: int) -> Iterable[str]:

@@ -37,11 +37,16 @@ class Passage:
     section_id: str
     heading: str
     text: str  # the window of the body (without heading)
+    # The headings the section sits under, below its category ("Troubleshooting" for "High memory usage"), joined
+    # by " › "; "" for the guide, whose sections sit under their category only. Default: older passages.jsonl.
+    context: str = ""
 
     @property
     def indexed_text(self) -> str:
-        """What the embedder and BM25 see: the heading gives every window its topic."""
-        return f"{self.heading}\n{self.text}" if self.text else self.heading
+        """What the embedder and BM25 see: the heading (and the headings it sits under) gives every window its
+        topic."""
+        title = f"{self.context} › {self.heading}" if self.context else self.heading
+        return f"{title}\n{self.text}" if self.text else title
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

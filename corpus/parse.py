@@ -140,7 +140,13 @@ def parse_markdown(text: str, name: str, id_prefix: str = "") -> Document:
         headings.append((at, end, heading, category))
         stack = [(lv, h) for lv, h in stack if lv < level] + [(level, heading)]
         paths.append(tuple(h for _, h in stack))
-    return _document(lines, headings, name, text, [], id_prefix, paths)
+    doc = _document(lines, headings, name, text, [], id_prefix, paths)
+    # A heading with nothing under it but sub-headings ("## Troubleshooting", then "### High memory usage") is no
+    # section of its own, as in HTML and PDF: it lives on in its sub-sections' heading paths, which their
+    # passages carry (corpus.chunk.parents), where it would otherwise be a passage of one word that outranks them.
+    if any(s.text.strip() for s in doc.sections):
+        doc.sections = [s for s in doc.sections if s.text.strip()]
+    return doc
 
 
 def parse_plain(text: str, name: str, id_prefix: str = "") -> Document:

@@ -22,9 +22,11 @@ class Source:
 
     @property
     def reference(self) -> str:
-        """ "report.pdf, p. 12, § 3.2 Methods" """
+        """ "report.pdf, p. 12, § 3.2 Methods"; a section nested deeper than its part says what it sits under:
+        "runbook.md, § Troubleshooting › High memory usage" (the document's top heading left out)."""
         page = [f"p. {self.page}"] if self.page is not None else []
-        return ", ".join([self.document, *page, f"§ {self.heading}"]) if self.document else self.heading
+        where = " › ".join(self.heading_path[1:]) if len(self.heading_path) > 2 else self.heading
+        return ", ".join([self.document, *page, f"§ {where}"]) if self.document else self.heading
 
     def to_citation(self) -> dict[str, object]:
         return {

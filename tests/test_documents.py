@@ -129,6 +129,28 @@ def test_a_changed_file_is_reread_on_open_and_a_broken_one_keeps_its_indexed_ver
     assert "30 days" in index.sections["runbook/rotating-keys"].text
 
 
+def test_a_heading_with_only_sub_headings_is_carried_by_them(
+    own_index: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    """ "## Troubleshooting" with nothing under it but "### …" sub-sections is no section of its own (a one-word
+    passage that outranked them); its sub-sections' passages carry it, so a question naming it finds them."""
+    md = tmp_path / "flowpipe.md"
+    md.write_text(
+        "# FlowPipe\nFlowPipe ships log lines to a collector.\n## Installation\n### Linux\nInstall the deb package"
+        " and start the flowpipe service.\n## Troubleshooting\n### High memory usage\nLower batch_size to 200 and"
+        " restart the agent.\n### Lost offsets\nDelete the offsets file and replay from the last checkpoint.\n",
+        encoding="utf-8",
+    )
+    index, _ = _collection(own_index, embedder).add([md])
+    ids = [s.id for s in index.sections.values() if s.id.startswith("flowpipe/")]
+    assert ids == ["flowpipe/flowpipe", "flowpipe/linux", "flowpipe/high-memory-usage", "flowpipe/lost-offsets"]
+    hits = [h.section_id for h in _engine(own_index, embedder).search("What troubleshooting advice is there?").hits]
+    assert hits[0] in {"flowpipe/high-memory-usage", "flowpipe/lost-offsets"}, hits  # the guide is there too
+    assert [p.context for p in index.passages if p.section_id == "flowpipe/lost-offsets"] == ["Troubleshooting"]
+    answer = _engine(own_index, embedder).ask("How do I fix lost offsets in FlowPipe?", style="extractive")
+    assert answer.to_json()["citations"][0]["reference"] == "flowpipe.md, § Troubleshooting › Lost offsets"
+
+
 def test_a_served_engine_follows_what_another_process_writes(
     own_index: Settings, embedder: Embedder, tmp_path: Path
 ) -> None:
