@@ -10,6 +10,8 @@ Three text formats (PDF and HTML: corpus.formats, which also picks the parser fo
 from __future__ import annotations
 
 import hashlib
+import re
+from itertools import pairwise
 from pathlib import Path
 
 from corpus import markdown
@@ -18,6 +20,9 @@ from corpus.ids import unique_ids
 from corpus.model import Document, Section
 
 GUIDE_CATEGORIES = ("Deep Learning", "NLP", "Machine Learning", "Misc")
+_NUMBERED = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}[.)])\s+(\S.*)$")  # "3. Air travel. …", "3.1 Night"
+_RUN_IN_END = re.compile(r"(?<=[.:])\s+")  # "Air travel. Employees …", "Night trains: a sleeper …"
+_TITLE_WORDS = 8
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 
 
@@ -150,8 +155,37 @@ def parse_markdown(text: str, name: str, id_prefix: str = "") -> Document:
 
 
 def parse_plain(text: str, name: str, id_prefix: str = "") -> Document:
+    """One section, or, in a document of numbered paragraphs (a policy's "3. Air travel. Employees must …"), one
+    per numbered paragraph, its number and run-in title the heading, so a rule is quoted and cited as part of
+    the rule it belongs to."""
     lines = text.split("\n")
-    return _document(lines, [(-1, len(lines), Path(name).stem, "")], name, text, [], id_prefix)
+    numbered = _numbered_paragraphs(lines)
+    if not numbered:
+        return _document(lines, [(-1, len(lines), Path(name).stem, "")], name, text, [], id_prefix)
+    starts = [at for at, _ in numbered] + [len(lines)]
+    headings = [(at, starts[j + 1], heading, "") for j, (at, heading) in enumerate(numbered)]
+    if _first_nonblank(lines, 0, starts[0]) is not None:  # a title and preamble before paragraph 1
+        headings.insert(0, (-1, starts[0], Path(name).stem, ""))
+    return _document(lines, headings, name, text, [], id_prefix, run_in=True)
+
+
+def _numbered_paragraphs(lines: list[str]) -> list[tuple[int, str]]:
+    """(line, heading) of each paragraph that opens with its number, when the document is made of them: three or
+    more, after a blank line, counting up from 1 (3.1 belongs to 3). A numbered list inside prose is not that."""
+    found = [
+        (i, m) for i, line in enumerate(lines) if (m := _NUMBERED.match(line)) and (i == 0 or not lines[i - 1].strip())
+    ]
+    tops = [int(m.group(1).split(".")[0].rstrip(")")) for _, m in found]
+    if len(found) < 3 or tops[0] != 1 or any(b - a not in (0, 1) for a, b in pairwise(tops)):
+        return []
+    return [(i, f"{m.group(1)} {_run_in_title(m.group(2))}") for i, m in found]  # the number as written
+
+
+def _run_in_title(rest: str) -> str:
+    """The paragraph's title: its first sentence when that is short ("Air travel."), else its first words."""
+    first = _RUN_IN_END.split(rest, maxsplit=1)[0].strip()
+    words = first.split()
+    return first.rstrip(".:") if len(words) <= _TITLE_WORDS else " ".join(words[:_TITLE_WORDS]) + " …"
 
 
 def _first_nonblank(lines: list[str], start: int, end: int) -> int | None:
@@ -166,18 +200,21 @@ def _document(
     toc: list[str],
     id_prefix: str,
     paths: list[tuple[str, ...]] | None = None,
+    run_in: bool = False,
 ) -> Document:
     """Build sections from (heading line, end, heading, category); heading line -1 means "no heading line".
-    `paths`: each section's heading path (default: its category, when it has one, then its heading)."""
+    `paths`: each section's heading path (default: its category, when it has one, then its heading). `run_in`:
+    a heading line is the first line of its section's text too (a numbered paragraph's title)."""
     ids = unique_ids([h for _, _, h, _ in headings], id_prefix)
     if paths is None:
         paths = [tuple(p for p in (category, heading) if p) for _, _, heading, category in headings]
     sections = []
     for sid, (at, end, heading, category), path in zip(ids, headings, paths, strict=True):
-        body = "\n".join(lines[at + 1 : end]).strip("\n")
+        first = at if run_in and at >= 0 else at + 1  # the section's first line of text
+        body = "\n".join(lines[first:end]).strip("\n")
         # Trailing blank lines are not part of the section's span.
         last = end - 1
-        while last > at + 1 and not lines[last].strip():
+        while last > first and not lines[last].strip():
             last -= 1
         sections.append(
             Section(

@@ -124,6 +124,30 @@ def test_markdown_reads_as_text_a_person_sees() -> None:
 def test_plain_text_is_one_section() -> None:
     doc = parse_text("Some notes\nabout things.\n", "notes.txt")
     assert [(s.heading, s.text) for s in doc.sections] == [("notes", "Some notes\nabout things.")]
+    steps = "To restore:\n\n1. Stop the servers.\n2. Copy the backup.\n3. Start them again.\n"  # a list in prose
+    assert len(parse_text(steps, "restore.txt").sections) == 1
+
+
+def test_numbered_paragraphs_of_plain_text_are_sections() -> None:
+    """A policy of numbered paragraphs: each is a section headed by its number and run-in title, so a rule is
+    quoted and cited as part of the rule it belongs to ("First class …" is rail travel, not air travel)."""
+    text = (
+        "ACME TRAVEL POLICY\nVersion 3.2\n\n1. Scope. This policy applies to all employees.\n\n"
+        "2. Air travel. Employees must book economy class for flights shorter than six hours.\n\n"
+        "3. Rail travel. Second-class tickets are the standard.\nFirst class is allowed for trips over three hours.\n"
+        "\n3.1 Night trains: a sleeper berth may be booked for any journey that departs after 22:00 in the evening.\n"
+    )
+    doc = parse_text(text, "policy.txt", "policy/")
+    assert [(s.id, s.heading, s.start_line, s.end_line) for s in doc.sections] == [
+        ("policy/policy", "policy", 1, 2),
+        ("policy/1-scope", "1. Scope", 4, 4),
+        ("policy/2-air-travel", "2. Air travel", 6, 6),
+        ("policy/3-rail-travel", "3. Rail travel", 8, 9),
+        ("policy/3-1-night-trains", "3.1 Night trains", 11, 11),
+    ]
+    assert doc.sections[3].text == (
+        "3. Rail travel. Second-class tickets are the standard.\nFirst class is allowed for trips over three hours."
+    )
 
 
 def test_text_without_sentence_ends_is_cut_into_readable_pieces() -> None:
