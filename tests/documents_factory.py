@@ -75,17 +75,20 @@ def write_bad_files(folder: Path) -> dict[str, str]:
     return {"corrupt.pdf": "not a readable PDF", "empty.md": "empty", "photo.md": "not UTF-8", "big.txt": "limit"}
 
 
-def write_pdf_font_headings(path: Path) -> Path:
-    """Two pages without an outline whose headings are only set larger (18 pt) than the body (11 pt)."""
+def write_pdf_font_headings(path: Path, bold_subheading: bool = False) -> Path:
+    """Two pages without an outline whose headings are only set larger (18 pt) than the body (11 pt); with
+    `bold_subheading`, "Brass lamp" under "Lamp maintenance" is only set in bold at the body's size."""
     pdf = FPDF()
 
-    def text(size: int, line: str) -> None:
-        pdf.set_font("Helvetica", size=size)
+    def text(size: int, line: str, style: str = "") -> None:
+        pdf.set_font("Helvetica", style=style, size=size)
         pdf.multi_cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
 
     pdf.add_page()
     text(11, "Field notes of the Quillmoor lighthouse keepers, written each season.")
     text(18, "Lamp maintenance")
+    if bold_subheading:
+        text(11, "Brass lamp", "B")
     text(11, "The brass lamp of the Quillmoor lighthouse is polished every Tuesday with chalk paste. " * 2)
     text(18, "Fog signals")
     text(11, "In fog the keeper sounds the horn twice every ninety seconds until the fog lifts.")

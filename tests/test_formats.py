@@ -57,6 +57,18 @@ def test_pdf_without_outline_takes_headings_from_larger_fonts(tmp_path: Path) ->
     assert "dawn" in doc.sections[3].text and "chalk paste" in doc.sections[1].text
 
 
+def test_a_bold_line_at_the_body_size_is_a_sub_heading(tmp_path: Path) -> None:
+    """A Word document's sub-heading is often only bold: it starts a section one level under the larger heading,
+    rather than being glued onto the sentence after it ("Brass lamp The brass lamp of …")."""
+    doc = read_document(write_pdf_font_headings(tmp_path / "notes.pdf", bold_subheading=True), "notes/")
+    assert [(s.heading, s.heading_path) for s in doc.sections][:3] == [
+        ("notes", ("notes",)),
+        ("Brass lamp", ("Lamp maintenance", "Brass lamp")),  # "Lamp maintenance" has no text of its own now
+        ("Fog signals", ("Fog signals",)),
+    ]
+    assert doc.sections[1].text.startswith("The brass lamp of the Quillmoor lighthouse is polished")
+
+
 def test_reflow_joins_visual_lines_into_sentences() -> None:
     lines = ["The furnace melts the", "bronze at high tempera-", "ture. Then it", "cools.", "Next paragraph."]
     assert reflow(lines) == ["The furnace melts the bronze at high temperature. Then it cools.", "Next paragraph."]

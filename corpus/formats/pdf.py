@@ -1,5 +1,5 @@
 """PDF: text per page with pypdf; sections from the outline (bookmarks) when the PDF has one, else from headings
-set in a clearly larger font than the body text, else one per page.
+set in a clearly larger font than the body text or in bold at the body's size, else one per page.
 
 A section never spans pages, so every passage keeps the page its text is on: a heading whose text runs over a
 page break becomes one section per page (same heading, same path, ids -2, -3 ...).
@@ -33,15 +33,16 @@ HEADING_MAX_CHARS = 120
 
 def parse_pdf(data: bytes, name: str, id_prefix: str = "") -> Document:
     pages, outline, title = _read(data)
-    lines: list[Line] = [(n, line) for n, (text, _) in enumerate(pages, start=1) for line in text.split("\n")]
-    sizes = [size for _, line_sizes in pages for size in line_sizes]
+    lines: list[Line] = [(n, line) for n, (text, _, _) in enumerate(pages, start=1) for line in text.split("\n")]
+    sizes = [size for _, line_sizes, _ in pages for size in line_sizes]
+    bold = [b for _, _, line_bold in pages for b in line_bold]
     if not any(line.strip() for _, line in lines):
         raise InvalidInputError("the PDF has no extractable text (a scanned PDF needs OCR first)")
     title = title or Path(name).stem
     if outline:
         blocks = _outline_blocks(lines, outline, title)
     else:
-        heads = heading_lines([text for _, text in lines], sizes)
+        heads = heading_lines([text for _, text in lines], sizes, bold)
         blocks = _font_blocks(lines, heads, title) if heads else _page_blocks(lines, title)
     doc = document_from_blocks(blocks, name, id_prefix)
     if not doc.sections:
@@ -49,11 +50,12 @@ def parse_pdf(data: bytes, name: str, id_prefix: str = "") -> Document:
     return doc
 
 
-def _read(
-    data: bytes,
-) -> tuple[list[tuple[str, list[float | None]]], list[tuple[int, str, tuple[str, ...]]], str]:
-    """Page texts with their lines' font sizes, outline entries (1-based page, title, path) and the metadata
-    title."""
+PageText = tuple[str, list[float | None], list[bool]]  # text, each line's font size, whether all of it is bold
+
+
+def _read(data: bytes) -> tuple[list[PageText], list[tuple[int, str, tuple[str, ...]]], str]:
+    """Page texts with their lines' font sizes and boldness, outline entries (1-based page, title, path) and the
+    metadata title."""
     from pypdf import PdfReader
 
     try:
@@ -70,31 +72,44 @@ def _read(
     return pages, outline, title
 
 
-def _page_text(page: Any) -> tuple[str, list[float | None]]:
-    """The page's text and the font size of each of its lines (the largest of the line; None when unknown).
+def _page_text(page: Any) -> PageText:
+    """The page's text, the font size of each of its lines (the largest of the line; None when unknown) and
+    whether each line is set in bold throughout.
 
-    pypdf hands each run of text to the visitor with its font size and matrices, in the order of the text it
+    pypdf hands each run of text to the visitor with its font and size and matrices, in the order of the text it
     returns; when they do not add up to that text the sizes are unknown rather than guessed."""
-    runs: list[tuple[str, float]] = []
+    runs: list[tuple[str, float, bool]] = []
 
-    def visit(text: str, cm: list[float], tm: list[float], _font: Any, size: float) -> None:
-        runs.append((text, float(size or 0) * _scale(tm) * _scale(cm)))
+    def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
+        runs.append((text, float(size or 0) * _scale(tm) * _scale(cm), _bold(font)))
 
     text = page.extract_text(visitor_text=visit) or ""
     count = text.count("\n") + 1
-    if "".join(t for t, _ in runs) != text:
-        return text, [None] * count
+    if "".join(t for t, _, _ in runs) != text:
+        return text, [None] * count, [False] * count
     sizes: list[float | None] = []
-    current = 0.0
-    for run, size in runs:
+    bold: list[bool] = []
+    current, all_bold = 0.0, True
+    for run, size, run_bold in runs:
         for i, part in enumerate(run.split("\n")):
             if i:
                 sizes.append(current or None)
-                current = 0.0
+                bold.append(bool(current) and all_bold)
+                current, all_bold = 0.0, True
             if part.strip():
-                current = max(current, size)
+                current, all_bold = max(current, size), all_bold and run_bold
     sizes.append(current or None)
-    return text, sizes
+    bold.append(bool(current) and all_bold)
+    return text, sizes, bold
+
+
+def _bold(font: Any) -> bool:
+    """Whether a run's font is a bold face, by its name ("/Helvetica-Bold", "/ABCDEF+Calibri-Bold")."""
+    try:
+        name = str(font.get("/BaseFont", "")) if font is not None else ""
+    except AttributeError:
+        return False
+    return any(w in name.lower() for w in ("bold", "black", "heavy", "semibold"))
 
 
 def _scale(matrix: list[float]) -> float:
@@ -102,9 +117,11 @@ def _scale(matrix: list[float]) -> float:
     return math.hypot(matrix[2], matrix[3]) if matrix and len(matrix) >= 4 else 1.0
 
 
-def heading_lines(lines: list[str], sizes: list[float | None]) -> dict[int, float]:
-    """Line index -> font size, for the lines set clearly larger than the body text (HEADING_RATIO × the size
-    most characters have), short and not ending in a period; empty when the PDF shows no such cue."""
+def heading_lines(lines: list[str], sizes: list[float | None], bold: list[bool] | None = None) -> dict[int, float]:
+    """Line index -> font size, for the short lines not ending in a period that are set clearly larger than the
+    body text (HEADING_RATIO × the size most characters have), or in bold throughout at about the body's size
+    (a Word document's sub-headings; their level sits below every larger heading's); empty when the PDF shows
+    no such cue."""
     chars: Counter[float] = Counter()
     for text, size in zip(lines, sizes, strict=True):
         if size:
@@ -112,11 +129,15 @@ def heading_lines(lines: list[str], sizes: list[float | None]) -> dict[int, floa
     if not chars:
         return {}
     body = chars.most_common(1)[0][0]
-    return {
-        i: round(size, 1)
-        for i, (text, size) in enumerate(zip(lines, sizes, strict=True))
-        if size and size >= HEADING_RATIO * body and _heading_like(text.strip())
-    }
+    heads = {}
+    for i, (text, size) in enumerate(zip(lines, sizes, strict=True)):
+        if not size or not _heading_like(text.strip()):
+            continue
+        if size >= HEADING_RATIO * body:
+            heads[i] = round(size, 1)
+        elif bold and bold[i] and size >= 0.95 * body:
+            heads[i] = round(body, 1) + 0.01  # the level under the smallest larger font
+    return heads
 
 
 def _heading_like(text: str) -> bool:
