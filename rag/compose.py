@@ -66,6 +66,7 @@ class Composer:
         t = time.perf_counter()
         verifier = Verifier(sources, self.embedder)
         draft.timings["verify"] = elapsed_ms(t)
+        answering = self._answering(draft, sources)
         kept: list[SentenceSupport] = []
         pieces: list[str] = []
         failed = ""
@@ -74,6 +75,8 @@ class Composer:
             try:
                 for sentence in complete_sentences(stream, pieces):
                     check = verifier.check(sentence)
+                    check.sources = [n for n in check.sources if n in answering]
+                    check.supported = check.supported and bool(check.sources)
                     if check.supported and all(check.text != k.text for k in kept):  # a small model repeats itself
                         draft.timings.setdefault("first_sentence", elapsed_ms(draft.start))
                         yield token(check, first=not kept)
@@ -89,6 +92,17 @@ class Composer:
             return
         answer = Answer(draft.question, join(kept), "generated", sources, kept, {}, draft.evidence.best, draft=raw)
         yield draft.final(answer)
+
+    def _answering(self, draft: Draft, sources: list[Source]) -> set[int]:
+        """The sources a generated sentence may rest on: those whose section's best evidence sentence is within
+        the quoted answer's margin of the best one (the sections in the running to answer). A sentence copied
+        faithfully from a weaker prompt source is true but answers something else ("how does backprop work" ->
+        a sentence about random seeds)."""
+        floor = draft.evidence.best - self.config.answer_margin
+        best: dict[str, float] = {}
+        for s in draft.evidence.sentences:
+            best.setdefault(s.section_id, s.score)  # best first
+        return {src.n for src in sources if best.get(src.section_id, float("-inf")) >= floor}
 
 
 def settled(

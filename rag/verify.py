@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from corpus.text import normalise
 from index.embed import Embedder
 from index.lexical import tokenize
 from rag.citations import cited_numbers, strip_markers
@@ -59,6 +60,9 @@ class Verifier:
         self._evidence = [(src.n, sent) for src in sources for sent in src.sentences]
         self._vecs = embedder.embed([e for _, e in self._evidence]) if self._evidence else np.zeros((0, 1))
         self._text = {src.n: " ".join(src.sentences) for src in sources}
+        # The prompt shows each source under its heading; a heading echoed back says nothing ("Please Explain
+        # What is Dropout in Deep Learning [1]" to "how does dropout work").
+        self._headings = {normalise(src.heading).rstrip("?.:") for src in sources}
         self._tokens = {n: set(tokenize(t)) for n, t in self._text.items()}
 
     def score(self, text: str, sims: np.ndarray) -> dict[int, float]:
@@ -74,7 +78,7 @@ class Verifier:
 
     def check(self, sentence: str) -> SentenceSupport:
         text = strip_markers(sentence)
-        if not self._evidence or not checkable(sentence):
+        if not self._evidence or not checkable(sentence) or normalise(text).rstrip("?.:") in self._headings:
             return SentenceSupport(text, [], False, 0.0)
         sims = self._vecs @ self._embedder.embed([text])[0]
         scored = self.score(text, sims)

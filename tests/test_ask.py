@@ -330,7 +330,7 @@ def test_verifier_rejects_inversions_invented_numbers_and_echoes(retriever: Retr
     src = Source(
         1,
         "s",
-        "VRAM",
+        "How much memory does a 7B model need?",
         ["A 7B model in half precision needs 14 GB of memory.", "It reduces the weight of easy examples."],
         1.0,
         "",
@@ -344,9 +344,10 @@ def test_verifier_rejects_inversions_invented_numbers_and_echoes(retriever: Retr
             "It increases the weight of easy examples [1].",  # inverted: a word the source does not use
             "Penguins live in Antarctica [1].",
             "What is VRAM?",  # an echoed question is never evidence
+            "How much memory does a 7B model need.",  # nor an echoed heading, whatever its punctuation
         )
     ]
-    assert [c.supported for c in checks] == [True, False, False, False, False]
+    assert [c.supported for c in checks] == [True, False, False, False, False, False]
     assert checks[0].sources == [1]
     assert numbers_grounded("needs 14 GB", "needs 14 GB") and not numbers_grounded("needs 3 GB", "needs 14 GB")
 
