@@ -1,9 +1,9 @@
 """Markdown source lines as the plain text a reader sees, line for line (line numbers still point into the file).
 
 What is quoted from a section must read like text: emphasis markers, inline code ticks and link targets go (their
-words stay), a table row becomes "Header: cell; Header: cell." so each row says what its numbers are, and YAML
-front matter is not text at all. Fenced code is left as written. Headings underlined with `===` / `---` (setext)
-are headings like `#` ones. Pure functions.
+words stay; what is inside a code span stays as written), a table row becomes "Header: cell; Header: cell." so
+each row says what its numbers are, and YAML front matter and thematic breaks are not text at all. Fenced code
+is left as written. Headings underlined with `===` / `---` (setext) are headings like `#` ones. Pure functions.
 """
 
 from __future__ import annotations
@@ -11,30 +11,44 @@ from __future__ import annotations
 import re
 from itertools import zip_longest
 
-FENCE = re.compile(r"^\s*(```|~~~)")
-ATX_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+# A closing run of #s needs a space before it: "# Learn C#" keeps its "#".
+ATX_HEADING = re.compile(r"^(#{1,6})\s+(.+?)(?:\s+#+)?\s*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
+_BREAK = re.compile(r"^ {0,3}([-*_])(?:\s*\1){2,}\s*$")  # a thematic break: ---, ***, ___
 _FRONT_OPEN = re.compile(r"^---\s*$")
+_FRONT_KEY = re.compile(r"^[A-Za-z_][\w-]*\s*:")  # front matter opens with a YAML key, not a blank line
 _FRONT_CLOSE = re.compile(r"^(?:---|\.\.\.)\s*$")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 _INLINE = (
     (re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)"), r"\1"),  # [words](target), ![alt](image)
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # **bold**, __bold__
+    (re.compile(r"(?<![\w*])(\*\*|__)(?=\S)(.+?)(?<=\S)\1(?![\w*])"), r"\2"),  # **bold** (not __init__)
     (re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]+?)(?<=\S)\*(?![\w*])"), r"\1"),  # *italic* (not snake_case _x_)
-    (re.compile(r"`([^`\n]+)`"), r"\1"),  # `code`
 )
 _FRONT_MATTER_LINES = 100  # a closing `---` further down is a thematic break, not the end of front matter
 
 
 def inline(line: str) -> str:
+    """The line without emphasis, link targets and code ticks; a code span's text is kept as written."""
+    out, last = [], 0
+    for m in _CODE_SPAN.finditer(line):
+        out += [_markup_removed(line[last : m.start()]), m.group(2).strip()]
+        last = m.end()
+    return "".join([*out, _markup_removed(line[last:])])
+
+
+def _markup_removed(text: str) -> str:
     for pattern, repl in _INLINE:
-        line = pattern.sub(repl, line)
-    return line
+        text = pattern.sub(repl, text)
+    return text
 
 
 def front_matter_end(lines: list[str]) -> int:
-    """How many lines the YAML front matter (`---` … `---` at the very top) takes; 0 when there is none."""
-    if not lines or not _FRONT_OPEN.match(lines[0]):
+    """How many lines the YAML front matter (`---`, `key: value` lines, `---` at the very top) takes; 0 when
+    there is none."""
+    if len(lines) < 2 or not _FRONT_OPEN.match(lines[0]) or not _FRONT_KEY.match(lines[1]):
         return 0
     for i in range(1, min(len(lines), _FRONT_MATTER_LINES)):
         if _FRONT_CLOSE.match(lines[i]):
@@ -42,8 +56,32 @@ def front_matter_end(lines: list[str]) -> int:
     return 0
 
 
+def fenced(lines: list[str]) -> list[bool]:
+    """Whether each line is fenced code or a fence; a fence closes only on its own character, at least as long."""
+    out: list[bool] = []
+    opened = ""
+    for line in lines:
+        m = _FENCE.match(line)
+        if not opened and m:
+            opened = m.group(1)
+        elif opened and m and m.group(1)[0] == opened[0] and len(m.group(1)) >= len(opened):
+            out.append(True)
+            opened = ""
+            continue
+        out.append(bool(opened))
+    return out
+
+
 def _cells(line: str) -> list[str]:
     return [inline(c.strip()) for c in line.strip().strip("|").split("|")]
+
+
+def _table_header(line: str, rule: str) -> list[str] | None:
+    """The header cells when `line` heads a table ruled by `rule` (as many rule cells as header cells)."""
+    if "|" not in line or not _TABLE_RULE.match(rule):
+        return None
+    cells = _cells(line)
+    return cells if len(cells) == len(rule.strip().strip("|").split("|")) else None
 
 
 def _row(header: list[str], line: str) -> str:
@@ -53,51 +91,49 @@ def _row(header: list[str], line: str) -> str:
 
 
 def plain_lines(lines: list[str]) -> list[str]:
-    """The lines with front matter and table rules blanked, table rows spelled out, inline markup removed; fenced
-    code as written."""
+    """The lines with front matter, thematic breaks and table rules blanked, table rows spelled out, inline
+    markup removed; fenced code as written."""
     out = list(lines)
     start = front_matter_end(lines)
     out[:start] = [""] * start
-    in_fence = False
+    code = fenced(lines)
     header: list[str] | None = None
     for i in range(start, len(lines)):
         line = lines[i]
-        if FENCE.match(line):
-            in_fence = not in_fence
-        if in_fence or FENCE.match(line):
+        if code[i]:
             continue
-        if "|" in line and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1]):
-            header, out[i] = _cells(line), ""  # the header row: said in every row below it
+        head = _table_header(line, lines[i + 1]) if i + 1 < len(lines) and not code[i + 1] else None
+        if head is not None:
+            header, out[i] = head, ""  # the header row: said in every row below it
         elif header is not None and _TABLE_RULE.match(line):
             out[i] = ""
         elif header is not None and "|" in line:
             out[i] = _row(header, line)
         else:
             header = None
-            out[i] = inline(line)
+            out[i] = "" if _BREAK.match(line) and not _setext_under(lines, out, i) else inline(line)
     return out
+
+
+def _setext_under(lines: list[str], plain: list[str], i: int) -> bool:
+    """Whether line i underlines the line above it as a setext heading (text, not code, a table or a list)."""
+    if i == 0 or not _SETEXT.match(lines[i]):
+        return False
+    above = lines[i - 1]
+    return bool(plain[i - 1].strip()) and not _TABLE_RULE.match(above) and not _LIST_ITEM.match(above)
 
 
 def headings(lines: list[str], plain: list[str]) -> list[tuple[int, int, str]]:
     """(line, level, heading) of every `#` heading and every setext one (its text line; `===` is level 1, `---`
     level 2), outside fenced code and front matter."""
     found: list[tuple[int, int, str]] = []
-    in_fence = False
+    code = fenced(lines)
     for i in range(front_matter_end(lines), len(lines)):
-        if FENCE.match(lines[i]):
-            in_fence = not in_fence
-            continue
-        if in_fence:
+        if code[i]:
             continue
         m = ATX_HEADING.match(plain[i])
-        setext = _SETEXT.match(lines[i])
         if m:
             found.append((i, len(m.group(1)), m.group(2).strip()))
-        elif setext and i > 0 and _underlines(lines[i - 1], plain[i - 1]) and not (found and found[-1][0] == i - 1):
-            found.append((i - 1, 1 if setext.group(1).startswith("=") else 2, plain[i - 1].strip()))
+        elif _setext_under(lines, plain, i) and not code[i - 1] and not (found and found[-1][0] == i - 1):
+            found.append((i - 1, 1 if lines[i].strip().startswith("=") else 2, plain[i - 1].strip()))
     return found
-
-
-def _underlines(line: str, plain: str) -> bool:
-    """Whether a `===` / `---` line under `line` makes it a heading: a line of text, not code or a table."""
-    return bool(plain.strip()) and not FENCE.match(line) and not _TABLE_RULE.match(line)

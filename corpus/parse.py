@@ -21,7 +21,8 @@ from corpus.model import Document, Section
 
 GUIDE_CATEGORIES = ("Deep Learning", "NLP", "Machine Learning", "Misc")
 _NUMBERED = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}[.)])\s+(\S.*)$")  # "3. Air travel. …", "3.1 Night"
-_RUN_IN_END = re.compile(r"(?<=[.:])\s+")  # "Air travel. Employees …", "Night trains: a sleeper …"
+# "Air travel. Employees …", "Night trains: a sleeper …"; not after "e.g." or "Dr." (a word of three letters ends it)
+_RUN_IN_END = re.compile(r"(?<=[^\W\d_]{3}[.:])\s+")
 _TITLE_WORDS = 8
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 

@@ -69,7 +69,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     offset = 0
     for line in text.split("\n"):
         last = 0
-        for cut in [*SENTENCE_END.finditer(line), None]:
+        marker = _BULLET.match(line)  # split_sentences() splits after it: "3. Air travel." is one sentence
+        for cut in [*SENTENCE_END.finditer(line, marker.end() if marker else 0), None]:
             start, end = offset + last, offset + (cut.start() if cut else len(line))
             piece = text[start:end]
             if strip_bullet(piece):

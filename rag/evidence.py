@@ -88,9 +88,9 @@ _FIGURE = re.compile(
 # article ("… offers a great overview of this topic", "refer Wikipedia"). Quoted alone it answers nothing.
 _ELSEWHERE = re.compile(
     r"\b(?:mentioned|listed|described|discussed|outlined)\s+below\b|"
-    r"^(?:let(?:'s|’s|\s+us)\s+(?:understand|look|examine|see|consider|take|say|dive|explore|break)|"
-    r"here(?:'s|’s|\s+is)\s+(?:a|the)\s+(?:breakdown|summary|list|look|rundown)\b)|"
-    r"\b(?:great|good|detailed)\s+overview\b|\bcan\s+be\s+consulted\b|"
+    r"^(?:let(?:'s|’s|\s+us)\s+(?:understand|look|examine|see|consider|dive|explore|break)\b|"
+    r"here(?:'s|’s|\s+is)\s+(?:a|the)\s+(?:breakdown|summary|rundown)\b)|"
+    r"\boverview\s+of\s+this\s+topic\b|\bcan\s+be\s+consulted\b|"
     r"^(?:for\s+(?:more|details),?\s+)?(?:refer|see|read)\s+(?:to\s+)?(?:wikipedia|blog|the\s+(?:paper|article|blog))\b",
     re.IGNORECASE,
 )
@@ -127,7 +127,8 @@ def _titled(words: list[str]) -> bool:
     """A long line in title case without a full stop is a sub-heading ("Novelty and Advantages of RLHF Compared
     to Uncurated Text Corpora"), not a statement."""
     long = [w for w in words if len(w) >= 4 and w[0].isalpha()]
-    return len(long) >= 3 and sum(w[0].isupper() for w in long) >= 0.8 * len(long)
+    listing = any(w.endswith(",") for w in words)  # "… is Alice Brown, Carol Smith, …" lists names
+    return not listing and len(long) >= 3 and sum(w[0].isupper() for w in long) >= 0.8 * len(long)
 
 
 def fragment(sentence: str, words: frozenset[str]) -> bool:

@@ -293,6 +293,9 @@ def test_the_default_answer_quotes_what_dropout_does(askdoc: AskDoc) -> None:
         ("You can apply one of the several methods mentioned below to handle the outliers.", False),
         ("For a detailed explanation, references like Tom Roth’s articles on weight tying can be consulted.", False),
         ("Let’s look at two common libraries where setting the seed is possible in practice.", False),
+        ("Let's say the learning rate is 0.1, then each step moves the weights by a tenth of the gradient.", True),
+        ("The dashboard gives a good overview of cluster health in real time.", True),
+        ("The on-call rotation is Alice Brown, Carol Smith, David Jones, Erin White and Frank Green", True),
         # a pointer at the end of a sentence that says something keeps the sentence
         ("If dummy variables for all categories were included, their sum would equal 1. Refer Wikipedia", True),
         ("Novelty and Advantages of RLHF Compared to Uncurated Text Corpora", False),  # a sub-heading

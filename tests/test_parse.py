@@ -121,6 +121,33 @@ def test_markdown_reads_as_text_a_person_sees() -> None:
     assert doc.sha256 == sha256_text(text)  # the file's own bytes identify it
 
 
+@pytest.mark.parametrize(
+    ("text", "sections"),
+    [
+        # a --- at the top without YAML keys is a thematic break, not front matter: nothing is lost
+        (
+            "---\n\nIntro.\n\n## Part\n\nPart text.\n\n---\n\nFooter.\n",
+            [("t", "Intro."), ("Part", "Part text.\n\n\n\nFooter.")],
+        ),
+        # a code span is kept as written (its * and ** are not emphasis); emphasis outside it goes
+        (
+            "# T\nGlob `*.py` files, call `f(**kw)`, **bold** and *it*.\n",
+            [("T", "Glob *.py files, call f(**kw), bold and it.")],
+        ),
+        # a fence closes only on its own character, at least as long: the inner ``` is code
+        ("# T\n````\n```\n# inside\n```\n````\nafter\n", [("T", "````\n```\n# inside\n```\n````\nafter")]),
+        # a thematic break is not text: "Setup" has none and is no section
+        ("# G\n## Setup\n\n---\n\n### Install\n\nRun pip.\n", [("Install", "Run pip.")]),
+        ("# G\n- item\n---\ntext\n", [("G", "- item\n\ntext")]),  # a list item over --- is no heading
+        ("# Learn C#\ntext\n## Closed ##\nx\n", [("Learn C#", "text"), ("Closed", "x")]),  # C# keeps its #
+        # a line with a | over --- is a setext heading, not a table (no matching rule cells); "T" has no text
+        ("# T\nOptions: -v | --verbose\n---\nMore.\n", [("Options: -v | --verbose", "More.")]),
+    ],
+)
+def test_markdown_edge_cases(text: str, sections: list[tuple[str, str]]) -> None:
+    assert [(s.heading, s.text) for s in parse_text(text, "t.md").sections] == sections
+
+
 def test_plain_text_is_one_section() -> None:
     doc = parse_text("Some notes\nabout things.\n", "notes.txt")
     assert [(s.heading, s.text) for s in doc.sections] == [("notes", "Some notes\nabout things.")]
@@ -145,6 +172,10 @@ def test_numbered_paragraphs_of_plain_text_are_sections() -> None:
         ("policy/3-rail-travel", "3. Rail travel", 8, 9),
         ("policy/3-1-night-trains", "3.1 Night trains", 11, 11),
     ]
+    abbreviated = parse_text("1. Meals, e.g. lunch, are capped.\n\n2. Hotels. Max 120.\n\n3. Taxis. Late.\n", "m.txt")
+    assert [s.heading for s in abbreviated.sections] == ["1. Meals, e.g. lunch, are capped", "2. Hotels", "3. Taxis"]
+    spans = sentence_spans(text)  # the spans cut as split_sentences() does: "3. Rail travel." is one sentence
+    assert [strip_bullet(text[a:b]) for a, b in spans] == split_sentences(text)
     assert doc.sections[3].text == (
         "3. Rail travel. Second-class tickets are the standard.\nFirst class is allowed for trips over three hours."
     )
@@ -176,6 +207,12 @@ def test_empty_and_binary_documents_are_refused(tmp_path) -> None:  # type: igno
     bad.write_bytes("café crème".encode("cp1252"))  # another encoding: the error says how to convert it
     with pytest.raises(InvalidInputError, match=r"not UTF-8 text .* iconv -f WINDOWS-1252 -t UTF-8"):
         read_document(bad)
+    bad.write_bytes("no byte-order mark".encode("utf-16-le"))  # NULs: binary, or UTF-16 without its mark
+    with pytest.raises(InvalidInputError, match=r"without a byte-order mark: .* iconv -f UTF-16LE"):
+        read_document(bad)
+    wide = tmp_path / "wide.txt"
+    wide.write_bytes("\ufeffUTF-32 text is read too.".encode("utf-32-le"))
+    assert read_document(wide).sections[0].text == "UTF-32 text is read too."
     notepad = tmp_path / "notepad.txt"  # Windows Notepad's "Unicode": UTF-16 with a byte-order mark
     notepad.write_bytes("\ufeffLe café est ouvert à 8 heures.".encode("utf-16-le"))
     assert read_document(notepad).sections[0].text == "Le café est ouvert à 8 heures."

@@ -38,25 +38,36 @@ def parse_bytes(data: bytes, name: str, id_prefix: str = "") -> Document:
     return doc
 
 
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # what Windows Notepad writes as "Unicode"
+# Byte-order marks, longest first (UTF-32's starts like UTF-16's); UTF-16 is what Windows Notepad calls "Unicode".
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+_CONVERT = "convert such a file first, e.g. iconv -f WINDOWS-1252 -t UTF-8 FILE > FILE.utf8.txt"
 
 
 def decode_text(data: bytes) -> str:
-    if data.startswith(_UTF16_BOMS):
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), None)
+    if encoding:
         try:
-            return data.decode("utf-16").removeprefix("\ufeff")
+            return data.decode(encoding).removeprefix("\ufeff")
         except UnicodeDecodeError:
             pass  # a BOM by chance: judged as any other bytes below
     # A NUL byte is valid UTF-8 but never part of a text document: an image or archive renamed .md has them.
     if b"\x00" in data[:8192]:
-        raise InvalidInputError("binary data, not UTF-8 text (askdoc reads PDF, HTML, Markdown and plain text)")
+        raise InvalidInputError(
+            "binary data, not UTF-8 text (or UTF-16 text without a byte-order mark: "
+            + _CONVERT.replace("WINDOWS-1252", "UTF-16LE")
+            + "; askdoc reads PDF, HTML, Markdown and plain text)"
+        )
     try:
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise InvalidInputError(
-            f"not UTF-8 text (byte {exc.start}): binary data, or text saved in another encoding; convert such a "
-            "file first, e.g. iconv -f WINDOWS-1252 -t UTF-8 FILE > FILE.utf8.txt (askdoc reads PDF, HTML, "
-            "Markdown and plain text)"
+            f"not UTF-8 text (byte {exc.start}): binary data, or text saved in another encoding; {_CONVERT} "
+            "(askdoc reads PDF, HTML, Markdown and plain text)"
         ) from None
 
 
