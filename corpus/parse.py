@@ -172,7 +172,8 @@ def parse_plain(text: str, name: str, id_prefix: str = "") -> Document:
 
 def _numbered_paragraphs(lines: list[str]) -> list[tuple[int, str]]:
     """(line, heading) of each paragraph that opens with its number, when the document is made of them: three or
-    more, after a blank line, counting up from 1 (3.1 belongs to 3). A numbered list inside prose is not that."""
+    more, after a blank line, counting up from 1 (3.1 belongs to 3). A tight numbered list (no blank line between
+    its items) inside prose is not that; a loose one is, and the prose after it joins its last item."""
     found = [
         (i, m) for i, line in enumerate(lines) if (m := _NUMBERED.match(line)) and (i == 0 or not lines[i - 1].strip())
     ]
