@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from corpus.model import Passage, Section
+from corpus.model import Passage, Section, passage_title
 from corpus.text import SENTENCE_END
 
 TokenCounter = Callable[[str], int]
@@ -36,7 +36,7 @@ def chunk_sections(
 
 def chunk_section(section: Section, count_tokens: TokenCounter, cfg: ChunkConfig) -> list[Passage]:
     context = " › ".join(parents(section))
-    heading_cost = count_tokens(f"{context} › {section.heading}" if context else section.heading) + 1  # + newline
+    heading_cost = count_tokens(passage_title(context, section.heading)) + 1  # +1 for the newline's share
     limit = min(cfg.max_tokens, cfg.window - cfg.special_tokens) - heading_cost
     # A pathological heading longer than the window still yields passages; the embedder truncates the heading.
     limit = max(limit, 32)

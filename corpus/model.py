@@ -29,6 +29,11 @@ class Section:
         return asdict(self)
 
 
+def passage_title(context: str, heading: str) -> str:
+    """The first line of a passage's indexed text: its heading, after the headings it sits under."""
+    return f"{context} › {heading}" if context else heading
+
+
 @dataclass(frozen=True)
 class Passage:
     """A window of a section's body that fits the embedding model; it always carries its heading."""
@@ -45,7 +50,7 @@ class Passage:
     def indexed_text(self) -> str:
         """What the embedder and BM25 see: the heading (and the headings it sits under) gives every window its
         topic."""
-        title = f"{self.context} › {self.heading}" if self.context else self.heading
+        title = passage_title(self.context, self.heading)
         return f"{title}\n{self.text}" if self.text else title
 
     def to_dict(self) -> dict[str, Any]:

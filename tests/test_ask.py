@@ -22,9 +22,10 @@ from index.lexical import tokenize
 from rag.citations import cited_numbers, clean_markers, strip_markers
 from rag.config import Settings
 from rag.context import Source
-from rag.evidence import Evidence, EvidenceConfig, Sentence, answer_sentences, fragment, standalone
+from rag.evidence import Evidence, EvidenceConfig, Sentence, answer_sentences
 from rag.generation import models as llm_module
 from rag.pipeline import Answer, AskDoc, FinalEvent, TokenEvent
+from rag.quotable import fragment, standalone
 from rag.refusal import REASONS, RefusalModel
 from rag.retrieve import Retriever
 from rag.verify import Verifier, numbers_grounded

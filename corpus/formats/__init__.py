@@ -45,7 +45,10 @@ _BOMS = (
     (b"\xff\xfe", "utf-16"),
     (b"\xfe\xff", "utf-16"),
 )
-_CONVERT = "convert such a file first, e.g. iconv -f WINDOWS-1252 -t UTF-8 FILE > FILE.utf8.txt"
+
+
+def _convert(encoding: str) -> str:
+    return f"convert such a file first, e.g. iconv -f {encoding} -t UTF-8 FILE > FILE.utf8.txt"
 
 
 def decode_text(data: bytes) -> str:
@@ -58,16 +61,15 @@ def decode_text(data: bytes) -> str:
     # A NUL byte is valid UTF-8 but never part of a text document: an image or archive renamed .md has them.
     if b"\x00" in data[:8192]:
         raise InvalidInputError(
-            "binary data, not UTF-8 text (or UTF-16 text without a byte-order mark: "
-            + _CONVERT.replace("WINDOWS-1252", "UTF-16LE")
-            + "; askdoc reads PDF, HTML, Markdown and plain text)"
+            f"binary data, not UTF-8 text (or UTF-16 text without a byte-order mark: {_convert('UTF-16LE')}; "
+            "askdoc reads PDF, HTML, Markdown and plain text)"
         )
     try:
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise InvalidInputError(
-            f"not UTF-8 text (byte {exc.start}): binary data, or text saved in another encoding; {_CONVERT} "
-            "(askdoc reads PDF, HTML, Markdown and plain text)"
+            f"not UTF-8 text (byte {exc.start}): binary data, or text saved in another encoding; "
+            f"{_convert('WINDOWS-1252')} (askdoc reads PDF, HTML, Markdown and plain text)"
         ) from None
 
 
