@@ -175,12 +175,20 @@ def _numbered_paragraphs(lines: list[str]) -> list[tuple[int, str]]:
     more, after a blank line, counting up from 1 (3.1 belongs to 3). A tight numbered list (no blank line between
     its items) inside prose is not that; a loose one is, and the prose after it joins its last item."""
     found = [
-        (i, m) for i, line in enumerate(lines) if (m := _NUMBERED.match(line)) and (i == 0 or not lines[i - 1].strip())
+        (i, m)
+        for i, line in enumerate(lines)
+        if (m := _NUMBERED.match(line)) and (i == 0 or not lines[i - 1].strip()) and not _decimal(m)
     ]
     tops = [int(m.group(1).split(".")[0].rstrip(")")) for _, m in found]
     if len(found) < 3 or tops[0] != 1 or any(b - a not in (0, 1) for a, b in pairwise(tops)):
         return []
     return [(i, f"{m.group(1)} {_run_in_title(m.group(2))}") for i, m in found]  # the number as written
+
+
+def _decimal(m: re.Match[str]) -> bool:
+    """ "1.5 million visitors came …" opens with a decimal number, not paragraph 1.5 (that is "1.5 Night trains")."""
+    number, rest = m.group(1), m.group(2)
+    return "." in number.rstrip(".") and not number.endswith(".") and rest[0].islower()
 
 
 def _run_in_title(rest: str) -> str:

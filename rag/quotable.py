@@ -31,7 +31,8 @@ _BACK_MATTER = re.compile(
 )
 _FIELD = re.compile(r"^\s*[@\w]+\s*=\s*\{|[{}],?\s*$")  # a BibTeX line: "title = {…}," or "@article{key,"
 _CODE = re.compile(r"^(?:from |import |def |class |print\(|>>>|return |for .* in .*:|#include)|[{};]\s*$")
-_WINDOWS_PATH = re.compile(r"\b[A-Za-z]:\\\S*|\\\\\S+")  # C:\ProgramData\app.yaml, \\server\share
+# C:\Program Files\App\app.yaml, \\server\share, %APPDATA%\app, ..\logs\app.log: a folder's name may hold spaces
+_WINDOWS_PATH = re.compile(r"(?:\b[A-Za-z]:|%\w+%|\.{1,2}|\\)\\(?:[^\\\s]+(?: [^\\\s]+)*\\)*[^\\\s]*")
 # A sentence opening with one of these leans on the sentence before it.
 _ANAPHOR = re.compile(
     r"^(?:this|these|that|those|it|its|they|their|such|however|therefore|thus|hence|so|also|additionally|"

@@ -303,6 +303,9 @@ def test_the_default_answer_quotes_what_dropout_does(askdoc: AskDoc) -> None:
         ("RLHF allows for the creation of models that are better aligned with human values and nuances", True),
         # backslashes: a Windows path is quotable, LaTeX is not
         ("The Windows installer puts the configuration in C:\\ProgramData\\FlowPipe\\flowpipe.yaml by default.", True),
+        ("Edit C:\\Program Files\\Flow Pipe\\conf\\flowpipe.yaml to change the port it listens on.", True),
+        ("Logs go to ..\\..\\logs\\flowpipe\\today.log and %APPDATA%\\FlowPipe\\cache\\index.db by default.", True),
+        ("The team keeps it on \\\\fileserver\\team docs\\policies\\travel.pdf for everyone to read.", True),
         ("The loss is \\(\\frac{1}{n}\\sum_i \\log p_i\\) over the batch of examples.", False),
     ],
 )

@@ -172,6 +172,10 @@ def test_numbered_paragraphs_of_plain_text_are_sections() -> None:
         ("policy/3-rail-travel", "3. Rail travel", 8, 9),
         ("policy/3-1-night-trains", "3.1 Night trains", 11, 11),
     ]
+    # a paragraph that opens with a decimal number is not paragraph 2.5, nor does it end the numbering
+    figures = text.replace("\n\n3. Rail", "\n\n2.5 million kilometres were flown last year.\n\n3. Rail")
+    assert [s.heading for s in parse_text(figures, "policy.txt").sections] == [s.heading for s in doc.sections]
+    assert "2.5 million kilometres" in parse_text(figures, "policy.txt").sections[2].text
     abbreviated = parse_text("1. Meals, e.g. lunch, are capped.\n\n2. Hotels. Max 120.\n\n3. Taxis. Late.\n", "m.txt")
     assert [s.heading for s in abbreviated.sections] == ["1. Meals, e.g. lunch, are capped", "2. Hotels", "3. Taxis"]
     spans = sentence_spans(text)  # the spans cut as split_sentences() does: "3. Rail travel." is one sentence
