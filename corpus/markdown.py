@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from itertools import zip_longest
 
+from corpus import text
+
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 # A closing run of #s needs a space before it: "# Learn C#" keeps its "#".
 ATX_HEADING = re.compile(r"^(#{1,6})\s+(.+?)(?:\s+#+)?\s*$")
@@ -113,6 +115,16 @@ def plain_lines(lines: list[str]) -> list[str]:
             header = None
             out[i] = "" if _BREAK.match(line) and not _setext_under(lines, out, i) else inline(line)
     return out
+
+
+def soft_breaks(lines: list[str], plain: list[str]) -> list[bool]:
+    """Which of the reader's lines only continue a wrapped paragraph (a soft line break, a space when Markdown is
+    rendered): corpus.text's rule, but never in fenced code nor after a hard break (two spaces or a backslash)."""
+    code = fenced(lines)
+    return [
+        soft and not code[i] and not code[i - 1] and not lines[i - 1].endswith(("  ", "\\"))
+        for i, soft in enumerate(text.soft_breaks(plain))
+    ]
 
 
 def _setext_under(lines: list[str], plain: list[str], i: int) -> bool:

@@ -18,12 +18,14 @@ from corpus import markdown
 from corpus.errors import InvalidInputError
 from corpus.ids import unique_ids
 from corpus.model import Document, Section
+from corpus.text import soft_breaks, unwrap
 
 GUIDE_CATEGORIES = ("Deep Learning", "NLP", "Machine Learning", "Misc")
 _NUMBERED = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}[.)])\s+(\S.*)$")  # "3. Air travel. …", "3.1 Night"
 # "Air travel. Employees …", "Night trains: a sleeper …"; not after "e.g." or "Dr." (a word of three letters ends it)
 _RUN_IN_END = re.compile(r"(?<=[^\W\d_]{3}[.:])\s+")
 _TITLE_WORDS = 8
+_WRAP_WIDTH = 40  # a plain-text line this long without a sentence end is wrapped; a shorter one may be a list item
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 
 
@@ -146,7 +148,7 @@ def parse_markdown(text: str, name: str, id_prefix: str = "") -> Document:
         headings.append((at, end, heading, category))
         stack = [(lv, h) for lv, h in stack if lv < level] + [(level, heading)]
         paths.append(tuple(h for _, h in stack))
-    doc = _document(lines, headings, name, text, [], id_prefix, paths)
+    doc = _document(lines, headings, name, text, [], id_prefix, paths, soft=markdown.soft_breaks(raw, lines))
     # A heading with nothing under it but sub-headings ("## Troubleshooting", then "### High memory usage") is no
     # section of its own, as in HTML and PDF: it lives on in its sub-sections' heading paths, which their
     # passages carry (corpus.chunk.parents), where it would otherwise be a passage of one word that outranks them.
@@ -160,14 +162,15 @@ def parse_plain(text: str, name: str, id_prefix: str = "") -> Document:
     per numbered paragraph, its number and run-in title the heading, so a rule is quoted and cited as part of
     the rule it belongs to."""
     lines = text.split("\n")
+    soft = soft_breaks(lines, min_width=_WRAP_WIDTH)
     numbered = _numbered_paragraphs(lines)
     if not numbered:
-        return _document(lines, [(-1, len(lines), Path(name).stem, "")], name, text, [], id_prefix)
+        return _document(lines, [(-1, len(lines), Path(name).stem, "")], name, text, [], id_prefix, soft=soft)
     starts = [at for at, _ in numbered] + [len(lines)]
     headings = [(at, starts[j + 1], heading, "") for j, (at, heading) in enumerate(numbered)]
     if _first_nonblank(lines, 0, starts[0]) is not None:  # a title and preamble before paragraph 1
         headings.insert(0, (-1, starts[0], Path(name).stem, ""))
-    return _document(lines, headings, name, text, [], id_prefix, run_in=True)
+    return _document(lines, headings, name, text, [], id_prefix, run_in=True, soft=soft)
 
 
 def _numbered_paragraphs(lines: list[str]) -> list[tuple[int, str]]:
@@ -211,17 +214,19 @@ def _document(
     id_prefix: str,
     paths: list[tuple[str, ...]] | None = None,
     run_in: bool = False,
+    soft: list[bool] | None = None,
 ) -> Document:
     """Build sections from (heading line, end, heading, category); heading line -1 means "no heading line".
     `paths`: each section's heading path (default: its category, when it has one, then its heading). `run_in`:
-    a heading line is the first line of its section's text too (a numbered paragraph's title)."""
+    a heading line is the first line of its section's text too (a numbered paragraph's title). `soft`: which
+    lines only continue a wrapped paragraph (corpus.text.soft_breaks); a section's text has them joined."""
     ids = unique_ids([h for _, _, h, _ in headings], id_prefix)
     if paths is None:
         paths = [tuple(p for p in (category, heading) if p) for _, _, heading, category in headings]
     sections = []
     for sid, (at, end, heading, category), path in zip(ids, headings, paths, strict=True):
         first = at if run_in and at >= 0 else at + 1  # the section's first line of text
-        body = "\n".join(lines[first:end]).strip("\n")
+        body = "\n".join(unwrap(lines[first:end], soft[first:end]) if soft else lines[first:end]).strip("\n")
         # Trailing blank lines are not part of the section's span.
         last = end - 1
         while last > first and not lines[last].strip():

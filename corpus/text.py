@@ -23,6 +23,34 @@ def strip_bullet(line: str) -> str:
     return _BULLET.sub("", line).strip()
 
 
+def soft_breaks(lines: list[str], min_width: int = 0) -> list[bool]:
+    """Whether each line continues the one before it, its line break only a wrap of the paragraph ("… stay for
+    seven" / "years before deletion."): both hold text, the one before ends without a sentence end or colon and
+    is at least `min_width` characters long (plain text: short lines without punctuation are a list, such as
+    "Name: Ann" / "Phone: 555"), and the line is no list item, heading, table row or quote."""
+    return [
+        i > 0
+        and bool(line.strip() and (prev := lines[i - 1].rstrip()))
+        and not prev.endswith((".", "!", "?", ":", ";"))
+        and len(prev.strip()) >= min_width
+        and not _BULLET.match(line)
+        and not line.lstrip().startswith(("#", "|", ">"))
+        for i, line in enumerate(lines)
+    ]
+
+
+def unwrap(lines: list[str], soft: list[bool]) -> list[str]:
+    """The lines with each soft-broken one joined to the one before it by a space: a paragraph on one line, so
+    its sentences are whole (a line break is otherwise a sentence end)."""
+    out: list[str] = []
+    for line, joined in zip(lines, soft, strict=True):
+        if joined and out:
+            out[-1] = f"{out[-1].rstrip()} {line.strip()}"
+        else:
+            out.append(line)
+    return out
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences of a text: each line (bullet markers removed) split at sentence ends; blanks dropped."""
     out: list[str] = []

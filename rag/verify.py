@@ -36,14 +36,22 @@ class SentenceSupport:
 
 
 def checkable(sentence: str) -> bool:
-    """Questions echoed from the prompt and list intros are never evidence."""
+    """Questions echoed from the prompt, list intros and scraps ("8.", "Hotels") are never evidence: a sentence
+    says something in three words, two of them content words."""
     text = strip_markers(sentence)
-    return bool(text) and not text.endswith(("?", ":"))
+    return len(text.split()) >= 3 and len(tokenize(text)) >= 2 and not text.endswith(("?", ":"))
 
 
-def numbers_grounded(sentence: str, evidence: str) -> bool:
-    """Every number the sentence states occurs in the evidence: small models invent figures fluently."""
-    return all(n in evidence for n in _NUMBER.findall(sentence))
+def numbers_grounded(sentence: str, evidence: list[str]) -> bool:
+    """Every number the sentence states occurs, as a number, in one evidence sentence that shares at least two
+    other content words with it: small models invent figures fluently, and also move a true one onto another
+    claim ("register within 6 months" from "register within 30 days" and "gaskets are covered for 6 months")."""
+    words = set(tokenize(sentence))
+    for number in set(_NUMBER.findall(sentence)):
+        about = words - set(tokenize(number))
+        if not any(number in _NUMBER.findall(e) and len(about & set(tokenize(e))) >= 2 for e in evidence):
+            return False
+    return True
 
 
 def words_grounded(sentence: str, evidence_tokens: set[str]) -> bool:
@@ -59,11 +67,11 @@ class Verifier:
         self._embedder = embedder
         self._evidence = [(src.n, sent) for src in sources for sent in src.sentences]
         self._vecs = embedder.embed([e for _, e in self._evidence]) if self._evidence else np.zeros((0, 1))
-        self._text = {src.n: " ".join(src.sentences) for src in sources}
+        self._sentences = {src.n: src.sentences for src in sources}
         # The prompt shows each source under its heading; a heading echoed back says nothing ("Please Explain
         # What is Dropout in Deep Learning [1]" to "how does dropout work").
         self._headings = {normalise(src.heading).rstrip("?.:") for src in sources}
-        self._tokens = {n: set(tokenize(t)) for n, t in self._text.items()}
+        self._tokens = {src.n: set(tokenize(" ".join(src.sentences))) for src in sources}
 
     def score(self, text: str, sims: np.ndarray) -> dict[int, float]:
         per_source: dict[int, float] = {}
@@ -71,7 +79,7 @@ class Verifier:
             per_source[n] = max(per_source.get(n, -1.0), float(sims[j]))
         return {
             n: 0.5 * cos + 0.5 * lexical_overlap(text, self._tokens[n])
-            if numbers_grounded(text, self._text[n]) and words_grounded(text, self._tokens[n])
+            if numbers_grounded(text, self._sentences[n]) and words_grounded(text, self._tokens[n])
             else 0.0
             for n, cos in per_source.items()
         }

@@ -28,7 +28,7 @@ from rag.pipeline import Answer, AskDoc, FinalEvent, TokenEvent
 from rag.quotable import fragment, standalone
 from rag.refusal import REASONS, RefusalModel
 from rag.retrieve import Retriever
-from rag.verify import Verifier, numbers_grounded
+from rag.verify import Verifier, checkable, numbers_grounded
 
 VRAM = "how-much-vram-is-required-to-load-a-7b-llm"
 SERVE = "how-much-memory-is-needed-to-serve-a-large-language-model-llm"
@@ -356,7 +356,14 @@ def test_verifier_rejects_inversions_invented_numbers_and_echoes(retriever: Retr
     ]
     assert [c.supported for c in checks] == [True, False, False, False, False, False]
     assert checks[0].sources == [1]
-    assert numbers_grounded("needs 14 GB", "needs 14 GB") and not numbers_grounded("needs 3 GB", "needs 14 GB")
+    memory = ["A 7B model in half precision needs 14 GB of memory."]
+    assert numbers_grounded("It needs 14 GB of memory", memory)
+    assert not numbers_grounded("It needs 3 GB of memory", memory) and not numbers_grounded("needs 1 GB", memory)
+    # a true number moved onto another claim: 6 is the gaskets' months, not the registration's
+    manual = ["Register the machine online within 30 days to extend the warranty.", "Gaskets are covered for 6 months."]
+    assert not numbers_grounded("Register the machine online within 6 months to extend the warranty", manual)
+    assert numbers_grounded("The gaskets are covered for 6 months", manual)
+    assert not checkable("8. [3]") and not checkable("Hotels [1]") and checkable("Alcohol is never reimbursed [2].")
 
 
 def test_ask_json_and_batch_via_cli(retriever: Retriever, settings: Settings, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -87,6 +87,47 @@ def test_html_main_text_and_heading_paths(tmp_path: Path) -> None:
         assert furniture not in text
 
 
+def test_hard_wrapped_paragraphs_are_whole_sentences() -> None:
+    """A paragraph wrapped at 72 columns is one paragraph: its line breaks are not sentence ends, so no answer
+    quotes "… where they stay for seven" without "years before deletion." Lists, table rows, code, Markdown's
+    hard breaks and short plain-text lines keep their line breaks."""
+    wrapped = (
+        "The data retention policy keeps application logs for thirty days in hot\n"
+        "storage and then moves them to cold storage where they stay for seven\n"
+        "years before deletion.\n"
+    )
+    whole = " ".join(wrapped.split())
+    assert parse_bytes(wrapped.encode(), "notes.txt").sections[0].text == whole
+    card = "Name: Ann Lee\nPhone: 555 0100\nRoom: 3.14\n"  # short lines without punctuation: a list
+    assert parse_bytes(card.encode(), "card.txt").sections[0].text == card.strip()
+    html = f"<html><body><h2>Retention</h2><p>{wrapped}</p><pre>keep\nthese lines</pre></body></html>"
+    assert parse_bytes(html.encode(), "p.html").sections[0].text == f"{whole}\nkeep\nthese lines"
+    markdown = (
+        f"# Retention\n\n{wrapped}\n- Backups run nightly and are kept\n  for ninety days.\n"
+        "- Restores need a ticket\n\n"
+        "| Tier | Days |\n|---|---|\n| hot | 30 |\n| cold | 2555 |\n\n```\nrestore --from cold\n--dry-run\n```\n"
+        "Ann Lee  \nOn-call lead\n"
+    )
+    assert parse_bytes(markdown.encode(), "r.md").sections[0].text.split("\n") == [
+        whole,
+        "",
+        "- Backups run nightly and are kept for ninety days.",
+        "- Restores need a ticket",
+        "",
+        "",  # the table's header row and rule: said in every row
+        "",
+        "Tier: hot; Days: 30.",
+        "Tier: cold; Days: 2555.",
+        "",
+        "```",
+        "restore --from cold",
+        "--dry-run",
+        "```",
+        "Ann Lee  ",
+        "On-call lead",
+    ]
+
+
 def test_html_is_sniffed_without_its_suffix() -> None:
     doc = parse_bytes(b"<!DOCTYPE html><html><body><h2>Hello</h2><p>World.</p></body></html>", "page.dat")
     assert [(s.heading, s.text) for s in doc.sections] == [("Hello", "World.")]

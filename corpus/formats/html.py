@@ -29,6 +29,9 @@ def parse_html(text: str, name: str, id_prefix: str = "") -> Document:
     for tag in soup.find_all(_DROP):
         tag.decompose()
     root = soup.find("main") or soup.find("article") or soup.body or soup
+    for string in root.find_all(string=True):
+        if "\n" in string and string.find_parent("pre") is None:
+            string.replace_with(string.replace("\n", " "))  # a line break in the source is a space on the page
     for tag in root.find_all(HEADINGS):
         heading = " ".join(tag.get_text(" ").split())
         tag.replace_with(f"\n{_MARK}{tag.name[1]}\x00{heading}\n" if heading else "\n")
