@@ -64,6 +64,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 continue
             print_sources(answer)
             print()
+            if answer.refused:  # a question the collection does not cover sets no topic for the next one
+                continue
             sections = tuple(dict.fromkeys(src.section_id for src in answer.cited_sources()))
             history = [*history, Turn(question, sections)][-MAX_TURNS:]
     except KeyboardInterrupt:

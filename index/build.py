@@ -26,7 +26,7 @@ def build_index(
     cfg = chunk_config or ChunkConfig()
     sections = [s for doc, _ in documents for s in doc.sections]
     passages = chunk_sections(sections, embedder.count_tokens, cfg)
-    vectors = _embed(passages, embedder, previous, cfg.version, progress)
+    vectors = _embed(passages, embedder, previous, progress)
     records = [r for _, r in documents]
     return _finish(records, sections, passages, vectors, embedder, (faiss_kind, exact_below), cfg, previous, progress)
 
@@ -51,7 +51,7 @@ def update_index(
     new_passages = chunk_sections(new_sections, embedder.count_tokens, cfg)
     sections = [s for s in previous.sections.values() if doc_prefix(s.id) in keep] + new_sections
     passages = [previous.passages[i] for i in rows] + new_passages
-    new_vectors = _embed(new_passages, embedder, previous, cfg.version, progress)
+    new_vectors = _embed(new_passages, embedder, previous, progress)
     vectors = np.concatenate([previous.vectors[rows], new_vectors]).astype(np.float32, copy=False)
     return _finish(records, sections, passages, vectors, embedder, (faiss_kind, exact_below), cfg, previous, progress)
 
@@ -91,16 +91,11 @@ def _finish(
     return index
 
 
-def _embed(
-    passages: list[Passage], embedder: Embedder, previous: StoredIndex | None, chunker: str, progress: bool
-) -> np.ndarray:
-    """Embed only what the previous index does not already hold for the same model, chunker and text."""
+def _embed(passages: list[Passage], embedder: Embedder, previous: StoredIndex | None, progress: bool) -> np.ndarray:
+    """Embed only what the previous index does not already hold for the same model and text. A passage's vector
+    depends on nothing else, so a new chunker re-embeds only the passages it cuts differently."""
     known: dict[str, int] = {}
-    if (
-        previous is not None
-        and previous.manifest.embed_model == embedder.model_id
-        and previous.manifest.chunker == chunker
-    ):
+    if previous is not None and previous.manifest.embed_model == embedder.model_id:
         known = {p.indexed_text: i for i, p in enumerate(previous.passages)}
     todo = [i for i, p in enumerate(passages) if p.indexed_text not in known]
     vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)

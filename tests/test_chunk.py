@@ -84,3 +84,23 @@ def test_empty_section_still_has_a_passage() -> None:
     section = Section("e", "Only a heading", "", "", "d", 1, 1)
     (p,) = chunk_section(section, lambda s: len(s.split()), ChunkConfig())
     assert p.text == "" and p.indexed_text == "Only a heading"
+
+
+def test_a_documents_title_goes_with_every_passage(passages: list[Passage]) -> None:
+    """Under one top heading, the document's title: every passage carries it, so "How much does the BrewMaster X7
+    weigh?" can find the specifications rather than only the introduction that names the machine. The guide's top
+    headings are its parts: they stay out (its passages carry no context)."""
+    from corpus.parse import parse_text
+
+    manual = parse_text(
+        "# BrewMaster X7 Manual\nThank you for choosing it.\n## Specifications\n### Weight\nIt weighs 7.8 kg.\n"
+        "## Cleaning\nNever use vinegar.\n",
+        "manual.md",
+    )
+    contexts = {p.heading: p.context for p in chunk_sections(manual.sections, lambda s: len(s.split()))}
+    assert contexts == {
+        "BrewMaster X7 Manual": "",
+        "Weight": "BrewMaster X7 Manual › Specifications",
+        "Cleaning": "BrewMaster X7 Manual",
+    }
+    assert {p.context for p in passages} == {""}

@@ -27,7 +27,7 @@ def test_round_trip_build_load_search(retriever: Retriever, settings: Settings) 
     m = loaded.manifest
     assert m.counts["sections"] == 262 and m.counts["passages"] == len(loaded.passages) > 262
     assert m.embed_model == "sentence-transformers/all-MiniLM-L6-v2" and m.embed_dim == 384
-    assert m.faiss_kind == "flat" and m.chunker.startswith("chunk-v2") and m.created_at
+    assert m.faiss_kind == "flat" and m.chunker.startswith("chunk-v3") and m.created_at
     assert loaded.faiss.ntotal == len(loaded.passages)
     hits = retriever.search("what does the stable in stable diffusion mean", k=3).hits
     assert hits[0].heading == "What does the “stable” in stable diffusion refer to?"
@@ -54,16 +54,23 @@ def test_a_kind_forced_before_the_manifest_recorded_requests_is_kept(own_index: 
     assert store.Manifest.from_dict(manifest | {"faiss_kind": "hnsw"}).faiss_request == "hnsw"  # was asked for
 
 
-def test_stale_manifest_triggers_rebuild(own_index: Settings, embedder: Embedder) -> None:
-    # Stale by its FAISS kind: the rebuild keeps every vector, where a stale chunker would re-embed the corpus.
+def test_stale_manifest_triggers_rebuild(
+    own_index: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stale by its FAISS kind and its chunker (an index from an older askdoc): rebuilt, and every passage the new
+    chunker cuts as the old one did keeps its vector (the guide's passages are all alike, so none is embedded)."""
     path = own_index.index_dir / "manifest.json"
     manifest = json.loads(path.read_text())
     manifest["faiss_kind"], manifest["created_at"] = "hnsw", "2000-01-01T00:00:00+00:00"
+    manifest["chunker"] = "chunk-v2:256:200:40"
     path.write_text(json.dumps(manifest))
+    embedded: list[str] = []
+    monkeypatch.setattr(embedder, "embed_in_calls", lambda texts, *_: embedded.extend(texts) or embedder.embed(texts))
     said: list[str] = []
     index = _collection(own_index, embedder, said.append).open()
-    assert any("out of date" in s and "FAISS index is 'hnsw'" in s for s in said), said
+    assert any("out of date" in s and "FAISS index is 'hnsw'" in s and "chunk-v2" in s for s in said), said
     assert index.manifest.faiss_kind == "flat" and index.manifest.created_at != manifest["created_at"]
+    assert index.manifest.chunker.startswith("chunk-v3") and embedded == []
     assert store.read_manifest(own_index.index_dir).to_dict() == index.manifest.to_dict()
 
 

@@ -188,12 +188,16 @@ def test_a_refusal_lists_at_most_eight_unknown_words(page: Page) -> None:
 def test_answer_anyway_asks_again_without_refusing(page: Page) -> None:
     refused = ask(page, "What is the capital of France?")
     expect(refused).to_have_class("answer refused")
+    assert "null" not in refused.inner_text()  # the parts a refusal leaves out are not printed
     sent = asks(page)
     refused.get_by_role("button", name="Answer anyway").click()
     again = final(page.locator(".turn").nth(1).locator(".answer"))
     expect(again).to_have_class("answer")  # answered: quoted sentences with their sources
     expect(again.locator(".sources li").first).to_be_visible()
     assert sent[-1]["question"] == "What is the capital of France?" and sent[-1]["refuse_below"] == 0
+    # A refused turn sets no topic for the next question: its history holds the answered turn alone, once.
+    ask(page, "What is focal loss?")
+    assert [turn["question"] for turn in sent[-1]["history"]] == ["What is the capital of France?"]
 
 
 def test_search_lists_sections_and_opens_them(page: Page) -> None:

@@ -26,6 +26,10 @@ function el(tag, attrs = {}, ...children) {
 
 // Which document a source is from, and its PDF page: with several documents, headings alone do not tell.
 const where = (document, page) => [document, page == null ? "" : `p. ${page}`].filter(Boolean).join(", ");
+// What a source sits under: its heading path without the heading ("Incident Playbook › Payments"), else its
+// category; two sections both headed "Symptoms" are told apart by it.
+const under = (hit) => (Array.isArray(hit.heading_path) && hit.heading_path.length > 1
+  ? hit.heading_path.slice(0, -1).join(" › ") : hit.category || "");
 const fmtScore = (score) => (typeof score === "number" ? score.toFixed(2) : "");
 
 // ---------------------------------------------------------------- HTTP
@@ -220,7 +224,9 @@ async function withRecovery(operation, status) {
 let turns = loadTurns();
 const askStatus = new Status($("status"));
 const searchStatus = new Status($("search-status"));
-const sections = new Map(); // section id -> the section's JSON, fetched once
+// section id -> the section's JSON, fetched once per question: a document replaced or removed since then is
+// fetched again, so a source never shows the text it had before.
+const sections = new Map();
 
 function loadTurns() {
   try {
@@ -236,10 +242,12 @@ function saveTurns() {
   localStorage.setItem(STORE.turns, JSON.stringify(turns));
 }
 
-// What a follow-up needs of the earlier turns: their questions and the sections their answers cited.
+// What a follow-up needs of the earlier turns: their questions and the sections their answers cited. A refused
+// turn sets no topic ("Can I bring my dog?" must not be what "and in London?" follows); a malformed saved one is
+// left out rather than breaking every later question.
 function historyOf(earlier) {
   return earlier
-    .filter((turn) => turn.answer)
+    .filter((turn) => turn.answer && !turn.answer.refused && Array.isArray(turn.answer.citations))
     .slice(-HISTORY_MAX)
     .map((turn) => ({
       question: turn.question,
@@ -256,6 +264,7 @@ function kept(answer) {
 // `options`: extra fields of the /ask request ({ refuse_below: 0 } answers what would be refused); `history`: the
 // turns it follows (by default all of them).
 async function ask(question, options = {}, history = historyOf(turns)) {
+  sections.clear();
   const turn = { question, answer: null };
   turns.push(turn);
   const view = new TurnView(turn);
@@ -359,7 +368,7 @@ function answeredParts(answer) {
       el("span", { class: "n" }, `[${c.n}]`),
       el("button", { type: "button", class: "link",
         onclick: () => openSection(c.section_id, firstUse.get(c.n) || c.snippet, true) }, c.heading),
-      el("span", { class: "meta" }, el("span", { class: "category" }, c.category || ""),
+      el("span", { class: "meta" }, el("span", { class: "category" }, under(c)),
         el("span", { class: "where" }, where(c.document, c.page)),
         el("span", { class: "score", title: "retrieval score" }, fmtScore(c.score)))));
   return [text, el("div", { class: "sources" }, el("h3", {}, "Sources"), el("ol", {}, ...items))];
@@ -370,20 +379,20 @@ function refusedParts(answer) {
     el("li", {},
       el("a", { href: `#section/${encodeURIComponent(hit.section_id)}`, class: "link",
         onclick: (e) => { e.preventDefault(); openSection(hit.section_id, null, false); } }, hit.heading),
-      el("span", { class: "meta" }, el("span", { class: "category" }, hit.category || ""),
+      el("span", { class: "meta" }, el("span", { class: "category" }, under(hit)),
         el("span", { class: "score" }, fmtScore(hit.score)))));
   // The question's words the collection never uses: what to rephrase, or which document to add.
   // The first eight: a pasted paragraph can hold dozens (as the terminal's cli/ask.py listed()).
   const unknown = answer.refusal?.unknown_words || [], most = 8;
   const more = unknown.length > most ? `, and ${unknown.length - most} more` : "";
   const why = answer.refusal?.reasons || [];
-  return [
+  return [  // el() skips the parts left out, but replaceChildren() would print them as "null"
     el("p", {}, el("span", { class: "badge" }, "Not covered"), " ", answer.answer),
     why.length ? el("p", { class: "why" }, `Why: ${why.join("; ")}.`) : null,
     unknown.length ? el("p", { class: "unknown" }, `It never mentions: ${unknown.slice(0, most).join(", ")}${more}.`) : null,
     links.length ? el("div", { class: "sources" }, el("h3", {}, "Nearest sections"), el("ul", {}, ...links)) : null,
     refusedByModel(answer) ? answerAnyway(answer) : null,
-  ];
+  ].filter(Boolean);
 }
 
 // The refusal model can be wrong (a few in a hundred answerable questions): the way past it, as a new turn that
@@ -447,7 +456,7 @@ async function openSection(id, sentence, exact, chip = null) {
 
 function renderSection(section) {
   $("panel-heading").textContent = section.heading;
-  $("panel-category").textContent = section.category || "";
+  $("panel-category").textContent = under(section);
   $("panel-where").textContent = section.page == null
     ? `${section.source}, lines ${section.start_line}–${section.end_line}`
     : where(section.source, section.page);
@@ -512,6 +521,7 @@ function lead(snippet) {
 }
 
 async function search(query) {
+  sections.clear();
   const list = $("results");
   list.replaceChildren();
   searchStatus.show("Searching…");
@@ -531,7 +541,7 @@ async function search(query) {
         el("span", { class: "n" }, `${hit.rank}.`),
         el("button", { type: "button", class: "link", onclick: () => openSection(hit.section_id, lead(hit.snippet), true) },
           hit.heading)),
-      el("div", { class: "meta" }, el("span", { class: "category" }, hit.category || ""),
+      el("div", { class: "meta" }, el("span", { class: "category" }, under(hit)),
         el("span", { class: "where" }, where(hit.document, hit.page)),
         el("span", { class: "score" }, fmtScore(hit.score))),
       el("p", { class: "snippet" }, hit.snippet.replace(/\s*\n-?\s*/g, " ").slice(0, 260)))));
@@ -619,8 +629,12 @@ function wire() {
 function restore() {
   for (const turn of turns) {
     const view = new TurnView(turn);
-    if (turn.answer) view.finish(turn.answer);
-    else view.fail(turn.error || "interrupted");
+    try {
+      if (turn.answer) view.finish(turn.answer);
+      else view.fail(turn.error || "interrupted");
+    } catch (_) {  // a saved turn this page cannot read (edited, or from another version): shown as lost
+      view.fail("this saved answer cannot be shown");
+    }
   }
 }
 
