@@ -26,7 +26,7 @@ from api.errors import error_response, install_error_handlers
 from api.gate import AnswerGate
 from api.limits import BodyLimit
 from api.memory import limit_malloc_arenas
-from api.routes import ask, chat, docs, documents, health, page, search, sections
+from api.routes import ask, chat, collections, docs, documents, health, page, search, sections
 from rag.config import Settings
 from rag.pipeline import AskDoc
 
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, askdoc: AskDoc | None = None) -
             allow_headers=["Authorization", "Content-Type"],
         )
     install_error_handlers(app)
-    for module in (health, search, sections, ask, chat, documents, docs, page):
+    for module in (health, search, sections, ask, chat, documents, collections, docs, page):
         app.include_router(module.router)
     app.mount(page.STATIC_PREFIX, page.static_files(), name="static")
     return app

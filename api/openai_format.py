@@ -41,7 +41,7 @@ def history_from(messages: list[ChatMessage]) -> list[Turn]:
 
 def _text(m: ChatMessage) -> str:
     if isinstance(m.content, list):
-        return " ".join(str(p.get("text", "")) for p in m.content if p.get("type") == "text")
+        return " ".join(p.text or "" for p in m.content if p.type == "text")
     return m.content or ""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from corpus.text import ensure_text
 from rag.config import ANSWER_STYLES, K_MAX, MODES
@@ -52,9 +52,17 @@ class AskRequest(SearchRequest):
     )
 
 
+class ContentPart(BaseModel):
+    """One part of a message's content: a "text" part's text is read; other kinds (images) are ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
 class ChatMessage(BaseModel):
     role: str
-    content: Text | list[dict[str, Any]] | None = None
+    content: Text | list[ContentPart] | None = None
     # An assistant message may carry back the `citations` a completion returned: they give a follow-up its prior.
     citations: list[dict[str, Any]] | None = None
 

@@ -131,6 +131,9 @@ def cmd_index_collections(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no collection under {settings.index_dir} yet (the first `askdoc ask` builds the default one)")
     for row in rows:
+        if "error" in row:
+            print(f"{row['name']:<24} unreadable: {row['error']}")
+            continue
         print(
             f"{row['name']:<24} {counted(row['documents'], 'document'):>15} {counted(row['sections'], 'section'):>15} "
             f"{counted(row['passages'], 'passage'):>16}  [{row['path']}]"

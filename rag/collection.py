@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from corpus.errors import IndexLoadError
 from corpus.ids import DEFAULT_COLLECTION
 from index import collections, store
 from index.collection import Collection, Notify, quiet
@@ -40,10 +41,13 @@ def read_manifest(settings: Settings) -> store.Manifest:
 
 
 def summaries(settings: Settings) -> list[dict[str, object]]:
-    """Each collection under the settings' folder of indexes with its counts, the default first."""
-    rows = []
+    """Each collection under the settings' folder of indexes with its counts, the default first; one whose
+    manifest cannot be read says why (`error`) rather than hiding the others."""
+    rows: list[dict[str, object]] = []
     for name in collections.names(settings.index_dir):
         directory: Path = collections.collection_dir(settings.index_dir, name)
-        counts = store.read_manifest(directory).counts
-        rows.append({"name": name, "path": str(directory), **counts})
+        try:
+            rows.append({"name": name, "path": str(directory), **store.read_manifest(directory).counts})
+        except IndexLoadError as exc:
+            rows.append({"name": name, "path": str(directory), "error": str(exc)})
     return rows

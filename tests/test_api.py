@@ -260,6 +260,21 @@ def test_chat_takes_the_last_user_message_and_text_parts(client: TestClient) -> 
     assert data["askdoc"]["question"] == "What is the boiling point of water?" and data["askdoc"]["refused"]
 
 
+def test_collections_are_listed_without_their_folders(client: TestClient) -> None:
+    data = client.get("/collections").json()
+    assert data["default"] == "default" and [c["name"] for c in data["collections"]] == ["default"]
+    assert {k: v for k, v in data["collections"][0].items() if k != "passages"} == {
+        "name": "default",
+        "documents": 1,
+        "sections": 262,
+    }
+
+
+def test_openai_clients_find_the_model_and_uptime_checks_the_page(client: TestClient) -> None:
+    assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["askdoc"]
+    assert client.head("/").status_code == 200
+
+
 # ---- bad input: always a 4xx with a JSON error, never a 500 ---------------------------------------------------
 BAD_QUESTIONS = [
     pytest.param({"question": ""}, 400, "empty", id="empty"),
@@ -316,6 +331,8 @@ def test_bad_bodies(client: TestClient, path: str, content: bytes, ctype: str | 
         pytest.param({"messages": [{"role": "user", "content": "x" * 2001}]}, 400, id="user-content-too-long"),
         pytest.param({"messages": [{"role": "user", "content": 7}]}, 422, id="user-content-number"),
         pytest.param({"messages": [{"content": "hi"}]}, 422, id="no-role"),
+        pytest.param({"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}, 422, id="part-text-5"),
+        pytest.param({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, 422, id="part-without-type"),
         pytest.param({"messages": "hi"}, 422, id="messages-not-a-list"),
         pytest.param({"model": "\udfff", "messages": [{"role": "user", "content": "hi"}]}, 422, id="model-surrogate"),
     ],

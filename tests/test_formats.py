@@ -133,6 +133,12 @@ def test_html_is_sniffed_without_its_suffix() -> None:
     assert [(s.heading, s.text) for s in doc.sections] == [("Hello", "World.")]
 
 
+def test_a_pages_own_note_markers_are_left_out() -> None:
+    """ "It opened in 1889.[3]" would show a [3] beside askdoc's [1]; an exponent stays."""
+    page = b"<p>It opened in 1889.<sup>[3]</sup> Area is 5 m<sup>2</sup>.<sup>[citation needed]</sup></p>"
+    assert parse_bytes(page, "eiffel.html").sections[0].text == "It opened in 1889. Area is 5 m2."
+
+
 def test_markdown_sections_carry_heading_paths() -> None:
     doc = parse_bytes(b"# Guide\nintro\n## Install\nsteps\n### Linux\napt\n## Use\nask\n", "g.md")
     assert [s.heading_path for s in doc.sections] == [

@@ -140,6 +140,11 @@ def test_markdown_reads_as_text_a_person_sees() -> None:
         ("# G\n## Setup\n\n---\n\n### Install\n\nRun pip.\n", [("Install", "Run pip.")]),
         ("# G\n- item\n---\ntext\n", [("G", "- item\n\ntext")]),  # a list item over --- is no heading
         ("# Learn C#\ntext\n## Closed ##\nx\n", [("Learn C#", "text"), ("Closed", "x")]),  # C# keeps its #
+        # a link target with parentheses, or in <angle brackets>, goes whole
+        (
+            "# T\nSee [Foo](https://en.wikipedia.org/wiki/Foo_(bar)) and [the spec](<docs/the spec.md>).\n",
+            [("T", "See Foo and the spec.")],
+        ),
         # a line with a | over --- is a setext heading, not a table (no matching rule cells); "T" has no text
         ("# T\nOptions: -v | --verbose\n---\nMore.\n", [("Options: -v | --verbose", "More.")]),
     ],

@@ -11,6 +11,9 @@ import contextlib
 import json
 import os
 import re
+import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import ROOT, askdoc_api
+from servers import ROOT, askdoc_api, child_env
 
 from rag.config import Settings
 from rag.retrieve import Retriever
@@ -357,3 +360,51 @@ def test_api_key_is_asked_for_and_sent(keyless_page: Page, server: str) -> None:
     expect(answer.locator(".cite").first).to_be_visible()
     assert sent == [None, "Bearer wrong-key", f"Bearer {KEY}"]
     assert page.evaluate("localStorage.getItem('askdoc.apiKey')") == KEY
+
+
+@pytest.fixture(scope="module")
+def two_collections(
+    settings: Settings, retriever: Retriever, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A server over a copy of the session index plus a named collection "notes" holding one small note (made by
+    `askdoc index add --collection`, as a user would), without an API key."""
+    assert retriever.index.directory is not None
+    root = tmp_path_factory.mktemp("collections")
+    shutil.copytree(retriever.index.directory, root / "idx")
+    onnx = retriever.index.directory.parent / f"{retriever.index.directory.name}.onnx"
+    if onnx.is_dir():
+        (root / "idx.onnx").symlink_to(onnx)  # the embedder's export, not made again
+    note = root / "harbour.md"
+    note.write_text(
+        "# Harbour office\n\n## Parking\n\nThe harbour office garage has 40 spaces, given out by lottery.\n"
+    )
+    env = child_env(index_dir=str(root / "idx"), device="cpu") | {"HF_HUB_OFFLINE": "1"}
+    add = [sys.executable, "-m", "cli.main", "index", "add", "--collection", "notes", str(note)]
+    subprocess.run(add, cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+    with askdoc_api(root / "idx", root / "serve.log", ["-m", "cli.main", "serve"]) as base:
+        yield base
+
+
+def test_a_collection_is_chosen_on_the_page(browser: Browser, two_collections: str) -> None:
+    """With several collections the page offers them; a question goes to the chosen one, its sources open from
+    it, and a follow-up carries only the turns asked in the same collection."""
+    context = browser.new_context(base_url=two_collections, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto("/")
+    choice = page.locator("#collection")
+    expect(choice).to_be_visible()
+    assert choice.locator("option").all_inner_texts() == ["default (1 documents)", "notes (1 documents)"]
+    sent = asks(page)
+    ask(page, "What is focal loss?")
+    choice.select_option("notes")
+    answer = ask(page, "How many parking spaces does the garage have?")
+    expect(answer).to_contain_text("40 spaces")
+    assert sent[-1]["collection"] == "notes" and sent[-1]["history"] == []  # the default's turn is not carried
+    answer.locator(".sources button.link").first.click()
+    expect(page.locator("#panel-heading")).to_have_text("Parking")
+    expect(page.locator("#panel-category")).to_have_text("Harbour office")
+    shot(page, "collections")
+    page.reload()  # the choice is kept in the browser
+    expect(page.locator("#collection")).to_have_value("notes")
+    context.close()

@@ -16,6 +16,12 @@ from api.sse import SSE_CONTENT, stream_answer
 router = APIRouter()
 
 
+@router.get("/v1/models", summary="OpenAI-compatible: the one model this server answers with")
+async def models() -> dict[str, Any]:
+    # OpenAI front-ends list the models before the first chat; any `model` name is answered by askdoc.
+    return {"object": "list", "data": [{"id": "askdoc", "object": "model", "created": 0, "owned_by": "askdoc"}]}
+
+
 @router.post(
     "/v1/chat/completions",
     summary="OpenAI-compatible chat: the last user message is the question",

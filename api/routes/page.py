@@ -14,7 +14,7 @@ STATIC_PREFIX = "/static"
 router = APIRouter()
 
 
-@router.get("/", include_in_schema=False)
+@router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)  # HEAD: uptime checks, `curl -I`
 async def page() -> FileResponse:
     # no-cache: a browser revalidates (ETag) and so always gets the page of the server it talks to.
     return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})

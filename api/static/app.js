@@ -3,7 +3,7 @@
 // is kept in localStorage and its earlier turns travel with each question as `history`.
 "use strict";
 
-const STORE = { turns: "askdoc.turns", key: "askdoc.apiKey" };
+const STORE = { turns: "askdoc.turns", key: "askdoc.apiKey", collection: "askdoc.collection" };
 const HISTORY_MAX = 10; // earlier turns sent with a question
 const TURNS_KEPT = 50; // turns kept in the browser
 const SEARCH_K = 10;
@@ -184,6 +184,7 @@ function askForKey(message) {
       if (dialog.returnValue === "save" && key) {
         localStorage.setItem(STORE.key, key);
         showKeyButton();
+        loadCollections();  // refused without the key at load
         resolve();
       } else {
         reject(new Error("this server needs an API key"));
@@ -242,11 +243,49 @@ function saveTurns() {
   localStorage.setItem(STORE.turns, JSON.stringify(turns));
 }
 
-// What a follow-up needs of the earlier turns: their questions and the sections their answers cited. A refused
-// turn sets no topic ("Can I bring my dog?" must not be what "and in London?" follows); a malformed saved one is
-// left out rather than breaking every later question.
-function historyOf(earlier) {
+// The collection questions go to: chosen on the page when the server has several (null: the server's default).
+let collection = null;
+let serverDefault = null;
+const sameCollection = (a, b) => (a ?? serverDefault) === (b ?? serverDefault);
+const inCollection = (name) => (name ? { collection: name } : {});
+
+// Offers the server's collections when it has more than one; the choice is kept in the browser.
+async function loadCollections() {
+  let data;
+  try {
+    data = await (await request("GET", "/collections")).json();
+  } catch (_) {
+    return;  // no choice offered (an older server, or the API key is not known yet): the default collection
+  }
+  serverDefault = data.default;
+  const usable = data.collections.filter((c) => !c.error);
+  const box = $("collection");
+  if (usable.length < 2) {
+    box.hidden = true;
+    collection = null;
+    return;
+  }
+  box.replaceChildren(...usable.map((c) => el("option", { value: c.name }, `${c.name} (${c.documents} documents)`)));
+  const stored = localStorage.getItem(STORE.collection);
+  collection = usable.some((c) => c.name === stored) ? stored : data.default;
+  box.value = collection;
+  box.hidden = false;
+}
+
+function chooseCollection(name) {
+  collection = name;
+  localStorage.setItem(STORE.collection, name);
+  sections.clear();
+  $("results").replaceChildren();
+  closePanel();
+}
+
+// What a follow-up needs of the earlier turns in the same collection: their questions and the sections their
+// answers cited. A refused turn sets no topic ("Can I bring my dog?" must not be what "and in London?" follows);
+// a malformed saved one is left out rather than breaking every later question.
+function historyOf(earlier, where = collection) {
   return earlier
+    .filter((turn) => sameCollection(turn.collection, where))
     .filter((turn) => turn.answer && !turn.answer.refused && Array.isArray(turn.answer.citations))
     .slice(-HISTORY_MAX)
     .map((turn) => ({
@@ -258,14 +297,17 @@ function historyOf(earlier) {
 // The part of the answer JSON the page shows again after a reload.
 function kept(answer) {
   const { question, answer: text, citations, sentences, refused, nearest, mode, refusal } = answer;
-  return { question, answer: text, citations, sentences, refused, nearest, mode, refusal };
+  return { question, answer: text, citations, sentences, refused, nearest, mode, refusal, collection: answer.collection };
 }
 
-// `options`: extra fields of the /ask request ({ refuse_below: 0 } answers what would be refused); `history`: the
-// turns it follows (by default all of them).
-async function ask(question, options = {}, history = historyOf(turns)) {
+// `options`: extra fields of the /ask request ({ refuse_below: 0 } answers what would be refused; `collection`:
+// another than the chosen one); `history`: the turns it follows (by default all of them, in its collection).
+async function ask(question, options = {}, history = null) {
   sections.clear();
-  const turn = { question, answer: null };
+  const where = options.collection ?? collection;
+  options = { ...options, ...inCollection(where) };
+  history = history ?? historyOf(turns, where);
+  const turn = { question, answer: null, collection: where };
   turns.push(turn);
   const view = new TurnView(turn);
   view.scroll();
@@ -340,9 +382,12 @@ class TurnView {
     this.scroll();
   }
 
+  // What was already shown stays (each sentence was verified); the error says why the rest is missing.
   fail(message) {
+    const shown = this.text && this.text.childNodes.length ? [this.text] : [];
     this.body.className = "answer failed";
-    this.body.replaceChildren(el("p", { class: "error" }, `No answer: ${message}`));
+    this.body.replaceChildren(...shown, el("p", { class: "error" },
+      shown.length ? `The answer stopped: ${message}` : `No answer: ${message}`));
   }
 
   scroll() {
@@ -358,7 +403,8 @@ function answeredParts(answer) {
     const chips = sentence.sources.filter((n) => byN.has(n)).map((n) => {
       if (!firstUse.has(n)) firstUse.set(n, sentence.text);
       const chip = el("button", { type: "button", class: "cite", title: byN.get(n).heading }, `[${n}]`);
-      chip.addEventListener("click", () => openSection(byN.get(n).section_id, sentence.text, true, chip));
+      chip.addEventListener("click",
+        () => openSection(byN.get(n).section_id, sentence.text, true, chip, answer.collection));
       return chip;
     });
     text.append(el("span", { class: "sentence" }, sentence.text, " ", ...chips), " ");
@@ -367,7 +413,8 @@ function answeredParts(answer) {
     el("li", { "data-section": c.section_id },
       el("span", { class: "n" }, `[${c.n}]`),
       el("button", { type: "button", class: "link",
-        onclick: () => openSection(c.section_id, firstUse.get(c.n) || c.snippet, true) }, c.heading),
+        onclick: () => openSection(c.section_id, firstUse.get(c.n) || c.snippet, true, null, answer.collection) },
+        c.heading),
       el("span", { class: "meta" }, el("span", { class: "category" }, under(c)),
         el("span", { class: "where" }, where(c.document, c.page)),
         el("span", { class: "score", title: "retrieval score" }, fmtScore(c.score)))));
@@ -378,7 +425,8 @@ function refusedParts(answer) {
   const links = (answer.nearest || []).map((hit) =>
     el("li", {},
       el("a", { href: `#section/${encodeURIComponent(hit.section_id)}`, class: "link",
-        onclick: (e) => { e.preventDefault(); openSection(hit.section_id, null, false); } }, hit.heading),
+        onclick: (e) => { e.preventDefault(); openSection(hit.section_id, null, false, null, answer.collection); } },
+        hit.heading),
       el("span", { class: "meta" }, el("span", { class: "category" }, under(hit)),
         el("span", { class: "score" }, fmtScore(hit.score)))));
   // The question's words the collection never uses: what to rephrase, or which document to add.
@@ -402,7 +450,9 @@ function answerAnyway(answer) {
     if ($("send").disabled) return;  // another answer is on its way (the button is dimmed meanwhile)
     e.currentTarget.disabled = true;
     const at = turns.findIndex((t) => t.answer === answer);
-    ask(answer.question, { refuse_below: 0 }, historyOf(at < 0 ? turns : turns.slice(0, at)));
+    const where = at < 0 ? collection : turns[at].collection;
+    ask(answer.question, { refuse_below: 0, ...inCollection(where) },
+      historyOf(at < 0 ? turns : turns.slice(0, at), where));
   } }, "Answer anyway");
 }
 
@@ -416,7 +466,7 @@ async function fillCategories(answer, node) {
   for (const c of answer.citations) {
     if (c.category) continue;
     try {
-      c.category = (await fetchSection(c.section_id)).category;
+      c.category = (await fetchSection(c.section_id, answer.collection)).category;
     } catch (_) {
       continue; // the list just shows no category
     }
@@ -428,21 +478,23 @@ async function fillCategories(answer, node) {
 
 // ---------------------------------------------------------------- the section panel
 
-async function fetchSection(id) {
-  if (!sections.has(id)) {
-    const response = await request("GET", `/sections/${encodeURIComponent(id)}`);
-    sections.set(id, await response.json());
+async function fetchSection(id, where = collection) {
+  const key = `${where ?? ""}/${id}`;
+  if (!sections.has(key)) {
+    const query = where ? `?collection=${encodeURIComponent(where)}` : "";
+    const response = await request("GET", `/sections/${encodeURIComponent(id)}${query}`);
+    sections.set(key, await response.json());
   }
-  return sections.get(id);
+  return sections.get(key);
 }
 
 // Opens a section beside the answer; `sentence` (when given) is highlighted: found as it is, or (`exact` false,
 // or not found) the section's sentence sharing most words with it. `chip`: the [n] clicked, marked active.
-async function openSection(id, sentence, exact, chip = null) {
+async function openSection(id, sentence, exact, chip = null, where = collection) {
   const status = $("search-view").hidden ? askStatus : searchStatus;
   let section;
   try {
-    section = await withRecovery(() => fetchSection(id), status);
+    section = await withRecovery(() => fetchSection(id, where), status);
   } catch (err) {
     status.show(`Cannot open the section: ${err.message}`, "error");
     return;
@@ -527,8 +579,8 @@ async function search(query) {
   searchStatus.show("Searching…");
   let data;
   try {
-    const response = await withRecovery(() => request("POST", "/search", { question: query, k: SEARCH_K }),
-      searchStatus);
+    const body = { question: query, k: SEARCH_K, ...inCollection(collection) };
+    const response = await withRecovery(() => request("POST", "/search", body), searchStatus);
     data = await response.json();
   } catch (err) {
     searchStatus.show(`No results: ${err.message}`, "error");
@@ -539,8 +591,8 @@ async function search(query) {
     el("li", { class: "result" },
       el("div", { class: "result-head" },
         el("span", { class: "n" }, `${hit.rank}.`),
-        el("button", { type: "button", class: "link", onclick: () => openSection(hit.section_id, lead(hit.snippet), true) },
-          hit.heading)),
+        el("button", { type: "button", class: "link",
+          onclick: () => openSection(hit.section_id, lead(hit.snippet), true, null, data.collection) }, hit.heading)),
       el("div", { class: "meta" }, el("span", { class: "category" }, under(hit)),
         el("span", { class: "where" }, where(hit.document, hit.page)),
         el("span", { class: "score" }, fmtScore(hit.score))),
@@ -616,6 +668,7 @@ function wire() {
     });
   }
   $("new-conversation").addEventListener("click", newConversation);
+  $("collection").addEventListener("change", (e) => chooseCollection(e.target.value));
   $("panel-close").addEventListener("click", closePanel);
   $("key-forget").addEventListener("click", () => {
     localStorage.removeItem(STORE.key);
@@ -640,4 +693,5 @@ function restore() {
 
 wire();
 restore();
+loadCollections();
 showKeyButton();

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from corpus.errors import InvalidInputError
@@ -18,6 +19,7 @@ _BLOCK = (
     "h5", "h6", "table", "ul", "ol", "dl", "br", "hr",
 )
 # fmt: on
+_NOTE_MARK = re.compile(r"\[(?:\d+|[a-z]|citation needed|note \d+)\]", re.IGNORECASE)
 _MARK = "\x00h"  # a heading line, as "\x00h<level>\x00<text>"
 
 
@@ -28,6 +30,9 @@ def parse_html(text: str, name: str, id_prefix: str = "") -> Document:
     title = " ".join(soup.title.get_text().split()) if soup.title else ""
     for tag in soup.find_all(_DROP):
         tag.decompose()
+    for tag in soup.find_all("sup"):
+        if _NOTE_MARK.fullmatch(tag.get_text().strip()):
+            tag.decompose()  # a page's own note marker ("[3]") would read as one of askdoc's citations
     root = soup.find("main") or soup.find("article") or soup.body or soup
     for string in root.find_all(string=True):
         if "\n" in string and string.find_parent("pre") is None:
