@@ -56,19 +56,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def cmd_index_build(args: argparse.Namespace) -> int:
-    from corpus.errors import REBUILD
-    from index.store import load, stamp
+    from index.store import stamp
 
     settings = settings_from(args, faiss_kind=args.faiss)
     embedder = loaded_embedder(settings)
     collection = documents.open_collection(settings, embedder)
     if args.rebuild:
-        previous, listed = None, []
-        if (collection.index_dir / "manifest.json").exists():
-            try:  # keep the user's added documents across a rebuild when the old index is readable
-                previous = load(collection.index_dir)
-            except AskdocError as exc:
-                listed = _listed_documents(collection.index_dir, str(exc).removesuffix(f": {REBUILD}"))
+        previous, listed = _before_rebuild(collection.index_dir, settings.collection)
         index = collection.build(previous, listed)
     else:
         before = stamp(collection.index_dir)
@@ -85,16 +79,44 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _listed_documents(index_dir: Path, problem: str) -> list[DocumentRecord]:
+def _before_rebuild(index_dir: Path, name: str) -> tuple[StoredIndex | None, list[DocumentRecord]]:
+    """What a rebuild keeps: the old index when it is readable, else the added documents its manifest lists. A
+    named collection whose manifest is unreadable too cannot be rebuilt: its documents are unknown."""
+    from corpus.errors import REBUILD
+    from index.store import load
+
+    if not (index_dir / "manifest.json").exists():
+        return None, []
+    try:
+        return load(index_dir), []
+    except AskdocError as exc:
+        problem = str(exc).removesuffix(f": {REBUILD}")
+    listed = _listed_documents(index_dir, problem)
+    if listed is None and name != DEFAULT_COLLECTION:
+        raise AskdocError(f"{problem}: {lost_manifest(name, index_dir)}")
+    if listed is None:
+        notify(f"previous index unreadable ({problem}), its manifest too: rebuilding from the guide alone")
+    return None, listed or []
+
+
+def lost_manifest(name: str, folder: Path, options: str = "") -> str:
+    """What to do when a named collection's manifest, the only list of its documents, cannot be read."""
+    return (
+        f"the list of its documents is lost with it: remove {folder} and add them again "
+        f"(`askdoc index add{options} --collection {name} FILE …`)"
+    )
+
+
+def _listed_documents(index_dir: Path, problem: str) -> list[DocumentRecord] | None:
     """The added documents an unreadable index lists in its manifest (written last, so usually intact): a broken
-    vector or BM25 file is derived data, and a rebuild reads those documents' files again."""
+    vector or BM25 file is derived data, and a rebuild reads those documents' files again. None: the manifest is
+    unreadable too (the default collection is then rebuilt from the guide alone; a named one cannot be)."""
     from index.store import read_manifest
 
     try:
         listed = [r for r in read_manifest(index_dir).documents if not r.default]
     except AskdocError:
-        notify(f"previous index unreadable ({problem}), its manifest too: rebuilding without the documents it held")
-        return []
+        return None
     added = f" with its {len(listed)} added document(s), read again" if listed else ""
     notify(f"previous index unreadable ({problem}): rebuilding it{added}")
     return listed

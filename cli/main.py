@@ -58,6 +58,7 @@ def _with_own_options(message: str, args: argparse.Namespace) -> str:
     in the message), so that it can be run as printed."""
     if REBUILD not in message:
         return message
+    from cli.collection import lost_manifest
     from index.collections import DEFAULT, collection_dir, names
     from rag.config import Settings
 
@@ -70,6 +71,9 @@ def _with_own_options(message: str, args: argparse.Namespace) -> str:
     for name, folder in sorted(folders.items(), key=lambda item: -len(str(item[1]))):
         if str(folder) in message:
             options = f" --index-dir {shlex.quote(str(root))}" if getattr(args, "index_dir", None) else ""
+            if name != DEFAULT and str(folder / "manifest.json") in message:
+                # A named collection is its documents, which only the manifest lists: a rebuild has nothing to read.
+                return message.replace(REBUILD, lost_manifest(name, folder, options))
             options += f" --collection {name}" if name != DEFAULT else ""
             return message.replace(REBUILD, REBUILD.removesuffix("`") + options + "`")
     return message

@@ -308,6 +308,24 @@ def test_the_advised_rebuild_of_a_damaged_index_keeps_its_documents(
     assert code == 0 and json.loads(out)["results"][0]["section_id"] == "runbook/rotating-keys", err
 
 
+def test_a_named_collection_whose_manifest_is_lost_says_to_add_its_documents_again(
+    own_index: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Only the manifest lists a named collection's documents: with it unreadable, no rebuild can read them again,
+    so the error says what works (remove the folder, add them again) and `index collections` still lists the rest."""
+    doc = tmp_path / "runbook.md"
+    doc.write_text(RUNBOOK, encoding="utf-8")
+    assert askdoc(capsys, own_index.index_dir, "index", "add", str(doc), "--collection", "papers")[0] == 0
+    folder = collection_dir(own_index.replace(collection="papers"))
+    (folder / "manifest.json").write_text("garbage")
+    for command in (["search", "keys"], ["index", "build", "--rebuild"]):
+        code, _, err = askdoc(capsys, own_index.index_dir, *command, "--collection", "papers")
+        message = one_line_error(code, err)
+        assert f"remove {folder} and add them again" in message and "--collection papers FILE" in message, message
+    code, out, err = askdoc(capsys, own_index.index_dir, "index", "collections")
+    assert code == 0 and out.startswith("default ") and "papers" in out and "unreadable" in out, err
+
+
 def test_faiss_hnsw_builds_and_answers(
     own_index: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
