@@ -48,11 +48,25 @@ def open_collection(settings: Settings, embedder: Embedder | None = None) -> Col
 
 def cmd_index_add(args: argparse.Namespace) -> int:
     from index.ingest import counts, expand_paths, summary
+    from index.store import stamp
 
     settings = settings_from(args)
     paths = expand_paths([Path(p) for p in args.paths], args.glob)
     collection = open_collection(settings)
-    index, results = collection.add(paths, on_result=None if args.json else _print_result)
+    before = stamp(collection.index_dir)
+    try:
+        index, results = collection.add(paths, on_result=None if args.json else _print_result)
+    except KeyboardInterrupt:  # the lines above said "added" of files read, not yet saved
+        saved = stamp(collection.index_dir) != before
+        notify(
+            f"interrupted {'after' if saved else 'before'} the index was saved: "
+            + (
+                "the files above were added"
+                if saved
+                else "none of the files above was added; the collection is as it was"
+            )
+        )
+        return 130
     # None: a new collection that no file could be added to, so it was not made.
     totals = index.manifest.counts if index else {"documents": 0, "sections": 0, "passages": 0}
     if args.json:

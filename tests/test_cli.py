@@ -326,6 +326,25 @@ def test_a_named_collection_whose_manifest_is_lost_says_to_add_its_documents_aga
     assert code == 0 and out.startswith("default ") and "papers" in out and "unreadable" in out, err
 
 
+def test_an_interrupted_add_says_nothing_was_added(
+    own_index: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C after the files were read, before the index is saved: the "added" lines already printed must not
+    stand as the last word."""
+    doc = tmp_path / "runbook.md"
+    doc.write_text(RUNBOOK, encoding="utf-8")
+    before = store.read_manifest(own_index.index_dir)
+
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "save_faiss", interrupted)
+    code, out, err = askdoc(capsys, own_index.index_dir, "index", "add", str(doc))
+    assert code == 130 and f"added      {doc}" in out, (out, err)
+    assert "interrupted before the index was saved: none of the files above was added" in err, err
+    assert store.read_manifest(own_index.index_dir) == before
+
+
 def test_faiss_hnsw_builds_and_answers(
     own_index: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
