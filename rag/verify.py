@@ -2,8 +2,9 @@
 
 A sentence is supported when (1) its best source matches it well (embedding similarity plus lexical overlap),
 (2) every number it states occurs in one sentence of that source together with two of its other content words
-(a number is bound to what it counts), and (3) every content word it uses (stemmed) occurs in that source. (3) is what keeps a small model within the evidence: a sentence close in words and embedding to its source
-can still invert it ("more weight to the majority class"), and it can only do so with words of its own.
+(a number is bound to what it counts), and (3) every content word it uses (stemmed) occurs in that source.
+(3) is what keeps a small model within the evidence: a sentence close in words and embedding to its source can
+still invert it ("more weight to the majority class"), and it can only do so with words of its own.
 Unsupported sentences are never shown; each shown one cites the source that supports it.
 """
 

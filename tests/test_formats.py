@@ -133,6 +133,15 @@ def test_html_is_sniffed_without_its_suffix() -> None:
     assert [(s.heading, s.text) for s in doc.sections] == [("Hello", "World.")]
 
 
+def test_html_sections_span_the_lines_of_the_file() -> None:
+    """Line numbers point into the file as saved (the panel shows "office.html, lines 8–10"): a section runs from
+    its heading to the line before the next one, the last to the end of the file."""
+    page = "<html>\n<body>\n<h1>Office</h1>\n<p>Welcome.</p>\n<h2>Parking</h2>\n<p>40 spaces,\nby lottery.</p>\n"
+    page += "</body>\n</html>\n"
+    doc = parse_bytes(page.encode(), "office.html")
+    assert [(s.heading, s.start_line, s.end_line) for s in doc.sections] == [("Office", 3, 4), ("Parking", 5, 9)]
+
+
 def test_a_pages_own_note_markers_are_left_out() -> None:
     """ "It opened in 1889.[3]" would show a [3] beside askdoc's [1]; an exponent stays."""
     page = b"<p>It opened in 1889.<sup>[3]</sup> Area is 5 m<sup>2</sup>.<sup>[citation needed]</sup></p>"

@@ -14,6 +14,7 @@ class Block:
     path: tuple[str, ...]  # outer headings first, `heading` last
     lines: list[str]  # body lines, already cleaned
     start_line: int  # 1-based line of the heading in the text the parser extracted
+    end_line: int | None = None  # its last line there (default: the heading's line plus its lines)
     page: int | None = None
 
 
@@ -29,7 +30,7 @@ def document_from_blocks(blocks: list[Block], name: str, id_prefix: str) -> Docu
             text="\n".join(b.lines).strip("\n"),
             source=name,
             start_line=b.start_line,
-            end_line=b.start_line + len(b.lines),
+            end_line=b.end_line if b.end_line is not None else b.start_line + len(b.lines),
             heading_path=b.path,
             page=b.page,
         )

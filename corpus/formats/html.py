@@ -20,7 +20,7 @@ _BLOCK = (
 )
 # fmt: on
 _NOTE_MARK = re.compile(r"\[(?:\d+|[a-z]|citation needed|note \d+)\]", re.IGNORECASE)
-_MARK = "\x00h"  # a heading line, as "\x00h<level>\x00<text>"
+_MARK = "\x00h"  # a heading line, as "\x00h<level>\x00<line in the file>\x00<text>"
 
 
 def parse_html(text: str, name: str, id_prefix: str = "") -> Document:
@@ -39,27 +39,31 @@ def parse_html(text: str, name: str, id_prefix: str = "") -> Document:
             string.replace_with(string.replace("\n", " "))  # a line break in the source is a space on the page
     for tag in root.find_all(HEADINGS):
         heading = " ".join(tag.get_text(" ").split())
-        tag.replace_with(f"\n{_MARK}{tag.name[1]}\x00{heading}\n" if heading else "\n")
+        tag.replace_with(f"\n{_MARK}{tag.name[1]}\x00{tag.sourceline or 0}\x00{heading}\n" if heading else "\n")
     for tag in root.find_all(_BLOCK):
         tag.insert_before("\n")
         tag.insert_after("\n")
-    doc = document_from_blocks(_blocks(root.get_text().split("\n"), title or Path(name).stem), name, id_prefix)
+    last_line = max(len(text.splitlines()), 1)
+    blocks = _blocks(root.get_text().split("\n"), title or Path(name).stem, last_line)
+    doc = document_from_blocks(blocks, name, id_prefix)
     if not doc.sections:
         raise InvalidInputError("the HTML page has no text")
     return doc
 
 
-def _blocks(lines: list[str], title: str) -> list[Block]:
+def _blocks(lines: list[str], title: str, last_line: int) -> list[Block]:
+    """The text between headings, each block with the lines of the file it spans (from its heading's line)."""
     blocks: list[Block] = []
     stack: list[tuple[int, str]] = []  # open headings (level, text)
     heading, body, start = title, [], 1
-    for i, line in enumerate(lines, start=1):
+    for line in lines:
         if not line.startswith(_MARK):
             body.append(line)
             continue
-        blocks.append(Block(heading, tuple(h for _, h in stack) or (heading,), clean_lines(body), start))
-        level, text = int(line[len(_MARK)]), line[len(_MARK) + 2 :]
-        stack = [(lv, h) for lv, h in stack if lv < level] + [(level, text)]
-        heading, body, start = text, [], i
-    blocks.append(Block(heading, tuple(h for _, h in stack) or (heading,), clean_lines(body), start))
+        level, at, text = line[len(_MARK) :].split("\x00", 2)
+        at_line = max(int(at), start)
+        blocks.append(Block(heading, tuple(h for _, h in stack) or (heading,), clean_lines(body), start, at_line - 1))
+        stack = [(lv, h) for lv, h in stack if lv < int(level)] + [(int(level), text)]
+        heading, body, start = text, [], at_line
+    blocks.append(Block(heading, tuple(h for _, h in stack) or (heading,), clean_lines(body), start, last_line))
     return blocks

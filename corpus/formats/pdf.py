@@ -228,7 +228,7 @@ def _split_pages(lines: list[Line], heading: str, path: tuple[str, ...], start_l
     blocks = []
     for page in dict.fromkeys(p for p, _ in lines):
         body = reflow(clean_lines([text for p, text in lines if p == page]))
-        blocks.append(Block(heading, path, body, start_line, page))
+        blocks.append(Block(heading, path, body, start_line, page=page))
     return blocks
 
 
