@@ -53,18 +53,22 @@ def cmd_index_add(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     paths = expand_paths([Path(p) for p in args.paths], args.glob)
     collection = open_collection(settings)
-    before = stamp(collection.index_dir)
+    before: list[object] = []  # the index's stamp once the files are read (after any rebuild that comes first)
+
+    def heard(result: FileResult) -> None:
+        if not before:
+            before.append(stamp(collection.index_dir))
+        if not args.json:
+            _print_result(result)
+
     try:
-        index, results = collection.add(paths, on_result=None if args.json else _print_result)
+        index, results = collection.add(paths, on_result=heard)
     except KeyboardInterrupt:  # the lines above said "added" of files read, not yet saved
-        saved = stamp(collection.index_dir) != before
+        saved = bool(before) and stamp(collection.index_dir) != before[0]
         notify(
-            f"interrupted {'after' if saved else 'before'} the index was saved: "
-            + (
-                "the files above were added"
-                if saved
-                else "none of the files above was added; the collection is as it was"
-            )
+            "interrupted after the index was saved: the files above were added"
+            if saved
+            else "interrupted before the index was saved: none of the files above was added"
         )
         return 130
     # None: a new collection that no file could be added to, so it was not made.
@@ -81,6 +85,14 @@ def cmd_index_add(args: argparse.Namespace) -> int:
     else:
         print(f"{summary(results)}; {_totals(totals, settings.collection)}", flush=True)
     return 2 if any(r.unreadable for r in results) else 0
+
+
+def _repair(name: str, error: str, folder: Path) -> str:
+    """An unreadable collection's error with the repair that works for it (a named one: add its documents again)."""
+    from cli.collection import lost_manifest
+    from corpus.errors import REBUILD
+
+    return error if name == DEFAULT_COLLECTION else error.replace(REBUILD, lost_manifest(name, folder))
 
 
 def _print_result(result: FileResult) -> None:
@@ -146,7 +158,8 @@ def cmd_index_collections(args: argparse.Namespace) -> int:
         print(f"no collection under {settings.index_dir} yet (the first `askdoc ask` builds the default one)")
     for row in rows:
         if "error" in row:
-            print(f"{row['name']:<24} unreadable: {row['error']}")
+            name = str(row["name"])
+            print(f"{name:<24} unreadable: {_repair(name, str(row['error']), Path(str(row['path'])))}")
             continue
         print(
             f"{row['name']:<24} {counted(row['documents'], 'document'):>15} {counted(row['sections'], 'section'):>15} "

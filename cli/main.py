@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from cli import ask, chat, collection, evaluate, search, serve
 from cli.common import common_parser, quiet_libraries
-from corpus.errors import REBUILD, AskdocError
+from corpus.errors import REBUILD, AskdocError, ManifestUnreadableError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return func(args)
     except AskdocError as exc:
-        print(f"askdoc: error: {_with_own_options(str(exc), args)}", file=sys.stderr)
+        print(f"askdoc: error: {_with_own_options(exc, args)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("askdoc: interrupted", file=sys.stderr)
@@ -53,9 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def _with_own_options(message: str, args: argparse.Namespace) -> str:
+def _with_own_options(exc: AskdocError, args: argparse.Namespace) -> str:
     """A rebuild hint that names the index folder and collection of the index that failed (found by its folder
     in the message), so that it can be run as printed."""
+    message = str(exc)
     if REBUILD not in message:
         return message
     from cli.collection import lost_manifest
@@ -71,7 +72,7 @@ def _with_own_options(message: str, args: argparse.Namespace) -> str:
     for name, folder in sorted(folders.items(), key=lambda item: -len(str(item[1]))):
         if str(folder) in message:
             options = f" --index-dir {shlex.quote(str(root))}" if getattr(args, "index_dir", None) else ""
-            if name != DEFAULT and str(folder / "manifest.json") in message:
+            if name != DEFAULT and isinstance(exc, ManifestUnreadableError):
                 # A named collection is its documents, which only the manifest lists: a rebuild has nothing to read.
                 return message.replace(REBUILD, lost_manifest(name, folder, options))
             options += f" --collection {name}" if name != DEFAULT else ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from corpus.ids import doc_prefix
 from corpus.model import Passage, Section, passage_title
 from corpus.text import SENTENCE_END
 
@@ -34,7 +35,7 @@ def chunk_sections(
     cfg = config or ChunkConfig()
     sections = list(sections)
     titled = titled_documents(sections)
-    return [p for s in sections for p in chunk_section(s, count_tokens, cfg, s.source in titled)]
+    return [p for s in sections for p in chunk_section(s, count_tokens, cfg, doc_prefix(s.id) in titled)]
 
 
 def titled_documents(sections: list[Section]) -> set[str]:
@@ -42,10 +43,10 @@ def titled_documents(sections: list[Section]) -> set[str]:
     Manual"), which the passages then carry, or a question naming the product finds only the introduction
     under it. The guide's top headings are its parts, one for many sections each: carried, they cost its tune
     split 1 question of hit@1 and relevant citation 0.935 -> 0.924, so they are left out."""
-    tops: dict[str, set[str]] = {}
+    tops: dict[str, set[str]] = {}  # by document (its id prefix: two README.md files are two documents)
     for s in sections:
-        tops.setdefault(s.source, set()).add(s.heading_path[0] if s.heading_path else "")
-    return {source for source, top in tops.items() if len(top) == 1 and "" not in top}
+        tops.setdefault(doc_prefix(s.id), set()).add(s.heading_path[0] if s.heading_path else "")
+    return {doc for doc, top in tops.items() if len(top) == 1 and "" not in top}
 
 
 def chunk_section(

@@ -24,6 +24,10 @@ class IndexLoadError(AskdocError):
     """The index is missing, corrupt, or was built for another configuration."""
 
 
+class ManifestUnreadableError(IndexLoadError):
+    """An index's manifest is missing or corrupt: the list of the documents it held is gone with it."""
+
+
 # How an IndexLoadError says to repair the index (the command line adds the collection and folder it failed on).
 REBUILD = "rebuild with `askdoc index build --rebuild`"
 

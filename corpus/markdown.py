@@ -24,6 +24,7 @@ _FRONT_CLOSE = re.compile(r"^(?:---|\.\.\.)\s*$")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+_INDENTED = re.compile(r"^(?: {4}|\t)")
 _INLINE = (
     # [words](target), ![alt](image); a target may hold balanced parentheses or sit in <angle brackets>
     (re.compile(r"!?\[([^\]\n]*)\]\((?:<[^>\n]*>|(?:[^()\s]|\([^()\s]*\))*)(?:\s+\"[^\"]*\")?\)"), r"\1"),
@@ -123,7 +124,12 @@ def soft_breaks(lines: list[str], plain: list[str]) -> list[bool]:
     rendered): corpus.text's rule, but never in fenced code nor after a hard break (two spaces or a backslash)."""
     code = fenced(lines)
     return [
-        soft and not code[i] and not code[i - 1] and not lines[i - 1].endswith(("  ", "\\"))
+        soft
+        and not code[i]
+        and not code[i - 1]
+        and not lines[i - 1].endswith(("  ", "\\"))
+        and not _LIST_ITEM.match(lines[i])  # "+ item" too
+        and not (_INDENTED.match(lines[i]) and _INDENTED.match(lines[i - 1]))  # indented code
         for i, soft in enumerate(text.soft_breaks(plain))
     ]
 

@@ -6,6 +6,7 @@ import re
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\\\"'“\[])")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_TITLE = re.compile(r"(?:(?:[A-Z0-9][\w'’&-]*|[a-z]{1,3})(?:\s+|$))+")  # every longer word capitalised: a title line
 # A "sentence" longer than this is text without the usual capitals or punctuation (lower-case notes, a dump on
 # one line): it is cut at any sentence end, then into runs of whole words, so no quote is a wall of text. The
 # guide's longest sentence has 521 characters, so its sentences are unchanged.
@@ -25,18 +26,20 @@ def strip_bullet(line: str) -> str:
 
 def soft_breaks(lines: list[str], min_width: int = 0) -> list[bool]:
     """Whether each line continues the one before it, its line break only a wrap of the paragraph ("… stay for
-    seven" / "years before deletion."): both hold text, the one before ends without a sentence end or colon and
-    is at least `min_width` characters long (plain text: short lines without punctuation are a list, such as
-    "Name: Ann" / "Phone: 555"), and the line is no list item, heading, table row or quote."""
-    return [
-        i > 0
-        and bool(line.strip() and (prev := lines[i - 1].rstrip()))
-        and not prev.endswith((".", "!", "?", ":", ";"))
-        and len(prev.strip()) >= min_width
-        and not _BULLET.match(line)
-        and not line.lstrip().startswith(("#", "|", ">"))
-        for i, line in enumerate(lines)
-    ]
+    seven" / "years before deletion."): both hold text, the one before ends without a sentence end or colon (a
+    closing quote or bracket after it too) and is no list item, heading, table row or quote. `min_width` (plain
+    text): the one before is at least that long and not a title ("Travel and Expense Policy 2024"), for short
+    lines without punctuation are a list ("Name: Ann" / "Phone: 555")."""
+    return [i > 0 and _continues(lines[i - 1], line, min_width) for i, line in enumerate(lines)]
+
+
+def _continues(prev: str, line: str, min_width: int) -> bool:
+    prev = prev.strip()
+    if not prev or not line.strip() or _BULLET.match(line) or line.lstrip().startswith(("#", "|", ">")):
+        return False
+    if prev.rstrip("\"'”’)]").endswith((".", "!", "?", ":", ";")):
+        return False
+    return not min_width or (len(prev) >= min_width and not _TITLE.fullmatch(prev))
 
 
 def unwrap(lines: list[str], soft: list[bool]) -> list[str]:

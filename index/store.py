@@ -19,7 +19,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from corpus.errors import REBUILD, IndexLoadError
+from corpus.errors import REBUILD, IndexLoadError, ManifestUnreadableError
 from corpus.model import Passage, Section
 from corpus.text import counted
 from index.atomic import staged_dir
@@ -167,9 +167,9 @@ def read_manifest(directory: Path) -> Manifest:
     try:
         return Manifest.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
-        raise IndexLoadError(f"{path} is missing: {REBUILD}") from None
+        raise ManifestUnreadableError(f"{path} is missing: {REBUILD}") from None
     except (ValueError, TypeError, KeyError) as exc:
-        raise IndexLoadError(f"{path} is corrupt ({exc.__class__.__name__}): {REBUILD}") from None
+        raise ManifestUnreadableError(f"{path} is corrupt ({exc.__class__.__name__}): {REBUILD}") from None
 
 
 # What bm25s writes into bm25/, checked one by one when the folder does not load (to name the broken file).

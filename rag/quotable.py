@@ -32,7 +32,10 @@ _BACK_MATTER = re.compile(
 _FIELD = re.compile(r"^\s*[@\w]+\s*=\s*\{|[{}],?\s*$")  # a BibTeX line: "title = {…}," or "@article{key,"
 _CODE = re.compile(r"^(?:from |import |def |class |print\(|>>>|return |for .* in .*:|#include)|[{};]\s*$")
 # C:\Program Files\App\app.yaml, \\server\share, %APPDATA%\app, ..\logs\app.log: a folder's name may hold spaces
-_WINDOWS_PATH = re.compile(r"(?:\b[A-Za-z]:|%\w+%|\.{1,2}|\\)\\(?:[^\\\s]+(?: [^\\\s]+)*\\)*[^\\\s]*")
+# (a network path's \\ must lead to a folder, "\\server\", where LaTeX's row break "\\ " leads nowhere)
+_WINDOWS_PATH = re.compile(
+    r"(?:\b[A-Za-z]:|%\w+%|(?<![\w.])\.{1,2}|\\(?=\\[\w.$-]+\\))\\(?:[^\\\s]+(?: [^\\\s]+)*\\)*[^\\\s]*"
+)
 # A short sentence that states a rule or its exception ("Alcohol is never reimbursed.") says something whole.
 _RULE = re.compile(r"\b(?:never|not|no|must|always|only|cannot|forbidden|required)\b", re.IGNORECASE)
 # A sentence opening with one of these leans on the sentence before it.

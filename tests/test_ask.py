@@ -309,6 +309,7 @@ def test_the_default_answer_quotes_what_dropout_does(askdoc: AskDoc) -> None:
         ("Logs go to ..\\..\\logs\\flowpipe\\today.log and %APPDATA%\\FlowPipe\\cache\\index.db by default.", True),
         ("The team keeps it on \\\\fileserver\\team docs\\policies\\travel.pdf for everyone to read.", True),
         ("The loss is \\(\\frac{1}{n}\\sum_i \\log p_i\\) over the batch of examples.", False),
+        ("The stacked vector \\(a \\\\ b\\) holds the two rows of the matrix we solve for.", False),  # a row break
     ],
 )
 def test_what_may_be_quoted_on_its_own(text: str, quotable: bool) -> None:

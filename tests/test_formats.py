@@ -100,13 +100,15 @@ def test_hard_wrapped_paragraphs_are_whole_sentences() -> None:
     assert parse_bytes(wrapped.encode(), "notes.txt").sections[0].text == whole
     card = "Name: Ann Lee\nPhone: 555 0100\nRoom: 3.14\n"  # short lines without punctuation: a list
     assert parse_bytes(card.encode(), "card.txt").sections[0].text == card.strip()
+    titled = 'Travel and Expense Policy of the ACME Corporation 2024\nIt says "book economy class."\nAlways.\n'
+    assert parse_bytes(titled.encode(), "policy.txt").sections[0].text == titled.strip()  # a title; a closing quote
     html = f"<html><body><h2>Retention</h2><p>{wrapped}</p><pre>keep\nthese lines</pre></body></html>"
     assert parse_bytes(html.encode(), "p.html").sections[0].text == f"{whole}\nkeep\nthese lines"
     markdown = (
         f"# Retention\n\n{wrapped}\n- Backups run nightly and are kept\n  for ninety days.\n"
         "- Restores need a ticket\n\n"
         "| Tier | Days |\n|---|---|\n| hot | 30 |\n| cold | 2555 |\n\n```\nrestore --from cold\n--dry-run\n```\n"
-        "Ann Lee  \nOn-call lead\n"
+        "Ann Lee  \nOn-call lead\n+ plus item\n\n    indented code\n    stays as written\n"
     )
     assert parse_bytes(markdown.encode(), "r.md").sections[0].text.split("\n") == [
         whole,
@@ -125,6 +127,10 @@ def test_hard_wrapped_paragraphs_are_whole_sentences() -> None:
         "```",
         "Ann Lee  ",
         "On-call lead",
+        "+ plus item",
+        "",
+        "    indented code",
+        "    stays as written",
     ]
 
 
@@ -140,6 +146,9 @@ def test_html_sections_span_the_lines_of_the_file() -> None:
     page += "</body>\n</html>\n"
     doc = parse_bytes(page.encode(), "office.html")
     assert [(s.heading, s.start_line, s.end_line) for s in doc.sections] == [("Office", 3, 4), ("Parking", 5, 9)]
+    minified = b"<h1>Office</h1><p>Welcome.</p><!-- TODO:\nhide this --><h2>Parking</h2><p>40\nspaces.</p>"
+    doc = parse_bytes(minified, "min.html")  # a comment is no text, even when its line breaks are collapsed
+    assert [(s.text, s.start_line, s.end_line) for s in doc.sections] == [("Welcome.", 1, 1), ("40 spaces.", 2, 3)]
 
 
 def test_a_pages_own_note_markers_are_left_out() -> None:

@@ -394,7 +394,7 @@ def test_a_collection_is_chosen_on_the_page(browser: Browser, two_collections: s
     page.goto("/")
     choice = page.locator("#collection")
     expect(choice).to_be_visible()
-    assert choice.locator("option").all_inner_texts() == ["default (1 documents)", "notes (1 documents)"]
+    assert choice.locator("option").all_inner_texts() == ["default (1 document)", "notes (1 document)"]
     sent = asks(page)
     ask(page, "What is focal loss?")
     choice.select_option("notes")

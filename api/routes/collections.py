@@ -16,8 +16,10 @@ router = APIRouter()
 @router.get("/collections", summary="The collections, with their counts; `default`: the one asked when none is named")
 async def list_collections(rt: Rt) -> dict[str, Any]:
     rows = await run_in_threadpool(summaries, rt.settings)
-    # Not the folders: a client names a collection, it has no business with the server's paths.
-    return {
-        "default": rt.settings.collection,
-        "collections": [{k: v for k, v in r.items() if k != "path"} for r in rows],
-    }
+    # Not the folders (nor errors that name them): a client names a collection, the server's paths are its own.
+    shown = [{"name": r["name"], "error": "its index cannot be read"} if "error" in r else _counts(r) for r in rows]
+    return {"default": rt.settings.collection, "collections": shown}
+
+
+def _counts(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "path"}

@@ -265,7 +265,8 @@ async function loadCollections() {
     collection = null;
     return;
   }
-  box.replaceChildren(...usable.map((c) => el("option", { value: c.name }, `${c.name} (${c.documents} documents)`)));
+  const count = (n) => `${n} document${n === 1 ? "" : "s"}`;
+  box.replaceChildren(...usable.map((c) => el("option", { value: c.name }, `${c.name} (${count(c.documents)})`)));
   const stored = localStorage.getItem(STORE.collection);
   collection = usable.some((c) => c.name === stored) ? stored : data.default;
   box.value = collection;
@@ -283,9 +284,9 @@ function chooseCollection(name) {
 // What a follow-up needs of the earlier turns in the same collection: their questions and the sections their
 // answers cited. A refused turn sets no topic ("Can I bring my dog?" must not be what "and in London?" follows);
 // a malformed saved one is left out rather than breaking every later question.
-function historyOf(earlier, where = collection) {
+function historyOf(earlier, target = collection) {
   return earlier
-    .filter((turn) => sameCollection(turn.collection, where))
+    .filter((turn) => sameCollection(turn.collection, target))
     .filter((turn) => turn.answer && !turn.answer.refused && Array.isArray(turn.answer.citations))
     .slice(-HISTORY_MAX)
     .map((turn) => ({
@@ -304,10 +305,10 @@ function kept(answer) {
 // another than the chosen one); `history`: the turns it follows (by default all of them, in its collection).
 async function ask(question, options = {}, history = null) {
   sections.clear();
-  const where = options.collection ?? collection;
-  options = { ...options, ...inCollection(where) };
-  history = history ?? historyOf(turns, where);
-  const turn = { question, answer: null, collection: where };
+  const target = options.collection ?? collection;
+  options = { ...options, ...inCollection(target) };
+  history = history ?? historyOf(turns, target);
+  const turn = { question, answer: null, collection: target };
   turns.push(turn);
   const view = new TurnView(turn);
   view.scroll();
@@ -450,9 +451,9 @@ function answerAnyway(answer) {
     if ($("send").disabled) return;  // another answer is on its way (the button is dimmed meanwhile)
     e.currentTarget.disabled = true;
     const at = turns.findIndex((t) => t.answer === answer);
-    const where = at < 0 ? collection : turns[at].collection;
-    ask(answer.question, { refuse_below: 0, ...inCollection(where) },
-      historyOf(at < 0 ? turns : turns.slice(0, at), where));
+    const target = at < 0 ? collection : turns[at].collection;
+    ask(answer.question, { refuse_below: 0, ...inCollection(target) },
+      historyOf(at < 0 ? turns : turns.slice(0, at), target));
   } }, "Answer anyway");
 }
 
@@ -471,17 +472,17 @@ async function fillCategories(answer, node) {
       continue; // the list just shows no category
     }
     const slot = node.querySelector(`li[data-section="${CSS.escape(c.section_id)}"] .category`);
-    if (slot) slot.textContent = c.category;
+    if (slot) slot.textContent = under(c);  // the heading path when there is one, as first shown
   }
   saveTurns();
 }
 
 // ---------------------------------------------------------------- the section panel
 
-async function fetchSection(id, where = collection) {
-  const key = `${where ?? ""}/${id}`;
+async function fetchSection(id, target = collection) {
+  const key = `${target ?? ""}/${id}`;
   if (!sections.has(key)) {
-    const query = where ? `?collection=${encodeURIComponent(where)}` : "";
+    const query = target ? `?collection=${encodeURIComponent(target)}` : "";
     const response = await request("GET", `/sections/${encodeURIComponent(id)}${query}`);
     sections.set(key, await response.json());
   }
@@ -490,11 +491,11 @@ async function fetchSection(id, where = collection) {
 
 // Opens a section beside the answer; `sentence` (when given) is highlighted: found as it is, or (`exact` false,
 // or not found) the section's sentence sharing most words with it. `chip`: the [n] clicked, marked active.
-async function openSection(id, sentence, exact, chip = null, where = collection) {
+async function openSection(id, sentence, exact, chip = null, target = collection) {
   const status = $("search-view").hidden ? askStatus : searchStatus;
   let section;
   try {
-    section = await withRecovery(() => fetchSection(id, where), status);
+    section = await withRecovery(() => fetchSection(id, target), status);
   } catch (err) {
     status.show(`Cannot open the section: ${err.message}`, "error");
     return;

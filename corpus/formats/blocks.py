@@ -13,7 +13,7 @@ class Block:
     heading: str
     path: tuple[str, ...]  # outer headings first, `heading` last
     lines: list[str]  # body lines, already cleaned
-    start_line: int  # 1-based line of the heading in the text the parser extracted
+    start_line: int  # 1-based line of the heading: in the file (HTML), in the text the parser extracted (PDF)
     end_line: int | None = None  # its last line there (default: the heading's line plus its lines)
     page: int | None = None
 

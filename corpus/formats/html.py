@@ -24,7 +24,7 @@ _MARK = "\x00h"  # a heading line, as "\x00h<level>\x00<line in the file>\x00<te
 
 
 def parse_html(text: str, name: str, id_prefix: str = "") -> Document:
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, NavigableString
 
     soup = BeautifulSoup(text, "html.parser")
     title = " ".join(soup.title.get_text().split()) if soup.title else ""
@@ -35,8 +35,9 @@ def parse_html(text: str, name: str, id_prefix: str = "") -> Document:
             tag.decompose()  # a page's own note marker ("[3]") would read as one of askdoc's citations
     root = soup.find("main") or soup.find("article") or soup.body or soup
     for string in root.find_all(string=True):
-        if "\n" in string and string.find_parent("pre") is None:
-            string.replace_with(string.replace("\n", " "))  # a line break in the source is a space on the page
+        # A line break in the source is a space on the page; comments and the like are not text at all.
+        if type(string) is NavigableString and "\n" in string and string.find_parent("pre") is None:
+            string.replace_with(string.replace("\n", " "))
     for tag in root.find_all(HEADINGS):
         heading = " ".join(tag.get_text(" ").split())
         tag.replace_with(f"\n{_MARK}{tag.name[1]}\x00{tag.sourceline or 0}\x00{heading}\n" if heading else "\n")
@@ -61,8 +62,9 @@ def _blocks(lines: list[str], title: str, last_line: int) -> list[Block]:
             body.append(line)
             continue
         level, at, text = line[len(_MARK) :].split("\x00", 2)
-        at_line = max(int(at), start)
-        blocks.append(Block(heading, tuple(h for _, h in stack) or (heading,), clean_lines(body), start, at_line - 1))
+        at_line = max(int(at), start)  # minified: headings share a line (or bs4 knows none)
+        path = tuple(h for _, h in stack) or (heading,)
+        blocks.append(Block(heading, path, clean_lines(body), start, max(start, at_line - 1)))
         stack = [(lv, h) for lv, h in stack if lv < int(level)] + [(int(level), text)]
         heading, body, start = text, [], at_line
     blocks.append(Block(heading, tuple(h for _, h in stack) or (heading,), clean_lines(body), start, last_line))
