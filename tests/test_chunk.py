@@ -104,3 +104,8 @@ def test_a_documents_title_goes_with_every_passage(passages: list[Passage]) -> N
         "Cleaning": "BrewMaster X7 Manual",
     }
     assert {p.context for p in passages} == {""}
+    # two files of one name are two documents: one's parts do not untitle the other
+    titled = parse_text("# Orbit\n## Setup\nRun it.\n", "README.md", "a/")
+    parts = parse_text("# Install\nRun it.\n# Use\nAsk it.\n", "README.md", "b/")
+    both = chunk_sections([*titled.sections, *parts.sections], lambda s: len(s.split()))
+    assert [(p.section_id, p.context) for p in both] == [("a/setup", "Orbit"), ("b/install", ""), ("b/use", "")]
