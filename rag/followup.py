@@ -19,13 +19,17 @@ from index.lexical import STOPWORDS, tokenize, words
 
 MAX_TURNS = 10  # history items a request may carry (most recent last)
 
-# Words that point back at something said before. "that" is often a relative pronoun instead ("the loss that SVM
-# uses"), but such a question names its topic: the limit on topic words keeps it standing alone.
+# Words that point back at something said before ("… vinegar instead?": of what was just said). "that" is often
+# a relative pronoun ("the loss that SVM uses"), but such a question names its topic: the limit on topic words
+# keeps it standing alone.
 _ANAPHOR = re.compile(
-    r"\b(it|its|it's|itself|this|that|these|those|they|them|their|theirs|such|one|ones|same|former|latter|above)\b"
+    r"\b(it|its|it's|itself|this|that|these|those|they|them|their|theirs|such|one|ones|same|former|latter|above|"
+    r"instead)\b"
 )
-# Openings that continue the conversation: "what about …", "and …", "how about …", "why?", "so …".
-_CONTINUE = re.compile(r"^(and|also|so|but|then|what about|how about|and what|why|why not|how so|any|ok|okay)\b")
+# Openings that continue the conversation: "what about …", "and …", "how about …", "what if …", "why?", "so …".
+_CONTINUE = re.compile(
+    r"^(and|also|so|but|then|what about|how about|what if|and what|why|why not|how so|any|ok|okay)\b"
+)
 # Words of a question's frame, not its topic: a follow-up made only of these names nothing new.
 _FRAME = frozenset(
     tokenize(

@@ -48,6 +48,8 @@ def test_a_short_question_pointing_back_depends_on_the_history() -> None:
     config = FollowupConfig()
     assert depends_on_history("what about its gamma?", everything, config)
     assert depends_on_history("any drawbacks?", everything, config)  # names no topic at all
+    assert depends_on_history("what if I use vinegar instead?", everything, config)  # instead of what was said
+    assert depends_on_history("What if the data is imbalanced?", everything, config)
     assert not depends_on_history("What is the central limit theorem?", everything, config)
     long_one = "what is it that makes gradient boosted decision trees slow on sparse text features?"
     assert not depends_on_history(long_one, everything, config)  # "it", but it names its own topic
