@@ -36,8 +36,6 @@ _CODE = re.compile(r"^(?:from |import |def |class |print\(|>>>|return |for .* in
 _WINDOWS_PATH = re.compile(
     r"(?:\b[A-Za-z]:|%\w+%|(?<![\w.])\.{1,2}|\\(?=\\[\w.$-]+\\))\\(?:[^\\\s]+(?: [^\\\s]+)*\\)*[^\\\s]*"
 )
-# A short sentence that states a rule or its exception ("Alcohol is never reimbursed.") says something whole.
-_RULE = re.compile(r"\b(?:never|not|no|must|always|only|cannot|forbidden|required)\b", re.IGNORECASE)
 # A sentence opening with one of these leans on the sentence before it.
 _ANAPHOR = re.compile(
     r"^(?:this|these|that|those|it|its|they|their|such|however|therefore|thus|hence|so|also|additionally|"
@@ -49,7 +47,7 @@ _ANAPHOR = re.compile(
 def standalone(sentence: str) -> bool:
     """Whether a sentence can be quoted on its own: a complete statement, not a caption, list intro or code."""
     words = sentence.split()
-    if len(words) < (4 if _RULE.search(sentence) else 5) or sentence.endswith((":", "?")):
+    if len(words) < 5 or sentence.endswith((":", "?")):
         return False
     if _figure_or_code(sentence) or sentence.count("=") > 1:
         return False

@@ -301,8 +301,6 @@ def test_the_default_answer_quotes_what_dropout_does(askdoc: AskDoc) -> None:
         ("If dummy variables for all categories were included, their sum would equal 1. Refer Wikipedia", True),
         ("Novelty and Advantages of RLHF Compared to Uncurated Text Corpora", False),  # a sub-heading
         ("RLHF allows for the creation of models that are better aligned with human values and nuances", True),
-        ("Alcohol is never reimbursed.", True),  # four words that state a rule
-        ("The results were good.", False),  # four words that state little
         # backslashes: a Windows path is quotable, LaTeX is not
         ("The Windows installer puts the configuration in C:\\ProgramData\\FlowPipe\\flowpipe.yaml by default.", True),
         ("Edit C:\\Program Files\\Flow Pipe\\conf\\flowpipe.yaml to change the port it listens on.", True),
