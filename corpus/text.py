@@ -6,7 +6,6 @@ import re
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\\\"'“\[])")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-_TITLE = re.compile(r"(?:(?:[A-Z0-9][\w'’&-]*|[a-z]{1,3})(?:\s+|$))+")  # every longer word capitalised: a title line
 # A "sentence" longer than this is text without the usual capitals or punctuation (lower-case notes, a dump on
 # one line): it is cut at any sentence end, then into runs of whole words, so no quote is a wall of text. The
 # guide's longest sentence has 521 characters, so its sentences are unchanged.
@@ -28,18 +27,19 @@ def soft_breaks(lines: list[str], min_width: int = 0) -> list[bool]:
     """Whether each line continues the one before it, its line break only a wrap of the paragraph ("… stay for
     seven" / "years before deletion."): both hold text, the one before ends without a sentence end or colon (a
     closing quote or bracket after it too) and is no list item, heading, table row or quote. `min_width` (plain
-    text): the one before is at least that long and not a title ("Travel and Expense Policy 2024"), for short
-    lines without punctuation are a list ("Name: Ann" / "Phone: 555")."""
+    text, where nothing marks a paragraph): the one before is at least that long, and the line goes on mid-sentence
+    (it opens in lower case or with a number, or the one before ends with a comma); lines that open in capitals
+    are a title and its text, or a list without bullets ("Install the agent from the mirror" / "Restart it")."""
     return [i > 0 and _continues(lines[i - 1], line, min_width) for i, line in enumerate(lines)]
 
 
 def _continues(prev: str, line: str, min_width: int) -> bool:
-    prev = prev.strip()
-    if not prev or not line.strip() or _BULLET.match(line) or line.lstrip().startswith(("#", "|", ">")):
+    prev, line = prev.strip(), line.strip()
+    if not prev or not line or _BULLET.match(line) or line.startswith(("#", "|", ">")):
         return False
     if prev.rstrip("\"'”’)]").endswith((".", "!", "?", ":", ";")):
         return False
-    return not min_width or (len(prev) >= min_width and not _TITLE.fullmatch(prev))
+    return not min_width or (len(prev) >= min_width and (line[0].islower() or line[0].isdigit() or prev[-1] == ","))
 
 
 def unwrap(lines: list[str], soft: list[bool]) -> list[str]:

@@ -102,6 +102,8 @@ def test_hard_wrapped_paragraphs_are_whole_sentences() -> None:
     assert parse_bytes(card.encode(), "card.txt").sections[0].text == card.strip()
     titled = 'Travel and Expense Policy of the ACME Corporation 2024\nIt says "book economy class."\nAlways.\n'
     assert parse_bytes(titled.encode(), "policy.txt").sections[0].text == titled.strip()  # a title; a closing quote
+    steps = "Install the agent from the internal package mirror\nConfigure the proxy in /etc/agent/agent.conf\n"
+    assert parse_bytes(steps.encode(), "steps.txt").sections[0].text == steps.strip()  # a list without bullets
     html = f"<html><body><h2>Retention</h2><p>{wrapped}</p><pre>keep\nthese lines</pre></body></html>"
     assert parse_bytes(html.encode(), "p.html").sections[0].text == f"{whole}\nkeep\nthese lines"
     markdown = (
