@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from cli.common import (
+    SAID,
     add_question_arguments,
     add_refusal_argument,
     add_style_arguments,
@@ -76,6 +77,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answer = print_text(askdoc, args.question, args.extractive, stream)
     if args.show_draft and answer.draft:
         print(f"\nDraft (unverified, not part of the answer):\n{answer.draft}")
+    elif args.show_draft:
+        notify("--show-draft: no draft; this answer was quoted from the sources, not written by the LLM")
     print_sources(answer, retry_hint=True)
     return 0
 
@@ -122,7 +125,7 @@ def print_sources(answer: Answer, retry_hint: bool = False) -> None:
     """What follows the answer text: a notice, then the sources it cites (or, refused, the nearest sections;
     `retry_hint`: and how to answer anyway, when the refusal model refused it)."""
     notify_corrections(answer.corrections)
-    if answer.notice:
+    if answer.notice and not any(answer.notice in said for said in SAID):  # e.g. already said when loading
         notify(answer.notice)
     if answer.refused:
         if why := answer.refusal.get("reasons"):

@@ -82,7 +82,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 def _before_rebuild(index_dir: Path, name: str) -> tuple[StoredIndex | None, list[DocumentRecord]]:
     """What a rebuild keeps: the old index when it is readable, else the added documents its manifest lists. A
     named collection whose manifest is unreadable too cannot be rebuilt: its documents are unknown."""
-    from corpus.errors import REBUILD
+    from corpus.errors import REBUILD, ManifestUnreadableError
     from index.store import load
 
     if not (index_dir / "manifest.json").exists():
@@ -93,7 +93,7 @@ def _before_rebuild(index_dir: Path, name: str) -> tuple[StoredIndex | None, lis
         problem = str(exc).removesuffix(f": {REBUILD}")
     listed = _listed_documents(index_dir, problem)
     if listed is None and name != DEFAULT_COLLECTION:
-        raise AskdocError(f"{problem}: {lost_manifest(name, index_dir)}")
+        raise ManifestUnreadableError(f"{problem}: {REBUILD}")  # cli.main turns the hint into what works
     if listed is None:
         notify(f"previous index unreadable ({problem}), its manifest too: rebuilding from the guide alone")
     return None, listed or []

@@ -19,7 +19,11 @@ if TYPE_CHECKING:
     from rag.retrieve import Retriever
 
 
+SAID: list[str] = []  # what notify() has said in this process: an answer's notice is not said twice
+
+
 def notify(message: str) -> None:
+    SAID.append(message)
     print(f"askdoc: {message}", file=sys.stderr, flush=True)
 
 

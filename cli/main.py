@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 
 from cli import ask, chat, collection, evaluate, search, serve
-from cli.common import common_parser, quiet_libraries
+from cli.common import SAID, common_parser, quiet_libraries
 from corpus.errors import REBUILD, AskdocError, ManifestUnreadableError
 
 
@@ -36,6 +36,7 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     quiet_libraries()
+    SAID.clear()  # one command's lines (tests run many in one process)
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func

@@ -321,7 +321,8 @@ def test_a_named_collection_whose_manifest_is_lost_says_to_add_its_documents_aga
     for command in (["search", "keys"], ["index", "build", "--rebuild"]):
         code, _, err = askdoc(capsys, own_index.index_dir, *command, "--collection", "papers")
         message = one_line_error(code, err)
-        assert f"remove {folder} and add them again" in message and "--collection papers FILE" in message, message
+        assert f"remove {folder} and add them again" in message, message
+        assert f"`askdoc index add --index-dir {own_index.index_dir} --collection papers FILE" in message, message
     code, out, err = askdoc(capsys, own_index.index_dir, "index", "collections")
     assert code == 0 and out.startswith("default ") and "papers" in out and "unreadable" in out, err
     assert f"remove {folder} and add them again" in out and "index build" not in out, out
@@ -351,6 +352,16 @@ def test_an_interrupted_add_says_nothing_was_added(
     assert code == 130 and f"added      {doc}" in out and "out of date" in err, (out, err)
     assert "interrupted before the index was saved: none of the files above was added" in err, err
     assert [r.name for r in store.read_manifest(own_index.index_dir).documents] == ["interview_questions.txt"]
+
+
+def test_a_missing_model_is_said_once_and_a_quoted_answer_has_no_draft(
+    index_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ("ask", "What is label smoothing?", "--style", "generate", "--model", "/nonexistent/model.gguf")
+    code, out, err = askdoc(capsys, index_dir, *args, "--show-draft")
+    assert code == 0 and "[1]" in out, err
+    assert err.count("does not exist") == 1, err  # said when loading, not again after the answer
+    assert "--show-draft: no draft; this answer was quoted from the sources" in err, err
 
 
 def test_faiss_hnsw_builds_and_answers(
