@@ -42,8 +42,9 @@ class Passage:
     section_id: str
     heading: str
     text: str  # the window of the body (without heading)
-    # The headings the section sits under, below its category ("Troubleshooting" for "High memory usage"), joined
-    # by " › "; "" for the guide, whose sections sit under their category only. Default: older passages.jsonl.
+    # The headings the section sits under ("Troubleshooting" for "High memory usage"), joined by " › ": below its
+    # category, unless that is the document's title (corpus.chunk.titled_documents); "" for the guide, whose
+    # sections sit under their part only. Default: older passages.jsonl.
     context: str = ""
 
     @property
