@@ -15,6 +15,7 @@ from cli.common import (
     emit,
     notify,
     notify_corrections,
+    run_batch,
     settings_from,
 )
 from corpus.errors import AskdocError
@@ -67,9 +68,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     askdoc.warm_up(llm=False)
     batch = batch_questions(args.question)
     if batch is not None:
-        for question in batch:
-            emit(_ask_line(askdoc, question, args.extractive))
-        return 0
+        return run_batch(batch, lambda question: _ask_line(askdoc, question, args.extractive))
     if args.json:
         emit(askdoc.ask(args.question, extractive=args.extractive).to_json())
         return 0

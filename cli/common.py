@@ -112,6 +112,22 @@ def batch_questions(arg: str) -> Iterator[str] | None:
     return (line.rstrip("\r\n") for line in sys.stdin)  # a file saved on Windows ends its lines with CR LF
 
 
+def run_batch(questions: Iterator[str], one: Callable[[str], dict[str, Any]]) -> int:
+    """Emit one JSON line per question, in order; exit code 2 when any line failed, 0 otherwise.
+
+    A failed line is still emitted, with its "error", so a script can both read every line and test the exit code.
+    """
+    failed = total = 0
+    for question in questions:
+        row = one(question)
+        total += 1
+        failed += "error" in row
+        emit(row)
+    if failed:
+        notify(f'{failed} of {total} questions failed; their lines carry an "error"')
+    return 2 if failed else 0
+
+
 def emit(obj: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     sys.stdout.flush()

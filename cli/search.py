@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from cli.common import (
     add_question_arguments,
@@ -10,10 +11,15 @@ from cli.common import (
     emit,
     loaded_retriever,
     notify_corrections,
+    run_batch,
     settings_from,
 )
 from corpus.errors import AskdocError
 from corpus.ids import doc_prefix
+
+if TYPE_CHECKING:
+    from rag.config import Settings
+    from rag.retrieve import Retriever
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -28,13 +34,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     retriever = loaded_retriever(settings)
     batch = batch_questions(args.question)
     if batch is not None:
-        for question in batch:
-            try:
-                emit(retriever.search(question).to_json())
-            except AskdocError as exc:  # one bad line must not stop the batch or shift its output
-                error = {"query": question, "mode": settings.mode, "results": [], "collection": settings.collection}
-                emit(error | {"error": str(exc)})
-        return 0
+        return run_batch(batch, lambda question: _search_line(retriever, settings, question))
     result = retriever.search(args.question)
     if args.json:
         emit(result.to_json())
@@ -50,6 +50,14 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"   [{hit.section_id} · {where}{hit.category or '-'} · score {hit.score:.4f}]")
         print(f"   {_shorten(hit.snippet, 240)}")
     return 0
+
+
+def _search_line(retriever: Retriever, settings: Settings, question: str) -> dict[str, object]:
+    try:
+        return retriever.search(question).to_json()
+    except AskdocError as exc:  # one bad line must not stop the batch or shift its output
+        error = {"query": question, "mode": settings.mode, "results": [], "collection": settings.collection}
+        return error | {"error": str(exc)}
 
 
 def _shorten(text: str, width: int) -> str:
