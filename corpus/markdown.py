@@ -94,6 +94,26 @@ def _row(header: list[str], line: str) -> str:
     return f"{said}." if said and not said.endswith((".", "!", "?")) else said
 
 
+_ROW_PAIR = re.compile(r"^([^:;]{1,40}): (.*)$")
+
+
+def row_cells(sentence: str) -> tuple[tuple[str, ...], str] | None:
+    """A table row as `_row` spelled it ("Code: E02; Meaning: Boiler overheated."): its headers and its cells'
+    text; None for any other sentence. A cell's own "; " stays in the cell before it."""
+    keys: list[str] = []
+    cells: list[str] = []
+    for part in sentence.split("; "):
+        pair = _ROW_PAIR.match(part)
+        if pair:
+            keys.append(pair.group(1))
+            cells.append(pair.group(2))
+        elif cells:
+            cells[-1] += f"; {part}"
+        else:
+            return None
+    return (tuple(keys), " ".join(cells)) if len(keys) >= 2 else None
+
+
 def plain_lines(lines: list[str]) -> list[str]:
     """The lines with front matter, thematic breaks and table rules blanked, table rows spelled out, inline
     markup removed; fenced code as written."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from corpus.markdown import row_cells
 from corpus.model import Section
 from index.embed import Embedder
 from index.lexical import share, tokenize
@@ -71,6 +72,7 @@ class Evidence:
 
     sentences: list[Sentence]
     by_section: dict[str, list[Sentence]] = field(default_factory=dict)  # all sentences, document order
+    question_words: frozenset[str] = frozenset()  # content words, stemmed
 
     @property
     def best(self) -> float:
@@ -145,7 +147,7 @@ def score_evidence(
             scored.append(sentence)
         by_section[sid] = row
     scored.sort(key=lambda s: (-s.score, s.rank, s.position))
-    return Evidence(scored, by_section)
+    return Evidence(scored, by_section, frozenset(q_tokens))
 
 
 def pick(
@@ -164,8 +166,9 @@ def pick(
     chosen: dict[int, Sentence] = {}
     taken: list[frozenset[str]] = []
     before = [q.words for q in quoted]
+    other_rows = _other_rows(evidence, after) if after is not None else frozenset()
     for s, score in _ranked(evidence, section_id, cfg, after):
-        if score < floor or s.position in chosen:
+        if score < floor or s.position in chosen or s.position in other_rows:
             continue
         if len(taken) >= limit:
             break
@@ -177,6 +180,22 @@ def pick(
         if leans_back(s.text) and prev is not None and prev.score > float("-inf"):
             chosen.setdefault(prev.position, prev)
     return [chosen[p] for p in sorted(chosen)]
+
+
+def _other_rows(evidence: Evidence, best: Sentence) -> frozenset[int]:
+    """When the best sentence is a table row whose cells hold a question word ("What does error E02 mean?"), the
+    positions of its table's other rows whose cells hold none: a row is one record, the rows after it are other
+    records, not the rest of its thought. A question that only matches the headers ("Which error codes are
+    there?") leaves the table whole."""
+    cells = row_cells(best.text)
+    if cells is None or not evidence.question_words & set(tokenize(cells[1])):
+        return frozenset()
+    out = set()
+    for s in evidence.by_section.get(best.section_id, []):
+        other = row_cells(s.text)
+        if other is not None and other[0] == cells[0] and not evidence.question_words & set(tokenize(other[1])):
+            out.add(s.position)
+    return frozenset(out)
 
 
 def _ranked(

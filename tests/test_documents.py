@@ -71,6 +71,36 @@ def test_own_documents_are_answered_with_page_and_heading(
     assert refused.refused and refused.answer == "The documents do not cover this question."  # several now
 
 
+ERROR_TABLE = """# BrewMaster manual
+## Error codes
+| Code | Meaning | What to do |
+|------|---------|------------|
+| E01 | Water tank empty | Refill the tank and push it firmly into place |
+| E02 | Boiler overheated | Switch off and let the machine cool for 30 minutes |
+| E05 | Pump blocked | Descale; if E05 returns, contact service |
+| E09 | Temperature sensor fault | Contact service; do not use the machine |
+"""
+
+
+def test_a_table_answer_quotes_the_rows_the_question_names(
+    own_index: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    """Each row is one record: a question about one error code gets that row, not its neighbours; one that only
+    names the table's columns gets the whole table."""
+    (tmp_path / "brewmaster.md").write_text(ERROR_TABLE, encoding="utf-8")
+    _collection(own_index, embedder).add([tmp_path / "brewmaster.md"])
+    engine = _engine(own_index, embedder)
+
+    def rows(question: str) -> list[str]:
+        answer = engine.ask(question, style="extractive", refuse_below=0.0).to_json()
+        assert answer["citations"][0]["section_id"] == "brewmaster/error-codes", answer
+        return [s["text"].split(";")[0] for s in answer["sentences"]]
+
+    assert rows("What does error E02 mean on the BrewMaster?") == ["Code: E02"]
+    assert rows("BrewMaster: which error codes mean I should contact service?") == ["Code: E05", "Code: E09"]
+    assert rows("Which error codes does the BrewMaster show?") == ["Code: E01", "Code: E02", "Code: E05", "Code: E09"]
+
+
 def test_readd_is_a_noop_and_a_change_replaces_only_its_sections(
     own_index: Settings, embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
