@@ -15,9 +15,12 @@ import regex
 # and macOS often store "ü" as "u" + a combining diaeresis, which must match the "ü" a user types.
 _PART = r"[\p{L}\p{N}][\p{L}\p{N}\p{M}]*"
 WORD = regex.compile(rf"{_PART}(?:['-]{_PART})*")
+# A dotted number ("3.1.0", "0.5", "Python 3.10"): tokenize() keeps it whole as well as its parts, so that
+# "version 3.1.0" tells the release notes of 3.1.0 from those of 3.2.0, and "3.1" still meets "3.1.0" in part.
+_DOTTED = regex.compile(r"(?<![\p{N}.])\p{N}+(?:\.\p{N}+)+")
 # Written into each index's manifest: an index whose BM25 split words by another rule is rebuilt (its vectors are
 # kept). Indexes from before the rule was named split at any letter outside a-z ("ascii").
-TOKENIZER = "unicode"
+TOKENIZER = "unicode+dotted"
 # Small on purpose: question words like "why"/"how" are stopwords for BM25 ranking, but domain words that look
 # common ("model", "loss", "layer") carry meaning in this corpus.
 # fmt: off
@@ -47,7 +50,8 @@ def words(text: str) -> list[str]:
 
 
 def tokenize(text: str) -> list[str]:
-    return list(_stemmer().stemWords([w for w in words(text.lower()) if w not in STOPWORDS]))
+    stems = list(_stemmer().stemWords([w for w in words(text.lower()) if w not in STOPWORDS]))
+    return stems + _DOTTED.findall(text)
 
 
 def typed_words(text: str) -> list[str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from corpus.errors import InvalidInputError
+from index.lexical import LexicalIndex
 from rag.config import Settings
 from rag.fusion import reciprocal_rank_fusion, weighted_fusion
 from rag.retrieve import Retriever
@@ -115,6 +116,20 @@ def test_rrf_by_hand() -> None:
     assert fused[2] == pytest.approx(1 / 62 + 1 / 61)
     assert fused[1] == pytest.approx(1 / 61) and fused[3] == pytest.approx(1 / 62)
     assert max(fused, key=fused.__getitem__) == 2
+
+
+def test_a_version_number_tells_releases_apart() -> None:
+    """BM25 keeps a dotted number whole as well as its parts: "3.1.0" finds the notes of 3.1.0, not of 3.2.0, which
+    hold the same digits; "3.1" still meets "3.1.0" through its parts."""
+    notes = [
+        "Version 3.2.0 added imperial units and fixed 1 export bug from 2023.",
+        "Version 3.1.0: offline mode and wind forecasts.",
+        "Version 2.0.1: the 3 second delay is gone.",
+    ]
+    bm25 = LexicalIndex.build(notes)
+    assert bm25.search("what came in 3.1.0", 3)[0][0] == 1
+    assert bm25.search("what came in 3.2.0", 3)[0][0] == 0
+    assert bm25.search("what came in 3.1", 3)[0].tolist() != []
 
 
 def test_weighted_fusion_by_hand() -> None:
