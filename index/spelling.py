@@ -16,30 +16,17 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib import resources
 
 import regex
 from symspellpy import SymSpell, Verbosity
 
+from corpus.english import english_counts, english_words
 from index.lexical import STOPWORDS, stem_all
 
 # Letters (and combining marks) of any script: the words a typo can be in; digits and joins are left alone.
 _WORD = regex.compile(r"\p{L}[\p{L}\p{M}]*")
 MIN_LENGTH = 5  # shorter unknown words are mostly abbreviations, and every short word is close to many others
 LONG_WORD = 8  # from this length two edits are allowed, below it one
-
-
-@lru_cache(maxsize=1)
-def english_counts() -> dict[str, int]:
-    """symspellpy's English frequency list (82,765 words and their counts in a large English corpus)."""
-    text = resources.files("symspellpy").joinpath("frequency_dictionary_en_82_765.txt").read_text(encoding="utf-8")
-    return {word: int(count) for word, count in (line.split(" ", 1) for line in text.splitlines() if line)}
-
-
-@lru_cache(maxsize=1)
-def english_words() -> frozenset[str]:
-    """The words of that list: a user's ordinary word is not a typo."""
-    return frozenset(english_counts())
 
 
 @lru_cache(maxsize=1)

@@ -8,15 +8,16 @@ from pathlib import Path
 from fpdf import FPDF
 
 
-def write_pdf(path: Path, temperature: str = "1,234", outline: bool = True) -> Path:
-    """A three-page report; "2.1 Furnace temperature" on page 2 says the temperature (found only here)."""
+def write_pdf(path: Path, temperature: str = "1,234", outline: bool = True, numbered_bookmarks: bool = True) -> Path:
+    """A three-page report; "2.1 Furnace temperature" on page 2 says the temperature (found only here). Without
+    `numbered_bookmarks` the outline says "Furnace temperature", as Word exports it."""
     pdf = FPDF()
     pdf.set_title("Zorblax foundry report")
     pdf.set_font("Helvetica", size=12)
 
     def heading(title: str, level: int) -> None:
         if outline:
-            pdf.start_section(title, level=level)
+            pdf.start_section(title if numbered_bookmarks else title.split(" ", 1)[1], level=level)
         pdf.multi_cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
 
     def para(text: str) -> None:
@@ -96,5 +97,53 @@ def write_pdf_font_headings(path: Path, bold_subheading: bool = False) -> Path:
     text(11, "The horn is tested each morning at dawn.")
     text(18, "Supply boat")
     text(11, "A supply boat from Harlow brings lamp oil and bread on the first day of each month.")
+    pdf.output(str(path))
+    return path
+
+
+class _Handbook(FPDF):
+    """Every page under a running header and over a "Page N of M" footer, as office PDFs are."""
+
+    def header(self) -> None:
+        self.set_font("Helvetica", "I", 9)
+        self.cell(0, 8, "Acme Corp - Employee Handbook", new_x="LMARGIN", new_y="NEXT")
+
+    def footer(self) -> None:
+        self.set_y(-15)
+        self.set_font("Helvetica", "", 9)
+        self.cell(0, 8, f"Page {self.page_no()} of {{nb}}", align="C")
+
+
+def write_pdf_print_furniture(path: Path) -> Path:
+    """Two pages without an outline, each line set on its own so the breaks are known: a sentence that runs over the
+    page break, a footnote marker after a number with its note at the page's foot, a list whose items end without
+    a full stop, words broken at a line's end (one a compound, one a model number)."""
+    pdf = _Handbook()
+
+    def line(text: str, size: int = 11, style: str = "") -> None:
+        pdf.set_font("Helvetica", style, size)
+        pdf.cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
+
+    pdf.add_page()
+    line("Expenses", 16, "B")
+    pdf.set_font("Helvetica", "", 11)
+    pdf.write(7, "Claims are checked within a week. The model is trained with a batch size of 256")
+    pdf.char_vpos = "SUP"  # the footnote marker: small, raised, glued to the number
+    pdf.write(7, "2")
+    pdf.char_vpos = "LINE"
+    pdf.write(7, " on the claims of the last year.")
+    pdf.ln(7)
+    line("Travel rules:")
+    line("- Economy class for flights under 6 hours")
+    line("- Taxis only between 22:00 and 06:00")
+    line("Owners should use the self-")
+    line("cleaning drain kit of the PX-")
+    line("40 and its configu-")
+    line("ration guide.")
+    line("The finance controller, Dmitri Okonkwo, reviews")
+    pdf.set_y(-30)
+    line("2 Larger batches gave no gain in recall.", 8)
+    pdf.add_page()
+    line("every claim above 2,000 euros before it is paid. Receipts are kept for seven years.")
     pdf.output(str(path))
     return path

@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from documents_factory import write_bad_files, write_html, write_pdf, write_pdf_font_headings
+from documents_factory import (
+    write_bad_files,
+    write_html,
+    write_pdf,
+    write_pdf_font_headings,
+    write_pdf_print_furniture,
+)
 
 from corpus.errors import InvalidInputError
 from corpus.formats import parse_bytes
@@ -30,6 +36,13 @@ def test_pdf_sections_follow_the_outline_and_keep_their_page(tmp_path: Path) -> 
     assert "1,234 degrees Celsius" in furnace.text and "2.1 Furnace" not in furnace.text
     assert [s.page for s in doc.sections] == [1, 1, 2, 2, 3]
     assert doc.sha256 == file_sha256(path) and all(s.source == "report.pdf" for s in doc.sections)
+
+
+def test_bookmarks_without_their_section_numbers_still_cut_sections(tmp_path: Path) -> None:
+    doc = read_document(write_pdf(tmp_path / "report.pdf", numbered_bookmarks=False), "report/")
+    furnace = next(s for s in doc.sections if s.heading == "Furnace temperature")
+    assert furnace.page == 2 and furnace.text.startswith("The Zorblax furnace melts the bronze at 1,234 degrees")
+    assert len(doc.sections) == 5
 
 
 def test_pdf_without_outline_is_cut_by_page(tmp_path: Path) -> None:
@@ -67,6 +80,28 @@ def test_a_bold_line_at_the_body_size_is_a_sub_heading(tmp_path: Path) -> None:
         ("Fog signals", ("Fog signals",)),
     ]
     assert doc.sections[1].text.startswith("The brass lamp of the Quillmoor lighthouse is polished")
+
+
+def test_print_furniture_is_left_out_and_sentences_stay_whole(tmp_path: Path) -> None:
+    """What a user's office PDF carries besides its text (a running header, page numbers, a footnote marker glued
+    to a number) stays out of the sentences; a sentence over the page break is whole, on the page it starts."""
+    doc = read_document(write_pdf_print_furniture(tmp_path / "handbook.pdf"), "handbook/")
+    text = "\n".join(s.text for s in doc.sections)
+    assert "Acme Corp - Employee Handbook" not in text and "Page 1 of 2" not in text and "Page 2" not in text
+    assert "a batch size of 256 on the claims" in text  # not "2562"
+    first = doc.sections[0]
+    assert (first.heading, first.page) == ("Expenses", 1)
+    assert first.text.split("\n") == [
+        "Claims are checked within a week. The model is trained with a batch size of 256 on the claims of the last"
+        " year.",
+        "Travel rules:",
+        "- Economy class for flights under 6 hours",  # a list item starts its own line
+        "- Taxis only between 22:00 and 06:00 Owners should use the self-cleaning drain kit of the PX-40 and its"
+        " configuration guide.",  # nothing tells the last item's end from the paragraph after it
+        "The finance controller, Dmitri Okonkwo, reviews every claim above 2,000 euros before it is paid.",
+        "Footnote 2: Larger batches gave no gain in recall.",
+    ]
+    assert [(s.page, s.text) for s in doc.sections[1:]] == [(2, "Receipts are kept for seven years.")]
 
 
 def test_reflow_joins_visual_lines_into_sentences() -> None:

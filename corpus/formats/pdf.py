@@ -2,7 +2,13 @@
 set in a clearly larger font than the body text or in bold at the body's size, else one per page.
 
 A section never spans pages, so every passage keeps the page its text is on: a heading whose text runs over a
-page break becomes one section per page (same heading, same path, ids -2, -3 ...).
+page break becomes one section per page (same heading, same path, ids -2, -3 ...); a sentence cut by the break
+stays whole, on the page where it starts.
+
+What is print furniture rather than text is left out: running headers and footers (a line at a page's top or
+bottom that recurs on many pages, numbers aside) and page numbers ("Page 2 of 4", "- 3 -"); a footnote's marker
+(a small raised number glued to a word: "network¹") is dropped from the sentence, and the footnote's own text at
+the page's foot becomes a paragraph of its own ("Footnote 1: …") at the end of the page's text.
 """
 
 from __future__ import annotations
@@ -12,17 +18,27 @@ import logging
 import math
 import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from corpus.english import english_words
 from corpus.errors import InvalidInputError
 from corpus.formats.blocks import Block, clean_lines, document_from_blocks
 from corpus.model import Document
-from corpus.text import normalise
+from corpus.text import SENTENCE_END, normalise, strip_bullet
 
 # pypdf logs every repaired cross-reference table; a user sees the one-line result instead.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
-_ENDS_SENTENCE = re.compile(r"[.!?:;]$")
+_ENDS_SENTENCE = re.compile(r"[.!?:]$")
+# A page number alone on its line, digits already written "#" (furniture_key): "3", "- 3 -", "Page 3 of 4", "3/4".
+_PAGE_NUMBER = re.compile(r"^(?:page\s*)?[-–—]?\s*#\s*[-–—]?(?:\s*(?:of|/)\s*#)?$")
+EDGE_LINES = 2  # lines at a page's top and at its bottom where headers, footers and page numbers sit
+# A footnote marker: a number of 1-2 digits (or *, †, ‡) set this much smaller than the page's body text.
+MARKER_RATIO = 0.8
+_MARKER = re.compile(r"^(?:\d{1,2}(?:,\d{1,2})*|[*†‡])$")
+_NUMBERED = re.compile(r"^(?:\d+\.)*\d+\.?\s+")  # a section number before a heading: "1 ", "2.1 ", "3. "
+_NOTE_START = re.compile(r"^(\d{1,2}|[*†‡])\s+(\S.*)$")
 
 Line = tuple[int, str]  # (1-based page, text)
 # A line is a heading when its font is at least this much larger than the body text's (the size most characters
@@ -33,10 +49,10 @@ HEADING_MAX_CHARS = 120
 
 def parse_pdf(data: bytes, name: str, id_prefix: str = "") -> Document:
     pages, outline, title = _read(data)
-    lines: list[Line] = [(n, line) for n, (text, _, _) in enumerate(pages, start=1) for line in text.split("\n")]
     sizes = [size for _, line_sizes, _ in pages for size in line_sizes]
     bold = [b for _, _, line_bold in pages for b in line_bold]
-    if not any(line.strip() for _, line in lines):
+    lines, notes = _page_lines([text.split("\n") for text, _, _ in pages], sizes)
+    if not any(line.strip() for _, line in lines) and not any(notes.values()):
         raise InvalidInputError("the PDF has no extractable text (a scanned PDF needs OCR first)")
     title = title or Path(name).stem
     if outline:
@@ -44,10 +60,24 @@ def parse_pdf(data: bytes, name: str, id_prefix: str = "") -> Document:
     else:
         heads = heading_lines([text for _, text in lines], sizes, bold)
         blocks = _font_blocks(lines, heads, title) if heads else _page_blocks(lines, title)
-    doc = document_from_blocks(blocks, name, id_prefix)
+    doc = document_from_blocks(_with_notes(blocks, notes), name, id_prefix)
     if not doc.sections:
         raise InvalidInputError("the PDF has no extractable text")
     return doc
+
+
+def _page_lines(pages: list[list[str]], sizes: list[float | None]) -> tuple[list[Line], dict[int, list[str]]]:
+    """Every page's lines with its furniture and footnotes blanked (so line indexes still match `sizes`), and
+    each page's footnotes."""
+    body = body_size([line for page in pages for line in page], sizes)
+    lines: list[Line] = []
+    notes: dict[int, list[str]] = {}
+    for n, (page, gone) in enumerate(zip(pages, furniture(pages), strict=True), start=1):
+        page = ["" if i in gone else line for i, line in enumerate(page)]
+        at = footnote_lines(page, sizes[len(lines) : len(lines) + len(page)], body)
+        notes[n] = footnotes([page[i] for i in at])
+        lines.extend((n, "" if i in at else line) for i, line in enumerate(page))
+    return lines, notes
 
 
 PageText = tuple[str, list[float | None], list[bool]]  # text, each line's font size, whether all of it is bold
@@ -84,9 +114,10 @@ def _page_text(page: Any) -> PageText:
         runs.append((text, float(size or 0) * _scale(tm) * _scale(cm), _bold(font)))
 
     text = page.extract_text(visitor_text=visit) or ""
-    count = text.count("\n") + 1
     if "".join(t for t, _, _ in runs) != text:
-        return text, [None] * count, [False] * count
+        return text, [None] * (text.count("\n") + 1), [False] * (text.count("\n") + 1)
+    runs = _without_markers(runs)
+    text = "".join(t for t, _, _ in runs)
     sizes: list[float | None] = []
     bold: list[bool] = []
     current, all_bold = 0.0, True
@@ -101,6 +132,25 @@ def _page_text(page: Any) -> PageText:
     sizes.append(current or None)
     bold.append(bool(current) and all_bold)
     return text, sizes, bold
+
+
+def _without_markers(runs: list[tuple[str, float, bool]]) -> list[tuple[str, float, bool]]:
+    """The runs without footnote markers: a number (or *, †, ‡) set clearly smaller than the page's body text and
+    glued to the text before it ("network" "1" -> "network", not "network1"; "256" "2" -> "256", not "2562")."""
+    chars: Counter[float] = Counter()
+    for run, size, _ in runs:
+        chars[round(size, 1)] += len(run.strip())
+    if not chars:
+        return runs
+    body = chars.most_common(1)[0][0]
+    kept: list[tuple[str, float, bool]] = []
+    before = ""  # the text so far, as far as it matters: its last character
+    for run, size, run_bold in runs:
+        if before and not before[-1].isspace() and _MARKER.match(run) and 0 < size <= MARKER_RATIO * body:
+            continue
+        kept.append((run, size, run_bold))
+        before = (before + run)[-1:]
+    return kept
 
 
 def _bold(font: Any) -> bool:
@@ -122,13 +172,9 @@ def heading_lines(lines: list[str], sizes: list[float | None], bold: list[bool] 
     body text (HEADING_RATIO × the size most characters have), or in bold throughout at about the body's size
     (a Word document's sub-headings; their level sits below every larger heading's); empty when the PDF shows
     no such cue."""
-    chars: Counter[float] = Counter()
-    for text, size in zip(lines, sizes, strict=True):
-        if size:
-            chars[round(size, 1)] += len(text.strip())
-    if not chars:
+    body = body_size(lines, sizes)
+    if not body:
         return {}
-    body = chars.most_common(1)[0][0]
     heads = {}
     for i, (text, size) in enumerate(zip(lines, sizes, strict=True)):
         if not size or not _heading_like(text.strip()):
@@ -138,6 +184,77 @@ def heading_lines(lines: list[str], sizes: list[float | None], bold: list[bool] 
         elif bold and bold[i] and size >= 0.95 * body:
             heads[i] = round(body, 1) + 0.01  # the level under the smallest larger font
     return heads
+
+
+def body_size(lines: list[str], sizes: list[float | None]) -> float:
+    """The font size most characters are set in (0 when no size is known)."""
+    chars: Counter[float] = Counter()
+    for text, size in zip(lines, sizes, strict=True):
+        if size:
+            chars[round(size, 1)] += len(text.strip())
+    return chars.most_common(1)[0][0] if chars else 0.0
+
+
+def furniture_key(line: str) -> str:
+    """A line as its furniture: spacing and case ignored, every number written "#" ("Page 2 of 4" = "page # of #")."""
+    return re.sub(r"\d+", "#", normalise(line))
+
+
+def furniture(pages: list[list[str]]) -> list[set[int]]:
+    """Per page, the indexes of its lines that are print furniture: among the first and last EDGE_LINES lines with
+    text, a page number, or a line that recurs (numbers aside) at the edges of at least two pages and of 40 % of
+    them (a running header or footer: "Acme Corp - Employee Handbook", "Doc. ZPX-40 | 3")."""
+    edges = [_edge_lines(page) for page in pages]
+    seen: Counter[str] = Counter()
+    for page, at in zip(pages, edges, strict=True):
+        seen.update({furniture_key(page[i]) for i in at})
+    recurring = {key for key, n in seen.items() if n >= max(2, math.ceil(0.4 * len(pages)))}
+    return [
+        {i for i in at if furniture_key(page[i]) in recurring or _PAGE_NUMBER.match(furniture_key(page[i]))}
+        for page, at in zip(pages, edges, strict=True)
+    ]
+
+
+def _edge_lines(page: list[str]) -> list[int]:
+    filled = [i for i, line in enumerate(page) if line.strip()]
+    return sorted(set(filled[:EDGE_LINES] + filled[-EDGE_LINES:]))
+
+
+def footnote_lines(page: list[str], sizes: list[float | None], body: float) -> list[int]:
+    """The page's footnotes: the lines at its foot set smaller than the body text, from the first one that opens
+    with a note number ("1 Three convolutional layers …"); empty when the foot holds none."""
+    foot: list[int] = []
+    for i in range(len(page) - 1, -1, -1):
+        if not page[i].strip():
+            continue
+        if not body or not sizes[i] or sizes[i] > MARKER_RATIO * body:  # type: ignore[operator]
+            break
+        foot.insert(0, i)
+    while foot and not _NOTE_START.match(page[foot[0]].strip()):
+        foot.pop(0)
+    return foot
+
+
+def footnotes(lines: list[str]) -> list[str]:
+    """Footnote lines as one paragraph per note, its number said: "Footnote 1: Three convolutional layers …"."""
+    notes: list[str] = []
+    for line in clean_lines(lines):
+        start = _NOTE_START.match(line)
+        if start:
+            notes.append(f"Footnote {start.group(1)}: {start.group(2)}")
+        elif notes:
+            notes[-1] = join_lines(notes[-1], line)
+    return notes
+
+
+def _with_notes(blocks: list[Block], notes: dict[int, list[str]]) -> list[Block]:
+    """Each page's footnotes at the end of the last block on that page."""
+    last = {b.page: i for i, b in enumerate(blocks)}
+    out = list(blocks)
+    for page, page_notes in notes.items():
+        if page_notes and page in last:
+            out[last[page]] = replace(out[last[page]], lines=[*out[last[page]].lines, *page_notes])
+    return out
 
 
 def _heading_like(text: str) -> bool:
@@ -201,10 +318,7 @@ def _outline_blocks(lines: list[Line], outline: list[tuple[int, str, tuple[str, 
     cursor = 0
     for page, heading, path in sorted(outline, key=lambda e: e[0]):
         lo = max(cursor, first_line.get(page, len(lines)))
-        at = next(
-            (i for i in range(lo, len(lines)) if lines[i][0] == page and normalise(lines[i][1]) == normalise(heading)),
-            None,
-        )
+        at = next((i for i in range(lo, len(lines)) if lines[i][0] == page and _titles(lines[i][1], heading)), None)
         body = at + 1 if at is not None else lo
         starts.append((at if at is not None else lo, body, heading, path))
         cursor = body
@@ -213,6 +327,13 @@ def _outline_blocks(lines: list[Line], outline: list[tuple[int, str, tuple[str, 
         end = starts[j + 1][0] if j + 1 < len(starts) else len(lines)
         blocks.extend(_split_pages(lines[body:end], heading, path, at + 1))
     return blocks
+
+
+def _titles(line: str, heading: str) -> bool:
+    """Whether a line is a bookmark's title on the page, maybe with the section number the bookmark leaves out
+    (Word exports "Scope" for the "1 Scope" on the page)."""
+    line, heading = normalise(line), normalise(heading)
+    return bool(heading) and (line == heading or _NUMBERED.sub("", line) == heading)
 
 
 def _page_blocks(lines: list[Line], title: str) -> list[Block]:
@@ -225,23 +346,46 @@ def _page_blocks(lines: list[Line], title: str) -> list[Block]:
 
 
 def _split_pages(lines: list[Line], heading: str, path: tuple[str, ...], start_line: int) -> list[Block]:
-    blocks = []
+    """One block per page of the lines; a sentence that runs over a page break is finished on its first page."""
+    blocks: list[Block] = []
     for page in dict.fromkeys(p for p, _ in lines):
         body = reflow(clean_lines([text for p, text in lines if p == page]))
+        if blocks and blocks[-1].lines and body and _continues(blocks[-1].lines[-1], body[0]):
+            head, *rest = SENTENCE_END.split(body[0], maxsplit=1)
+            blocks[-1].lines[-1] = join_lines(blocks[-1].lines[-1], head)
+            body = rest + body[1:]
         blocks.append(Block(heading, path, body, start_line, page=page))
     return blocks
 
 
+def _continues(before: str, line: str) -> bool:
+    """Whether `line` goes on with the sentence `before` left open (it opens in lower case, no list item)."""
+    return not _ENDS_SENTENCE.search(before) and line[:1].islower() and strip_bullet(line) == line
+
+
 def reflow(lines: list[str]) -> list[str]:
-    """Join the visual lines of a PDF into paragraphs (a line that ends a sentence ends its paragraph), undoing
-    end-of-line hyphenation, so sentences are whole for the chunker and the evidence scorer."""
+    """Join the visual lines of a PDF into paragraphs (a line that ends a sentence ends its paragraph, a list item
+    starts one), undoing end-of-line hyphenation, so sentences are whole for the chunker and the evidence scorer."""
     out: list[str] = []
     for line in lines:
-        if out and not _ENDS_SENTENCE.search(out[-1]):
-            if out[-1].endswith("-") and line[:1].islower():
-                out[-1] = out[-1][:-1] + line
-            else:
-                out[-1] = f"{out[-1]} {line}"
+        if out and not _ENDS_SENTENCE.search(out[-1]) and strip_bullet(line) == line:
+            out[-1] = join_lines(out[-1], line)
         else:
             out.append(line)
     return out
+
+
+def join_lines(before: str, line: str) -> str:
+    """Two visual lines as one. A word broken at the line end is mended ("configu-" "ration" -> "configuration")
+    unless its halves are words of their own and the whole is none ("self-" "cleaning" -> "self-cleaning") or it
+    was a compound already ("state-of-the-" "art"); a hyphen before a number or a capital stays ("PX-" "40")."""
+    if not before.endswith("-") or before.endswith(" -"):
+        return f"{before} {line}"
+    first = re.split(r"\s", before[:-1])[-1]
+    second = re.match(r"[^\s.,;:!?)]*", line).group(0)  # type: ignore[union-attr]
+    if not line[:1].islower():
+        return before + line
+    words = english_words()
+    whole = (first + second).lower()
+    keep = "-" in first or (whole not in words and first.lower() in words and second.lower() in words)
+    return before + line if keep else before[:-1] + line
