@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import bm25s
@@ -90,8 +90,13 @@ class LexicalIndex:
         return cls(bm25s.BM25.load(str(directory), mmap=True, show_progress=False), size)
 
     def knows(self, token: str) -> bool:
-        """Whether a token (as tokenize() makes it) occurs anywhere in the collection."""
-        return token in self._bm25.vocab_dict
+        """Whether a token (as tokenize() makes it) occurs anywhere in the collection, alone or as part of a
+        hyphenated word ("false" in "false-keep rate")."""
+        return token in self._bm25.vocab_dict or token in self._parts
+
+    @cached_property
+    def _parts(self) -> frozenset[str]:
+        return frozenset(_stemmer().stemWords([p for t in self._bm25.vocab_dict if "-" in t for p in t.split("-")]))
 
     def unknown_words(self, query: str) -> list[str]:
         """The query's content words the collection never uses, as typed ("Sophia"). A hyphenated word is known

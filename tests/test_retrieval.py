@@ -200,6 +200,9 @@ def test_unknown_words_are_the_ones_the_collection_never_uses(retriever: Retriev
     # A clitic is dropped ("what's" -> "what", a stopword) and a hyphenated word is known by its parts.
     assert lexical.unknown_words("what's min-max scaling of a feature?") == []
     assert lexical.unknown_words("") == []
+    # A word the collection only uses inside a hyphenated one is known too ("false" in "false-keep rate").
+    paper = LexicalIndex.build(["The false-keep rate was 18 %, mostly radar interference."])
+    assert paper.unknown_words("What caused most of the false keeps?") == ["caused"]
 
 
 def test_names_are_words_typed_as_names() -> None:

@@ -18,6 +18,7 @@ import logging
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -137,12 +138,7 @@ def _page_text(page: Any) -> PageText:
 def _without_markers(runs: list[tuple[str, float, bool]]) -> list[tuple[str, float, bool]]:
     """The runs without footnote markers: a number (or *, †, ‡) set clearly smaller than the page's body text and
     glued to the text before it ("network" "1" -> "network", not "network1"; "256" "2" -> "256", not "2562")."""
-    chars: Counter[float] = Counter()
-    for run, size, _ in runs:
-        chars[round(size, 1)] += len(run.strip())
-    if not chars:
-        return runs
-    body = chars.most_common(1)[0][0]
+    body = body_size([run for run, _, _ in runs], [size for _, size, _ in runs])
     kept: list[tuple[str, float, bool]] = []
     before = ""  # the text so far, as far as it matters: its last character
     for run, size, run_bold in runs:
@@ -186,7 +182,7 @@ def heading_lines(lines: list[str], sizes: list[float | None], bold: list[bool] 
     return heads
 
 
-def body_size(lines: list[str], sizes: list[float | None]) -> float:
+def body_size(lines: Sequence[str], sizes: Sequence[float | None]) -> float:
     """The font size most characters are set in (0 when no size is known)."""
     chars: Counter[float] = Counter()
     for text, size in zip(lines, sizes, strict=True):
