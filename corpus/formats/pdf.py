@@ -8,7 +8,7 @@ stays whole, on the page where it starts.
 What is print furniture rather than text is left out: running headers and footers (a line at a page's top or
 bottom that recurs on many pages, numbers aside) and page numbers ("Page 2 of 4", "- 3 -"); a footnote's marker
 (a small raised number glued to a word: "network¹") is dropped from the sentence, and the footnote's own text at
-the page's foot becomes a paragraph of its own ("Footnote 1: …") at the end of the page's text.
+the page's foot becomes a paragraph of its own ("Footnote 1: …") at the end of the section its marker is in.
 """
 
 from __future__ import annotations
@@ -50,10 +50,10 @@ HEADING_MAX_CHARS = 120
 
 def parse_pdf(data: bytes, name: str, id_prefix: str = "") -> Document:
     pages, outline, title = _read(data)
-    sizes = [size for _, line_sizes, _ in pages for size in line_sizes]
-    bold = [b for _, _, line_bold in pages for b in line_bold]
-    lines, notes = _page_lines([text.split("\n") for text, _, _ in pages], sizes)
-    if not any(line.strip() for _, line in lines) and not any(notes.values()):
+    sizes = [size for _, line_sizes, _, _ in pages for size in line_sizes]
+    bold = [b for _, _, line_bold, _ in pages for b in line_bold]
+    lines, notes = _page_lines(pages, sizes)
+    if not any(line.strip() for _, line in lines) and not notes:
         raise InvalidInputError("the PDF has no extractable text (a scanned PDF needs OCR first)")
     title = title or Path(name).stem
     if outline:
@@ -67,21 +67,26 @@ def parse_pdf(data: bytes, name: str, id_prefix: str = "") -> Document:
     return doc
 
 
-def _page_lines(pages: list[list[str]], sizes: list[float | None]) -> tuple[list[Line], dict[int, list[str]]]:
+def _page_lines(pages: list[PageText], sizes: list[float | None]) -> tuple[list[Line], list[Note]]:
     """Every page's lines with its furniture and footnotes blanked (so line indexes still match `sizes`), and
-    each page's footnotes."""
-    body = body_size([line for page in pages for line in page], sizes)
+    the footnotes."""
+    texts = [text.split("\n") for text, _, _, _ in pages]
+    body = body_size([line for page in texts for line in page], sizes)
     lines: list[Line] = []
-    notes: dict[int, list[str]] = {}
-    for n, (page, gone) in enumerate(zip(pages, furniture(pages), strict=True), start=1):
+    notes: list[Note] = []
+    for n, (page, gone, (_, _, _, markers)) in enumerate(zip(texts, furniture(texts), pages, strict=True), start=1):
         page = ["" if i in gone else line for i, line in enumerate(page)]
         at = footnote_lines(page, sizes[len(lines) : len(lines) + len(page)], body)
-        notes[n] = footnotes([page[i] for i in at])
+        for mark, note in footnotes([page[i] for i in at]):
+            notes.append((n, len(lines) + markers[mark] if mark in markers else None, note))
         lines.extend((n, "" if i in at else line) for i, line in enumerate(page))
     return lines, notes
 
 
-PageText = tuple[str, list[float | None], list[bool]]  # text, each line's font size, whether all of it is bold
+# A page's text, each line's font size, whether all of the line is bold, and its footnote markers' lines
+# ({"3": index of the line the marker was glued to}).
+PageText = tuple[str, list[float | None], list[bool], dict[str, int]]
+Note = tuple[int, int | None, str]  # (page, index in all lines of the line its marker was on, or None; its text)
 
 
 def _read(data: bytes) -> tuple[list[PageText], list[tuple[int, str, tuple[str, ...]]], str]:
@@ -116,8 +121,8 @@ def _page_text(page: Any) -> PageText:
 
     text = page.extract_text(visitor_text=visit) or ""
     if "".join(t for t, _, _ in runs) != text:
-        return text, [None] * (text.count("\n") + 1), [False] * (text.count("\n") + 1)
-    runs = _without_markers(runs)
+        return text, [None] * (text.count("\n") + 1), [False] * (text.count("\n") + 1), {}
+    runs, markers = _without_markers(runs)
     text = "".join(t for t, _, _ in runs)
     sizes: list[float | None] = []
     bold: list[bool] = []
@@ -132,21 +137,24 @@ def _page_text(page: Any) -> PageText:
                 current, all_bold = max(current, size), all_bold and run_bold
     sizes.append(current or None)
     bold.append(bool(current) and all_bold)
-    return text, sizes, bold
+    return text, sizes, bold, markers
 
 
-def _without_markers(runs: list[tuple[str, float, bool]]) -> list[tuple[str, float, bool]]:
+def _without_markers(runs: list[tuple[str, float, bool]]) -> tuple[list[tuple[str, float, bool]], dict[str, int]]:
     """The runs without footnote markers: a number (or *, †, ‡) set clearly smaller than the page's body text and
-    glued to the text before it ("network" "1" -> "network", not "network1"; "256" "2" -> "256", not "2562")."""
+    glued to the text before it ("network" "1" -> "network", not "network1"; "256" "2" -> "256", not "2562");
+    and the line of the page each marker was on."""
     body = body_size([run for run, _, _ in runs], [size for _, size, _ in runs])
     kept: list[tuple[str, float, bool]] = []
-    before = ""  # the text so far, as far as it matters: its last character
+    markers: dict[str, int] = {}
+    last, line = "", 0  # the last character so far, and its line
     for run, size, run_bold in runs:
-        if before and not before[-1].isspace() and _MARKER.match(run) and 0 < size <= MARKER_RATIO * body:
+        if last and not last.isspace() and _MARKER.match(run) and 0 < size <= MARKER_RATIO * body:
+            markers.setdefault(run, line)
             continue
         kept.append((run, size, run_bold))
-        before = (before + run)[-1:]
-    return kept
+        last, line = (last + run)[-1:], line + run.count("\n")
+    return kept, markers
 
 
 def _bold(font: Any) -> bool:
@@ -231,25 +239,28 @@ def footnote_lines(page: list[str], sizes: list[float | None], body: float) -> l
     return foot
 
 
-def footnotes(lines: list[str]) -> list[str]:
-    """Footnote lines as one paragraph per note, its number said: "Footnote 1: Three convolutional layers …"."""
-    notes: list[str] = []
+def footnotes(lines: list[str]) -> list[tuple[str, str]]:
+    """Footnote lines as (marker, one paragraph per note, its marker said: "Footnote 1: Three convolutional …")."""
+    notes: list[tuple[str, str]] = []
     for line in clean_lines(lines):
         start = _NOTE_START.match(line)
         if start:
-            notes.append(f"Footnote {start.group(1)}: {start.group(2)}")
+            notes.append((start.group(1), f"Footnote {start.group(1)}: {start.group(2)}"))
         elif notes:
-            notes[-1] = join_lines(notes[-1], line)
+            notes[-1] = (notes[-1][0], join_lines(notes[-1][1], line))
     return notes
 
 
-def _with_notes(blocks: list[Block], notes: dict[int, list[str]]) -> list[Block]:
-    """Each page's footnotes at the end of the last block on that page."""
-    last = {b.page: i for i, b in enumerate(blocks)}
+def _with_notes(blocks: list[Block], notes: list[Note]) -> list[Block]:
+    """Each footnote at the end of the block its marker is in (the last block that starts on or before the
+    marker's line, on its page), else of the page's last block."""
     out = list(blocks)
-    for page, page_notes in notes.items():
-        if page_notes and page in last:
-            out[last[page]] = replace(out[last[page]], lines=[*out[last[page]].lines, *page_notes])
+    for page, line, note in notes:
+        on_page = [i for i, b in enumerate(out) if b.page == page]
+        before = [i for i in on_page if line is not None and out[i].start_line <= line + 1]
+        if on_page:
+            i = before[-1] if before else on_page[-1]
+            out[i] = replace(out[i], lines=[*out[i].lines, note])
     return out
 
 
