@@ -90,27 +90,30 @@ class LexicalIndex:
         return cls(bm25s.BM25.load(str(directory), mmap=True, show_progress=False), size)
 
     def knows(self, token: str) -> bool:
-        """Whether a token (as tokenize() makes it) occurs anywhere in the collection, alone or as part of a
-        hyphenated word ("false" in "false-keep rate")."""
-        return token in self._bm25.vocab_dict or token in self._parts
+        """Whether a token (as tokenize() makes it) occurs anywhere in the collection."""
+        return token in self._bm25.vocab_dict
 
     @cached_property
     def _parts(self) -> frozenset[str]:
+        """The parts of the collection's hyphenated words, stemmed: "fals" and "keep" of "false-keep"."""
         return frozenset(_stemmer().stemWords([p for t in self._bm25.vocab_dict if "-" in t for p in t.split("-")]))
 
     def unknown_words(self, query: str) -> list[str]:
-        """The query's content words the collection never uses, as typed ("Sophia"). A hyphenated word is known
-        when each of its parts is ("min-max"), and a clitic is dropped first ("what's" -> "what")."""
+        """The query's content words the collection never uses, as typed ("Sophia"). A word is known when the
+        collection uses it alone or inside a hyphenated word ("false" of "false-keep rate"); a hyphenated word is
+        known when each of its parts is used alone ("min-max"; not "KS-2" beside "KS-1"); a clitic is dropped
+        first ("what's" -> "what")."""
         out = []
         for word in typed_words(query):
             parts = word.split("-")
-            if not self._knows_word(word) and not (len(parts) > 1 and all(map(self._knows_word, parts))):
+            alone = len(parts) > 1 and all(self._knows_word(part) for part in parts)
+            if not self._knows_word(word, self._parts) and not alone:
                 out.append(word)
         return out
 
-    def _knows_word(self, word: str) -> bool:
+    def _knows_word(self, word: str, parts: frozenset[str] = frozenset()) -> bool:
         tokens = tokenize(word)
-        return not tokens or self.knows(tokens[0])  # a stopword (no token) is nothing to look for
+        return not tokens or self.knows(tokens[0]) or tokens[0] in parts  # a stopword (no token): nothing to seek
 
     def coverage(self, query: str) -> float:
         """Share of the query's content words that occur anywhere in the collection."""

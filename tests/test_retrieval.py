@@ -201,8 +201,9 @@ def test_unknown_words_are_the_ones_the_collection_never_uses(retriever: Retriev
     assert lexical.unknown_words("what's min-max scaling of a feature?") == []
     assert lexical.unknown_words("") == []
     # A word the collection only uses inside a hyphenated one is known too ("false" in "false-keep rate").
-    paper = LexicalIndex.build(["The false-keep rate was 18 %, mostly radar interference."])
+    paper = LexicalIndex.build(["The false-keep rate was 18 %, mostly radar interference, in the KS-1 survey."])
     assert paper.unknown_words("What caused most of the false keeps?") == ["caused"]
+    assert paper.unknown_words("Was the KS-2 survey like KS-1?") == ["KS-2", "like"]  # a name's parts are not words
 
 
 def test_names_are_words_typed_as_names() -> None:
