@@ -26,7 +26,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from rag.collection import require_collection
+
     settings = settings_from(args)  # validates ASKDOC_* before any worker starts
+    require_collection(settings)
     # Workers are separate processes that build their settings from the environment: pass the flags on there.
     if args.index_dir:
         os.environ["ASKDOC_INDEX_DIR"] = str(args.index_dir)

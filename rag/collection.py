@@ -31,6 +31,13 @@ def open_collection(
     )
 
 
+def require_collection(settings: Settings) -> None:
+    """CollectionNotFoundError when the settings name a collection that has no index (as Collection.require), before
+    anything loads: `askdoc serve --collection NAME` says so in one line rather than failing in its workers."""
+    if settings.collection != DEFAULT_COLLECTION and not collection_dir(settings).exists():
+        raise collections.not_found(settings.collection)
+
+
 def read_manifest(settings: Settings) -> store.Manifest:
     """The manifest of the settings' collection, without loading its index (a named one not made yet: an error
     that says how to make it)."""

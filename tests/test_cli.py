@@ -419,6 +419,17 @@ def test_serve_warns_on_a_non_loopback_host_without_a_key(
     ]  # then it serves, warned or not
 
 
+def test_serve_on_a_collection_that_does_not_exist_says_so_in_one_line(
+    own_index: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *_, **__: pytest.fail("served a collection that does not exist"))
+    code, _, err = askdoc(capsys, own_index.index_dir, "serve", "--collection", "brandnew")
+    assert code == 2 and err.count("\n") == 1, err
+    assert "collection 'brandnew' does not exist" in err and "askdoc index add --collection brandnew" in err
+
+
 @pytest.mark.parametrize(
     "argv",
     [["ask", "What is self-attention?"], ["search", "What is self-attention?"]],
