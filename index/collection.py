@@ -139,12 +139,12 @@ class Collection:
         reasons = self.stale_reasons(index.manifest, documents=False)
         if reasons:
             self.notify("index is out of date (" + "; ".join(reasons) + "): rebuilding")
-            if reasons == [_split_by(index.manifest.tokenizer)]:
-                # Only BM25 is out of date: rebuilt from the stored passages, nothing re-read (a document whose
-                # file moved away keeps its sections, as everywhere else).
-                with store.build_lock(self.index_dir):
-                    return self._update(index, index.manifest.documents, [])
-            return self.build(previous=index)
+            if reasons != [_split_by(index.manifest.tokenizer)]:
+                return self.build(previous=index)
+            # Only BM25 is out of date: rebuilt from the stored passages, nothing re-read (a document whose file
+            # moved away keeps its sections, as everywhere else); a document edited since is then re-read below.
+            with store.build_lock(self.index_dir):
+                index = self._update(index, index.manifest.documents, [])
         changed = self.changed_documents(index.manifest) if documents else []
         return self._refresh(index, changed) if changed else index
 

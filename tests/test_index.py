@@ -108,6 +108,25 @@ def test_an_index_from_before_unicode_words_is_rebuilt_keeping_its_vectors(
     assert _collection(own_index, embedder, quiet).stale_reasons(store.read_manifest(own_index.index_dir)) == []
 
 
+def test_a_file_edited_before_a_keyword_index_rebuild_is_read_again(
+    own_index: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    """The first command after an upgrade that rebuilds only BM25 answers from the file as it is now."""
+    note = tmp_path / "brew.md"
+    note.write_text("# Brewing\n\n## Steeping\nGreen tea steeps for 7 minutes in the Quillmoor pot.\n")
+    _collection(own_index, embedder, quiet).add([note])
+    note.write_text("# Brewing\n\n## Steeping\nGreen tea steeps for 25 minutes in the Quillmoor pot.\n")
+    path = own_index.index_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["tokenizer"] = "unicode"
+    path.write_text(json.dumps(manifest))
+    said: list[str] = []
+    index = _collection(own_index, embedder, said.append).open()
+    assert any("'unicode' rule" in s for s in said) and any("brew.md changed" in s for s in said), said
+    steeping = next(s for sid, s in index.sections.items() if sid.startswith("brew/"))
+    assert "25 minutes" in steeping.text
+
+
 def test_changed_default_corpus_triggers_rebuild(own_index: Settings, embedder: Embedder, tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(own_index.corpus_path.read_text(encoding="utf-8") + "\nextra line\n", encoding="utf-8")
