@@ -102,7 +102,17 @@ class Ingestor:
         if not job_id.isalnum():  # ids are hex; anything else is no job (and no path outside the folder)
             return None
         record = read_json_object(self.records / f"{job_id}.json")
-        if record and record.get("state") not in ("done", "failed") and "created_at" in record:
+        if not record:
+            return record
+        writer = record.pop("pid", None)
+        if record.get("state") in ("done", "failed"):
+            return record
+        if isinstance(writer, int) and not _alive(writer):
+            # Its server stopped (or was killed) mid-job: the job will never finish, and its index was not saved
+            # unless the stop came in the moment between saving and saying so.
+            record["state"] = "failed"
+            record["error"] = "the server stopped before this job finished: upload its files again"
+        elif "created_at" in record:
             # Written when its state last changed: a job still under way has been running until now.
             record["seconds"] = round(time.time() - datetime.fromisoformat(record["created_at"]).timestamp(), 3)
         return record
@@ -129,7 +139,7 @@ class Ingestor:
         try:
             self.records.mkdir(parents=True, exist_ok=True)
             with staged_file(self.records / f"{job.id}.json") as tmp:
-                tmp.write_text(json.dumps(job.to_json()), encoding="utf-8")
+                tmp.write_text(json.dumps(job.to_json() | {"pid": os.getpid()}), encoding="utf-8")
         except OSError:
             pass
 
@@ -208,6 +218,17 @@ class Ingestor:
 
     def shutdown(self) -> None:
         self._worker.shutdown(wait=True, cancel_futures=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of that id runs (on this machine, where the server's workers run)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it runs, as another user
+        return True
+    return True
 
 
 def _folder(engine: AskDoc) -> Path:

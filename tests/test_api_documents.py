@@ -3,6 +3,10 @@ server keeps answering from the old index during a job and from the new one once
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,6 +76,22 @@ def test_another_worker_reports_a_running_job_as_still_running(own_index: Settin
     job.state, job.finished = "done", time.time()
     writer._record(job)
     assert reader.status(job.id) == job.to_json()  # a finished job's time is what its worker wrote
+
+
+def test_a_job_whose_server_stopped_is_reported_failed(own_index: Settings) -> None:
+    """A server killed mid-job leaves its record "indexing"; once no process of its id runs, the job is failed."""
+    from api.ingest import Job
+
+    job = Job("ba5eba11cafe", 40, state="indexing", created=time.time() - 5.0)
+    Ingestor(own_index)._record(job)
+    record_path = own_index.index_dir.parent / f"{own_index.index_dir.name}.jobs" / f"{job.id}.json"
+    record = json.loads(record_path.read_text())
+    assert record["pid"] == os.getpid() and Ingestor(own_index).status(job.id)["state"] == "indexing"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    record_path.write_text(json.dumps(record | {"pid": int(dead.stdout)}))
+    status = Ingestor(own_index).status(job.id)
+    assert status is not None and status["state"] == "failed" and "upload its files again" in status["error"]
+    assert "pid" not in status
 
 
 def test_upload_ask_list_remove(served: tuple[TestClient, Settings], tmp_path: Path) -> None:
