@@ -209,7 +209,10 @@ class Collection:
     def _apply(self, index: StoredIndex, docs: dict[str, tuple[Document, DocumentRecord]]) -> StoredIndex:
         """`index` with the read documents (by resolved path) replacing their old versions or joining it."""
         known = {r.path for r in index.manifest.documents}
+        # A document moved to another path keeps its id: its record at the old path goes.
+        moved = {record.id_prefix for key, (_, record) in docs.items() if key not in known}
         records = [docs[r.path][1] if r.path in docs else r for r in index.manifest.documents]
+        records = [r for r in records if r.path in docs or r.id_prefix not in moved]
         records += [record for key, (_, record) in docs.items() if key not in known]
         return self._update(index, records, [doc for doc, _ in docs.values()])
 
@@ -285,14 +288,18 @@ class Collection:
         if old is not None and old.sha256 == doc.sha256:
             return FileResult(str(path), "unchanged", document=doc_id(old), sections=old.sections)
         twin = by_sha.get(doc.sha256)
-        if twin is not None and twin.path != key:
+        if twin is not None and twin.path != key and (twin.default or Path(twin.path).exists()):
             return FileResult(str(path), "skipped", f"duplicate of {twin.name} (same content, id {doc_id(twin)})")
+        moved_from = ""
+        if twin is not None and twin.path != key:  # its file is gone: the same file, moved or renamed here
+            prefix, moved_from = twin.id_prefix, twin.path
+            doc = load_file(path, prefix, self.max_document_bytes)  # under its id, so its sections keep theirs
         used.add(prefix)
         record = record_for(path, doc, prefix, default=False)
         docs[key] = (doc, record)
         by_sha[doc.sha256] = record
-        status = "replaced" if old else "added"
-        return FileResult(str(path), status, document=doc_id(record), sections=len(doc.sections))
+        status = "replaced" if old or moved_from else "added"
+        return FileResult(str(path), status, document=doc_id(record), sections=len(doc.sections), moved_from=moved_from)
 
 
 def _existing(index_dir: Path) -> StoredIndex | None:

@@ -26,12 +26,14 @@ class FileResult:
     document: str = ""  # the document id it is indexed under
     sections: int = 0
     unreadable: bool = False  # skipped because it could not be read (not a duplicate): the command fails
+    moved_from: str = ""  # replaced: the document's file was there, is gone, and this file holds the same content
 
     def line(self) -> str:
         if self.status == "skipped":
             return f"skipped    {self.path}: {self.reason}"
-        detail = f" ({counted(self.sections, 'section')}, id {self.document})" if self.status != "unchanged" else ""
-        return f"{self.status:<10} {self.path}{detail}"
+        moved = f"moved from {self.moved_from}; " if self.moved_from else ""
+        detail = f" ({moved}{counted(self.sections, 'section')}, id {self.document})"
+        return f"{self.status:<10} {self.path}{detail if self.status != 'unchanged' else ''}"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -126,6 +126,27 @@ def test_readd_is_a_noop_and_a_change_replaces_only_its_sections(
     assert store.load(own_index.index_dir).faiss.ntotal == len(after.passages)
 
 
+def test_a_moved_file_keeps_its_document_and_follows_its_new_path(
+    own_index: Settings, embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder moved (or a file renamed) and added again: the same document under its id, now at the new path,
+    not a duplicate skipped while the index keeps the dead path; an edit there is then followed."""
+    (tmp_path / "notes").mkdir()
+    md = write_markdown(tmp_path / "notes" / "runbook.md")
+    before, _ = _collection(own_index, embedder).add([md])
+    (tmp_path / "notes").rename(tmp_path / "archive")
+    moved = tmp_path / "archive" / "runbook.md"
+    seen = _spy(monkeypatch, embedder)
+    after, results = _collection(own_index, embedder).add([moved])
+    assert [(r.status, r.document, r.moved_from) for r in results] == [("replaced", "runbook", str(md.resolve()))]
+    assert f"(moved from {md.resolve()}; 2 sections, id runbook)" in results[0].line()
+    assert seen == [] and after.manifest.counts == before.manifest.counts  # nothing embedded again
+    assert [r.path for r in after.manifest.documents if not r.default] == [str(moved.resolve())]
+    write_markdown(moved, interval="30 days")
+    answer = _engine(own_index, embedder).ask("How often do the frobnicator's vault keys rotate?", style="extractive")
+    assert "30 days" in answer.answer and "90 days" not in answer.answer
+
+
 def test_a_changed_file_is_reread_on_open_and_a_broken_one_keeps_its_indexed_version(
     own_index: Settings, embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
