@@ -142,6 +142,8 @@ def cmd_index_list(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         tag = "  (default corpus)" if row["default"] else ""
+        if not row["file_exists"]:
+            tag += f"  (file gone: answered from its indexed copy; `askdoc index remove {row['id']}` drops it)"
         print(f"{row['id']:<24} {counted(row['sections'], 'section'):>14}  {row['name']}{tag}  [{row['path']}]")
     return 0
 

@@ -46,6 +46,8 @@ def document_row(record: DocumentRecord) -> dict[str, Any]:
         "sha256": record.sha256,
         "sections": record.sections,
         "default": record.default,
+        # The file was deleted or moved since it was added: its indexed text is still answered from.
+        "file_exists": Path(record.path).is_file(),
     }
 
 

@@ -341,6 +341,12 @@ def test_cli_add_folder_list_and_remove(own_index: Settings, tmp_path: Path, cap
     assert [(d["id"], d["default"]) for d in listed] == [("default", True), ("runbook", False), ("report", False)]
     assert main(["search", "At what temperature does the Zorblax furnace melt the bronze?", "--k", "1", *env]) == 0
     assert "[report/2-1-furnace-temperature · report.pdf, p. 2 · " in capsys.readouterr().out  # which file, page
+    assert all(d["file_exists"] for d in listed)
+    (folder / "report.pdf").unlink()  # deleted on disk: still answered from, and `index list` says so
+    assert main(["index", "list", *env]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "(file gone: answered from its indexed copy; `askdoc index remove report` drops it)" in rows["report"]
+    assert "file gone" not in rows["runbook"]
     assert main(["index", "remove", "report", "nothing-such", *env]) == 2  # names checked first: nothing removed
     err = capsys.readouterr().err
     assert "askdoc: error: no document 'nothing-such' in the default collection" in err and "--collection" in err
