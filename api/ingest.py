@@ -21,14 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import AskdocError, CollectionNotFoundError, InvalidInputError
-from corpus.ids import DEFAULT_COLLECTION
 from corpus.parse import load_file
 from index.atomic import read_json_object, staged_file
 from index.collection import Collection
 from index.documents import doc_id
 from index.ingest import FileResult, counts
 from index.store import DocumentRecord
-from rag.collection import open_collection
+from rag.collection import drop_upload, open_collection, uploads_dir
 from rag.config import Settings
 from rag.pipeline import AskDoc
 
@@ -38,14 +37,6 @@ MAX_JOBS_KEPT = 100  # finished jobs remembered for GET /documents/jobs/{id}
 def jobs_dir(index_dir: Path) -> Path:
     """Where job records live, beside the index, so every worker of one server can report any job."""
     return index_dir.parent / f"{index_dir.name}.jobs"
-
-
-def uploads_dir(index_dir: Path, collection: str = DEFAULT_COLLECTION) -> Path:
-    """Beside the folder of indexes (an index directory is replaced whole): the default collection's uploads at
-    the top, where they always were, another collection's in a sub-folder of its name (upload names have a suffix,
-    collection names none: they cannot clash)."""
-    top = index_dir.parent / f"{index_dir.name}.documents"
-    return top if collection == DEFAULT_COLLECTION else top / collection
 
 
 @dataclass
@@ -208,9 +199,7 @@ class Ingestor:
             index, record = self._collection(engine).remove(ref)
             if index is not None:
                 engine.use_index(index)
-        path = Path(record.path)
-        if path.parent == _folder(engine).resolve():
-            path.unlink(missing_ok=True)  # an upload is gone with its document; a user's own file is left alone
+        drop_upload(engine.settings, record)
         return record, len(index.manifest.documents) if index else 0
 
     def _collection(self, engine: AskDoc) -> Collection:

@@ -101,6 +101,7 @@ def _print_result(result: FileResult) -> None:
 
 def cmd_index_remove(args: argparse.Namespace) -> int:
     from index.documents import doc_id, find_document, removal_row
+    from rag.collection import drop_upload
 
     settings = settings_from(args)
     collection = open_collection(settings)
@@ -109,6 +110,7 @@ def cmd_index_remove(args: argparse.Namespace) -> int:
     ids = list(dict.fromkeys(doc_id(find_document(listed, ref, settings.collection)) for ref in args.documents))
     for n, ref in enumerate(ids, start=1):
         index, record = collection.remove(ref)
+        drop_upload(settings, record)  # as DELETE /documents/{id} does
         if args.json:
             emit(removal_row(record, len(index.manifest.documents) if index else 0, settings.collection))
             continue

@@ -10,6 +10,7 @@ from corpus.ids import DEFAULT_COLLECTION
 from index import collections, store
 from index.collection import Collection, Notify, quiet
 from index.embed import Embedder
+from index.store import DocumentRecord
 from rag.config import Settings, collection_dir
 
 
@@ -29,6 +30,21 @@ def open_collection(
         name=name,
         exact_below=settings.faiss_exact_below,
     )
+
+
+def uploads_dir(index_dir: Path, collection: str = DEFAULT_COLLECTION) -> Path:
+    """Beside the folder of indexes (an index directory is replaced whole): the default collection's uploads at
+    the top, where they always were, another collection's in a sub-folder of its name (upload names have a suffix,
+    collection names none: they cannot clash)."""
+    top = index_dir.parent / f"{index_dir.name}.documents"
+    return top if collection == DEFAULT_COLLECTION else top / collection
+
+
+def drop_upload(settings: Settings, record: DocumentRecord) -> None:
+    """Delete a removed document's file when it is an upload's copy (a user's own file is left alone)."""
+    path = Path(record.path)
+    if path.parent == uploads_dir(settings.index_dir, settings.collection).resolve():
+        path.unlink(missing_ok=True)
 
 
 def require_collection(settings: Settings) -> None:

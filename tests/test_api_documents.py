@@ -19,6 +19,7 @@ from scripted_llm import ScriptedChat
 
 from api.app import create_app
 from api.ingest import Ingestor, uploads_dir
+from cli.main import main
 from index.embed import Embedder
 from rag.config import Settings
 from rag.pipeline import AskDoc
@@ -141,6 +142,9 @@ def test_upload_ask_list_remove(served: tuple[TestClient, Settings], tmp_path: P
     assert not (uploads_dir(settings.index_dir) / "report.pdf").exists()
     assert client.delete("/documents/report").json()["error"]["type"] == "not_found"
     assert client.delete("/documents/default").status_code == 400
+    # Removed from a shell, an upload's copy goes with it too.
+    assert main(["index", "remove", "quokka", "--index-dir", str(settings.index_dir)]) == 0
+    assert not (uploads_dir(settings.index_dir) / "quokka.html").exists()
 
 
 def test_upload_limits_are_4xx_json(served: tuple[TestClient, Settings], tmp_path: Path) -> None:
