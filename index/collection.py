@@ -6,8 +6,11 @@ Takes plain arguments rather than settings: the index layer sits below the one t
 from __future__ import annotations
 
 import os
+import stat
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from corpus.chunk import ChunkConfig
@@ -81,11 +84,7 @@ class Collection:
     def changed_documents(manifest: store.Manifest) -> list[DocumentRecord]:
         """The added documents whose file changed since they were indexed (one that moved away keeps its sections
         until it is removed)."""
-        return [
-            r
-            for r in manifest.documents
-            if not r.default and Path(r.path).is_file() and file_sha256(Path(r.path)) != r.sha256
-        ]
+        return [r for r in manifest.documents if not r.default and current_sha256(Path(r.path)) not in (None, r.sha256)]
 
     def request(self, manifest: store.Manifest | None) -> str:
         """The FAISS kind to build: the one asked for, else the one the index was built with ("auto" when new)."""
@@ -300,6 +299,30 @@ class Collection:
         by_sha[doc.sha256] = record
         status = "replaced" if old or moved_from else "added"
         return FileResult(str(path), status, document=doc_id(record), sections=len(doc.sections), moved_from=moved_from)
+
+
+def current_sha256(path: Path) -> str | None:
+    """The content hash of the file at `path` now (None when there is no such file), hashed again only when its
+    modification time or size changed: a server checks its documents at every request."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    if time.time_ns() - st.st_mtime_ns < RACY_NS:  # written just now: another write may follow within the same tick
+        return file_sha256(path)
+    return _sha256_at(str(path), st.st_mtime_ns, st.st_size)
+
+
+# A file modified this recently is hashed afresh: a second write in the same timestamp tick with the same size
+# would otherwise look unchanged (git's "racily clean" files).
+RACY_NS = 2_000_000_000
+
+
+@lru_cache(maxsize=4096)
+def _sha256_at(path: str, mtime_ns: int, size: int) -> str:
+    return file_sha256(Path(path))
 
 
 def _existing(index_dir: Path) -> StoredIndex | None:

@@ -96,9 +96,10 @@ class AskDoc:
         self._vectors = self._sentence_vectors()
 
     def follow_disk(self) -> None:
-        """Answer from the index on disk when another process has replaced this one's (Retriever.follow_disk)."""
+        """Answer from the index on disk when another process has replaced this one's (Retriever.follow_disk), and
+        from an added document's file as it is now when it was edited since (Retriever.follow_files)."""
         try:
-            changed = self.retriever.follow_disk()
+            changed = self.retriever.follow_disk() or self.retriever.follow_files()
         except CollectionNotFoundError:
             self._vectors = self._sentence_vectors()  # a collection made again under the name is another one
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -12,7 +13,7 @@ from corpus.ids import DEFAULT_COLLECTION
 from corpus.text import ensure_text
 from index import store
 from index.backend import SearchBackend, open_backend
-from index.collection import Notify, quiet
+from index.collection import Collection, Notify, quiet
 from index.collections import current_dir, not_found
 from index.embed import Embedder
 from index.embedders import onnx_dir
@@ -72,6 +73,7 @@ class Retriever:
         self._backends: list[tuple[StoredIndex, SearchBackend]] = []
         self._backends_lock = threading.Lock()
         self._follow_lock = threading.Lock()
+        self._edits_tried: tuple[tuple[str, int, int], ...] = ()  # the edited files last re-read (follow_files)
         self.rerank_stage = RerankStage(settings, self._notify)
 
     def warm_up(self) -> None:
@@ -134,6 +136,28 @@ class Retriever:
                     f"the index at {index.directory} changed but does not load ({exc}); serving the previous one"
                 )
                 return False
+            return True
+        finally:
+            self._follow_lock.release()
+
+    def follow_files(self) -> bool:
+        """Re-read the added documents edited on disk since they were indexed, as `askdoc ask` does when it opens
+        the collection, so that a server does not answer from a file's old text; True when the index changed. Each
+        edit is tried once (a file left empty keeps its indexed version, said once, not at every request); one
+        caller re-reads while the others go on with the index they have."""
+        index = self._index
+        if index is None:
+            return False
+        changed = Collection.changed_documents(index.manifest)  # a stat per document; hashed only when it changed
+        edits = tuple(sorted(_signature(r.path) for r in changed))
+        if not changed or edits == self._edits_tried or not self._follow_lock.acquire(blocking=False):
+            return False
+        try:
+            self._edits_tried = edits
+            new = open_collection(self.settings, self.embedder, self._notify, progress=False).open()
+            if new.manifest.to_dict() == index.manifest.to_dict():
+                return False
+            self.use_index(new)
             return True
         finally:
             self._follow_lock.release()
@@ -283,3 +307,12 @@ class Retriever:
         return SearchResult(
             question, mode, hits, timings, corrections, collection=collection, leaders=leaders, notice=notice
         )
+
+
+def _signature(path: str) -> tuple[str, int, int]:
+    """A file's path, modification time and size: an edit since, or none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (path, 0, 0)
+    return (path, st.st_mtime_ns, st.st_size)

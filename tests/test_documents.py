@@ -222,6 +222,28 @@ def test_a_served_engine_follows_what_another_process_writes(
     assert not engine.search(question, k=1).hits[0].section_id.startswith("quokka/")
 
 
+def test_a_served_engine_follows_a_file_edited_on_disk(own_index: Settings, embedder: Embedder, tmp_path: Path) -> None:
+    """A server answers from an edited file's new text at its next request (as `askdoc ask` does when it opens the
+    collection), and tries each edit once: a file left empty is said once, not at every request."""
+    md = write_markdown(tmp_path / "runbook.md")
+    _collection(own_index, embedder).add([md])
+    said: list[str] = []
+    engine = AskDoc(own_index, Retriever(own_index, embedder=embedder, notify=said.append, progress=False), said.append)
+    question = "How often do the frobnicator's vault keys rotate?"
+    assert "90 days" in engine.ask(question, style="extractive").answer
+    engine.follow_disk()
+    assert said == []  # nothing edited
+    write_markdown(md, interval="30 days")
+    engine.follow_disk()
+    assert said == ["runbook.md changed since the index was built: re-reading"]
+    assert "30 days" in engine.ask(question, style="extractive").answer
+    md.write_text("")
+    engine.follow_disk()
+    engine.follow_disk()
+    assert len(said) == 3 and said[2].endswith("keeps the version it has"), said  # said once
+    assert "30 days" in engine.ask(question, style="extractive").answer
+
+
 def test_a_served_engine_follows_its_collection_moved_or_removed(
     own_index: Settings, embedder: Embedder, tmp_path: Path
 ) -> None:
