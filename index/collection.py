@@ -107,7 +107,7 @@ class Collection:
         return index
 
     def _save(self, docs: list[tuple[Document, DocumentRecord]], previous: StoredIndex | None) -> StoredIndex:
-        with store.build_lock(self.index_dir):
+        with store.build_lock(self.index_dir, self.notify):
             return self._write(docs, previous)
 
     def _write(self, docs: list[tuple[Document, DocumentRecord]], previous: StoredIndex | None) -> StoredIndex:
@@ -142,7 +142,7 @@ class Collection:
                 return self.build(previous=index)
             # Only BM25 is out of date: rebuilt from the stored passages, nothing re-read (a document whose file
             # moved away keeps its sections, as everywhere else); a document edited since is then re-read below.
-            with store.build_lock(self.index_dir):
+            with store.build_lock(self.index_dir, self.notify):
                 index = self._update(index, index.manifest.documents, [])
         changed = self.changed_documents(index.manifest) if documents else []
         return self._refresh(index, changed) if changed else index
@@ -152,7 +152,7 @@ class Collection:
         replaced, and one that cannot be read now (emptied, half-written, not text) keeps its indexed version
         rather than leaving the collection."""
         self.notify("; ".join(f"{r.name} changed since the index was built" for r in changed) + ": re-reading")
-        with store.build_lock(self.index_dir):
+        with store.build_lock(self.index_dir, self.notify):
             index = self._current(opened)
             results, docs = self._plan(index, [Path(r.path) for r in changed], lambda _: None)
             for result in results:
@@ -195,7 +195,7 @@ class Collection:
             opened = None
         else:
             opened = self.open(documents=False)  # built or rebuilt first when needed (that takes the lock itself)
-        with store.build_lock(self.index_dir):
+        with store.build_lock(self.index_dir, self.notify):
             # A new collection: another `add` may have made it while this one waited for the lock.
             index = self._current(opened) if opened else _existing(self.index_dir)
             results, docs = self._plan(index, paths, on_result or (lambda _: None))
@@ -220,7 +220,7 @@ class Collection:
 
         A named collection left without documents is deleted (None): an index holds at least one passage."""
         opened = self.open(documents=False)
-        with store.build_lock(self.index_dir):
+        with store.build_lock(self.index_dir, self.notify):
             index = self._current(opened)
             record = find_document(index.manifest.documents, ref, self.name)
             records = [r for r in index.manifest.documents if r is not record]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,11 +127,17 @@ def assemble(
 
 
 @contextlib.contextmanager
-def build_lock(directory: Path) -> Iterator[None]:
-    """Serialise writers (two `askdoc index` commands at once) without blocking readers."""
+def build_lock(directory: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Serialise writers (two `askdoc index` commands at once) without blocking readers; `on_wait` hears, once,
+    that another writer holds the lock and this one waits for it."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     with open(directory.parent / f".{directory.name}.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(f"waiting for another askdoc that is changing {directory} to finish")
+            fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
         finally:

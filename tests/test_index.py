@@ -236,3 +236,23 @@ def test_auto_kind_above_the_threshold_builds_ivf_that_finds_the_same_sections(
     assert same >= 0.95 * len(questions), same
     hits = approximate.search("what does the stable in stable diffusion mean", k=3).hits
     assert hits[0].heading == "What does the “stable” in stable diffusion refer to?"
+
+
+def test_a_writer_that_waits_for_another_says_so(tmp_path: Path) -> None:
+    """`askdoc index add` while another is adding to the same collection: one line says why it waits."""
+    import threading
+
+    said: list[str] = []
+    holder = store.build_lock(tmp_path / "idx")
+    holder.__enter__()
+    waiter = threading.Thread(target=lambda: store.build_lock(tmp_path / "idx", said.append).__enter__())
+    waiter.start()
+    for _ in range(200):  # until it has said so (at most 2 s)
+        if said:
+            break
+        threading.Event().wait(0.01)
+    assert said == [f"waiting for another askdoc that is changing {tmp_path / 'idx'} to finish"]
+    assert waiter.is_alive()  # still waiting
+    holder.__exit__(None, None, None)
+    waiter.join(timeout=5)
+    assert not waiter.is_alive()
