@@ -157,7 +157,7 @@ class Collection:
             results, docs = self._plan(index, [Path(r.path) for r in changed], lambda _: None)
             for result in results:
                 if result.status == "skipped":
-                    self.notify(f"{result.path}: {result.reason}; the index keeps the version it has")
+                    self.notify(f"{result.path}: {result.reason}")  # the reason says the old version is kept
             return self._apply(index, docs) if docs else index
 
     def _nothing_there(self) -> bool:
@@ -277,12 +277,14 @@ class Collection:
         if old is not None and old.default:
             return FileResult(str(path), "skipped", "it is the default corpus, already indexed")
         prefix = old.id_prefix if old else new_prefix(path, used)
+        # An indexed file that cannot be read now is still answered from: the reason says so.
+        kept = f"; the index keeps the version it has (`askdoc index remove {doc_id(old)}` drops it)" if old else ""
         try:
             doc = load_file(path, prefix, self.max_document_bytes)
         except InvalidInputError as exc:
-            return FileResult(str(path), "skipped", str(exc), unreadable=True)
+            return FileResult(str(path), "skipped", f"{exc}{kept}", unreadable=True)
         except OSError as exc:
-            reason = f"cannot read it ({exc.strerror or exc.__class__.__name__})"
+            reason = f"cannot read it ({exc.strerror or exc.__class__.__name__}){kept}"
             return FileResult(str(path), "skipped", reason, unreadable=True)
         if old is not None and old.sha256 == doc.sha256:
             return FileResult(str(path), "unchanged", document=doc_id(old), sections=old.sections)

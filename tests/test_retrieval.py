@@ -139,7 +139,8 @@ def test_weighted_fusion_by_hand() -> None:
 
 def test_search_json_unchanged_by_the_restructure(settings: Settings, retriever: Retriever, capsys, monkeypatch):  # type: ignore[no-untyped-def]
     """`askdoc search - --json` gives what main gave before the code was restructured (issue 10): same sections,
-    same order, same scores, for the questions in tests/data/search_before_restructure.json."""
+    same order, same scores, for the questions in tests/data/search_before_restructure.json (one score is 0.0001
+    lower since BM25 keeps a dotted number whole as well, which changed the lengths its scores are normalised by)."""
     import io
 
     from cli.main import main
