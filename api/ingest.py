@@ -32,6 +32,7 @@ from rag.config import Settings
 from rag.pipeline import AskDoc
 
 MAX_JOBS_KEPT = 100  # finished jobs remembered for GET /documents/jobs/{id}
+PROCESS = uuid.uuid4().hex  # this process, told from an earlier one that had the same id
 
 
 def jobs_dir(index_dir: Path) -> Path:
@@ -95,10 +96,11 @@ class Ingestor:
         record = read_json_object(self.records / f"{job_id}.json")
         if not record:
             return record
-        writer = record.pop("pid", None)
+        writer, process = record.pop("pid", None), record.pop("process", None)
         if record.get("state") in ("done", "failed"):
             return record
-        if isinstance(writer, int) and not _alive(writer):
+        # Its writer is gone; or it had this process's id, but was another process (a restarted container's pid 1).
+        if isinstance(writer, int) and (not _alive(writer) or (writer == os.getpid() and process != PROCESS)):
             # Its server stopped (or was killed) mid-job: the job will never finish, and its index was not saved
             # unless the stop came in the moment between saving and saying so.
             record["state"] = "failed"
@@ -130,7 +132,8 @@ class Ingestor:
         try:
             self.records.mkdir(parents=True, exist_ok=True)
             with staged_file(self.records / f"{job.id}.json") as tmp:
-                tmp.write_text(json.dumps(job.to_json() | {"pid": os.getpid()}), encoding="utf-8")
+                mine = {"pid": os.getpid(), "process": PROCESS}
+                tmp.write_text(json.dumps(job.to_json() | mine), encoding="utf-8")
         except OSError:
             pass
 

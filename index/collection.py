@@ -157,7 +157,7 @@ class Collection:
             results, docs = self._plan(index, [Path(r.path) for r in changed], lambda _: None)
             for result in results:
                 if result.status == "skipped":
-                    self.notify(f"{result.path}: {result.reason}")  # the reason says the old version is kept
+                    self.notify(f"{result.path}: {result.reason}")
             return self._apply(index, docs) if docs else index
 
     def _nothing_there(self) -> bool:
@@ -208,10 +208,10 @@ class Collection:
     def _apply(self, index: StoredIndex, docs: dict[str, tuple[Document, DocumentRecord]]) -> StoredIndex:
         """`index` with the read documents (by resolved path) replacing their old versions or joining it."""
         known = {r.path for r in index.manifest.documents}
-        # A document moved to another path keeps its id: its record at the old path goes.
-        moved = {record.id_prefix for key, (_, record) in docs.items() if key not in known}
+        # A document whose file is gone and whose content a read file now holds was moved there: its old record goes.
+        moved = {record.sha256 for _, record in docs.values()}
         records = [docs[r.path][1] if r.path in docs else r for r in index.manifest.documents]
-        records = [r for r in records if r.path in docs or r.id_prefix not in moved]
+        records = [r for r in records if r.path in docs or r.sha256 not in moved or Path(r.path).exists()]
         records += [record for key, (_, record) in docs.items() if key not in known]
         return self._update(index, records, [doc for doc, _ in docs.values()])
 
@@ -276,7 +276,9 @@ class Collection:
         old = by_path.get(key)
         if old is not None and old.default:
             return FileResult(str(path), "skipped", "it is the default corpus, already indexed")
-        prefix = old.id_prefix if old else new_prefix(path, used)
+        # A new path with the content of a document whose file is gone: that file moved here; it keeps its id.
+        moved = None if old else _gone_twin(path, key, by_sha)
+        prefix = old.id_prefix if old else moved.id_prefix if moved else new_prefix(path, used)
         # An indexed file that cannot be read now is still answered from: the reason says so.
         kept = f"; the index keeps the version it has (`askdoc index remove {doc_id(old)}` drops it)" if old else ""
         try:
@@ -291,16 +293,20 @@ class Collection:
         twin = by_sha.get(doc.sha256)
         if twin is not None and twin.path != key and (twin.default or Path(twin.path).exists()):
             return FileResult(str(path), "skipped", f"duplicate of {twin.name} (same content, id {doc_id(twin)})")
-        moved_from = ""
-        if twin is not None and twin.path != key:  # its file is gone: the same file, moved or renamed here
-            prefix, moved_from = twin.id_prefix, twin.path
-            doc = load_file(path, prefix, self.max_document_bytes)  # under its id, so its sections keep theirs
+        moved_from = twin.path if twin is not None and twin.path != key else ""  # _apply drops its record
         used.add(prefix)
         record = record_for(path, doc, prefix, default=False)
         docs[key] = (doc, record)
         by_sha[doc.sha256] = record
         status = "replaced" if old or moved_from else "added"
         return FileResult(str(path), status, document=doc_id(record), sections=len(doc.sections), moved_from=moved_from)
+
+
+def _gone_twin(path: Path, key: str, by_sha: dict[str, DocumentRecord]) -> DocumentRecord | None:
+    """The added document whose file is gone and whose content the file at `path` holds, if any."""
+    twin = by_sha.get(current_sha256(path) or "")
+    gone = twin is not None and not twin.default and twin.path != key and not Path(twin.path).exists()
+    return twin if gone else None
 
 
 def current_sha256(path: Path) -> str | None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -13,7 +13,7 @@ from corpus.ids import DEFAULT_COLLECTION
 from corpus.text import ensure_text
 from index import store
 from index.backend import SearchBackend, open_backend
-from index.collection import Collection, Notify, quiet
+from index.collection import Collection, Notify, current_sha256, quiet
 from index.collections import current_dir, not_found
 from index.embed import Embedder
 from index.embedders import onnx_dir
@@ -73,7 +73,7 @@ class Retriever:
         self._backends: list[tuple[StoredIndex, SearchBackend]] = []
         self._backends_lock = threading.Lock()
         self._follow_lock = threading.Lock()
-        self._edits_tried: tuple[tuple[str, int, int], ...] = ()  # the edited files last re-read (follow_files)
+        self._edits_tried: tuple[tuple[str, str | None], ...] = ()  # the edits last re-read (follow_files)
         self.rerank_stage = RerankStage(settings, self._notify)
 
     def warm_up(self) -> None:
@@ -149,7 +149,7 @@ class Retriever:
         if index is None:
             return False
         changed = Collection.changed_documents(index.manifest)  # a stat per document; hashed only when it changed
-        edits = tuple(sorted(_signature(r.path) for r in changed))
+        edits = tuple(sorted((r.path, current_sha256(Path(r.path))) for r in changed))
         if not changed or edits == self._edits_tried or not self._follow_lock.acquire(blocking=False):
             return False
         try:
@@ -307,12 +307,3 @@ class Retriever:
         return SearchResult(
             question, mode, hits, timings, corrections, collection=collection, leaders=leaders, notice=notice
         )
-
-
-def _signature(path: str) -> tuple[str, int, int]:
-    """A file's path, modification time and size: an edit since, or none."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return (path, 0, 0)
-    return (path, st.st_mtime_ns, st.st_size)

@@ -140,6 +140,12 @@ def write_pdf_print_furniture(path: Path) -> Path:
     line("cleaning drain kit of the PX-")
     line("40 and its configu-")
     line("ration guide.")
+    pdf.write(7, "The tank holds 10")
+    pdf.char_vpos = "SUP"  # an exponent, not a footnote: no note 6 below
+    pdf.write(7, "6")
+    pdf.char_vpos = "LINE"
+    pdf.write(7, " litres.")
+    pdf.ln(7)
     line("The finance controller, Dmitri Okonkwo, reviews")
     pdf.set_y(-30)
     line("2 Larger batches gave no gain in recall.", 8)

@@ -92,7 +92,10 @@ def test_a_job_whose_server_stopped_is_reported_failed(own_index: Settings) -> N
     record_path.write_text(json.dumps(record | {"pid": int(dead.stdout)}))
     status = Ingestor(own_index).status(job.id)
     assert status is not None and status["state"] == "failed" and "upload its files again" in status["error"]
-    assert "pid" not in status
+    assert "pid" not in status and "process" not in status
+    # A restarted container's server often has its predecessor's process id: the record's process tells them apart.
+    record_path.write_text(json.dumps(record | {"process": "an-earlier-process"}))
+    assert Ingestor(own_index).status(job.id)["state"] == "failed"
 
 
 def test_upload_ask_list_remove(served: tuple[TestClient, Settings], tmp_path: Path) -> None:

@@ -145,6 +145,13 @@ def test_a_moved_file_keeps_its_document_and_follows_its_new_path(
     write_markdown(moved, interval="30 days")
     answer = _engine(own_index, embedder).ask("How often do the frobnicator's vault keys rotate?", style="extractive")
     assert "30 days" in answer.answer and "90 days" not in answer.answer
+    # Moved over another indexed file (`mv -f notes.md runbook.md`): that one is replaced, the moved one's record goes.
+    notes = write_html(tmp_path / "archive" / "notes.html")
+    _collection(own_index, embedder).add([notes])
+    notes.replace(moved)
+    index, results = _collection(own_index, embedder).add([moved])
+    assert [(r.status, r.document, r.moved_from) for r in results] == [("replaced", "runbook", str(notes.resolve()))]
+    assert [r.path for r in index.manifest.documents if not r.default] == [str(moved.resolve())]
 
 
 def test_a_changed_file_is_reread_on_open_and_a_broken_one_keeps_its_indexed_version(

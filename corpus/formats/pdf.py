@@ -5,10 +5,10 @@ A section never spans pages, so every passage keeps the page its text is on: a h
 page break becomes one section per page (same heading, same path, ids -2, -3 ...); a sentence cut by the break
 stays whole, on the page where it starts.
 
-What is print furniture rather than text is left out: running headers and footers (a line at a page's top or
-bottom that recurs on many pages, numbers aside) and page numbers ("Page 2 of 4", "- 3 -"); a footnote's marker
-(a small raised number glued to a word: "network¹") is dropped from the sentence, and the footnote's own text at
-the page's foot becomes a paragraph of its own ("Footnote 1: …") at the end of the section its marker is in.
+What is print furniture rather than text is left out (`furniture`): running headers and footers and page
+numbers ("Page 2 of 4", "- 3 -"); a footnote's marker (a small raised number glued to a word: "network¹") is
+dropped from the sentence when the page's foot holds its note, and the note becomes a paragraph of its own
+("Footnote 1: …") at the end of the section its marker is in.
 """
 
 from __future__ import annotations
@@ -35,11 +35,14 @@ _ENDS_SENTENCE = re.compile(r"[.!?:]$")
 # A page number alone on its line, digits already written "#" (furniture_key): "3", "- 3 -", "Page 3 of 4", "3/4".
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?[-–—]?\s*#\s*[-–—]?(?:\s*(?:of|/)\s*#)?$")
 EDGE_LINES = 2  # lines at a page's top and at its bottom where headers, footers and page numbers sit
-# A footnote marker: a number of 1-2 digits (or *, †, ‡) set this much smaller than the page's body text.
+# A footnote marker: a number of 1-2 digits (or *, †, ‡) set this much smaller than the page's body text; it is
+# dropped only when the page's foot holds a note of that number (else it may be an exponent: "10⁶", "m²").
 MARKER_RATIO = 0.8
+# Footnote text is set smaller than the body, though not by much (Word: 10 pt under 11 pt).
+NOTE_RATIO = 0.92
 _MARKER = re.compile(r"^(?:\d{1,2}(?:,\d{1,2})*|[*†‡])$")
 _NUMBERED = re.compile(r"^(?:\d+\.)*\d+\.?\s+")  # a section number before a heading: "1 ", "2.1 ", "3. "
-_NOTE_START = re.compile(r"^(\d{1,2}|[*†‡])\s+(\S.*)$")
+_NOTE_START = re.compile(r"^(\d{1,2}|[*†‡])(?:\s+|(?=[A-Z]))(\S.*)$")  # "1 Three …", "1Three …" (LaTeX)
 
 Line = tuple[int, str]  # (1-based page, text)
 # A line is a heading when its font is at least this much larger than the body text's (the size most characters
@@ -68,24 +71,29 @@ def parse_pdf(data: bytes, name: str, id_prefix: str = "") -> Document:
 
 
 def _page_lines(pages: list[PageText], sizes: list[float | None]) -> tuple[list[Line], list[Note]]:
-    """Every page's lines with its furniture and footnotes blanked (so line indexes still match `sizes`), and
-    the footnotes."""
+    """Every page's lines with its furniture and footnotes blanked (so line indexes still match `sizes`) and its
+    notes' markers taken out, and the footnotes."""
     texts = [text.split("\n") for text, _, _, _ in pages]
     body = body_size([line for page in texts for line in page], sizes)
     lines: list[Line] = []
     notes: list[Note] = []
     for n, (page, gone, (_, _, _, markers)) in enumerate(zip(texts, furniture(texts), pages, strict=True), start=1):
         page = ["" if i in gone else line for i, line in enumerate(page)]
-        at = footnote_lines(page, sizes[len(lines) : len(lines) + len(page)], body)
-        for mark, note in footnotes([page[i] for i in at]):
-            notes.append((n, len(lines) + markers[mark] if mark in markers else None, note))
-        lines.extend((n, "" if i in at else line) for i, line in enumerate(page))
+        marked = {m for _, _, mark in markers for m in mark.split(",")}
+        at = footnote_lines(page, sizes[len(lines) : len(lines) + len(page)], body, marked)
+        found = footnotes([page[i] for i in at])
+        where = {m: line for line, _, mark in markers for m in mark.split(",")}
+        notes += [(n, len(lines) + where[mark] if mark in where else None, note) for mark, note in found]
+        noted = {mark for mark, _ in found}
+        for i, line in enumerate(page):
+            mine = [m for m in markers if m[0] == i]
+            lines.append((n, "" if i in at else _unmarked(line, mine, noted) if mine else line))
     return lines, notes
 
 
-# A page's text, each line's font size, whether all of the line is bold, and its footnote markers' lines
-# ({"3": index of the line the marker was glued to}).
-PageText = tuple[str, list[float | None], list[bool], dict[str, int]]
+Marker = tuple[int, int, str]  # a footnote marker's line on its page, its column there, and its text ("3")
+# A page's text, each line's font size, whether all of the line is bold, and its footnote markers.
+PageText = tuple[str, list[float | None], list[bool], list[Marker]]
 Note = tuple[int, int | None, str]  # (page, index in all lines of the line its marker was on, or None; its text)
 
 
@@ -121,9 +129,7 @@ def _page_text(page: Any) -> PageText:
 
     text = page.extract_text(visitor_text=visit) or ""
     if "".join(t for t, _, _ in runs) != text:
-        return text, [None] * (text.count("\n") + 1), [False] * (text.count("\n") + 1), {}
-    runs, markers = _without_markers(runs)
-    text = "".join(t for t, _, _ in runs)
+        return text, [None] * (text.count("\n") + 1), [False] * (text.count("\n") + 1), []
     sizes: list[float | None] = []
     bold: list[bool] = []
     current, all_bold = 0.0, True
@@ -137,24 +143,33 @@ def _page_text(page: Any) -> PageText:
                 current, all_bold = max(current, size), all_bold and run_bold
     sizes.append(current or None)
     bold.append(bool(current) and all_bold)
-    return text, sizes, bold, markers
+    return text, sizes, bold, _markers(runs)
 
 
-def _without_markers(runs: list[tuple[str, float, bool]]) -> tuple[list[tuple[str, float, bool]], dict[str, int]]:
-    """The runs without footnote markers: a number (or *, †, ‡) set clearly smaller than the page's body text and
-    glued to the text before it ("network" "1" -> "network", not "network1"; "256" "2" -> "256", not "2562");
-    and the line of the page each marker was on."""
+def _markers(runs: list[tuple[str, float, bool]]) -> list[Marker]:
+    """The runs that may be footnote markers: a number (or *, †, ‡) set clearly smaller than the page's body text
+    and glued to the text before it ("network" "1", "256" "2")."""
     body = body_size([run for run, _, _ in runs], [size for _, size, _ in runs])
-    kept: list[tuple[str, float, bool]] = []
-    markers: dict[str, int] = {}
-    last, line = "", 0  # the last character so far, and its line
-    for run, size, run_bold in runs:
+    found: list[Marker] = []
+    last, line, col = "", 0, 0  # the last character so far, and where the next run starts
+    for run, size, _ in runs:
         if last and not last.isspace() and _MARKER.match(run) and 0 < size <= MARKER_RATIO * body:
-            markers.setdefault(run, line)
-            continue
-        kept.append((run, size, run_bold))
-        last, line = (last + run)[-1:], line + run.count("\n")
-    return kept, markers
+            found.append((line, col, run))
+        if "\n" in run:
+            line, col = line + run.count("\n"), len(run) - run.rfind("\n") - 1
+        else:
+            col += len(run)
+        last = (last + run)[-1:]
+    return found
+
+
+def _unmarked(line: str, markers: list[Marker], noted: set[str]) -> str:
+    """The line without its footnote markers whose notes are at the page's foot (right to left, so the columns of
+    the others hold): "a batch size of 2562" -> "a batch size of 256" when note 2 is there."""
+    for _, col, mark in sorted(markers, key=lambda m: -m[1]):
+        if noted & set(mark.split(",")) and line[col : col + len(mark)] == mark:
+            line = line[:col] + line[col + len(mark) :]
+    return line
 
 
 def _bold(font: Any) -> bool:
@@ -205,18 +220,48 @@ def furniture_key(line: str) -> str:
 
 
 def furniture(pages: list[list[str]]) -> list[set[int]]:
-    """Per page, the indexes of its lines that are print furniture: among the first and last EDGE_LINES lines with
-    text, a page number, or a line that recurs (numbers aside) at the edges of at least two pages and of 40 % of
-    them (a running header or footer: "Acme Corp - Employee Handbook", "Doc. ZPX-40 | 3")."""
+    """Per page, the indexes of its lines that are print furniture, among the first and last EDGE_LINES lines with
+    text: the same line on (nearly) every page, at least on every page of a short document and on three and 40 %
+    of a long one (a running header: "Acme Corp - Employee Handbook"); a line that holds the page's number and
+    recurs, numbers aside, on other pages ("Page 2 of 4", "Doc. ZPX-40 | 3"); a page number alone ("3", "- 3 -").
+    Page numbers may run behind the page count by a fixed offset (an unnumbered cover)."""
     edges = [_edge_lines(page) for page in pages]
-    seen: Counter[str] = Counter()
-    for page, at in zip(pages, edges, strict=True):
-        seen.update({furniture_key(page[i]) for i in at})
-    recurring = {key for key, n in seen.items() if n >= max(2, math.ceil(0.4 * len(pages)))}
-    return [
-        {i for i in at if furniture_key(page[i]) in recurring or _PAGE_NUMBER.match(furniture_key(page[i]))}
-        for page, at in zip(pages, edges, strict=True)
-    ]
+    offset = _page_offset(pages, edges)
+    exact: Counter[str] = Counter()
+    numbered: Counter[str] = Counter()
+    for n, (page, at) in enumerate(zip(pages, edges, strict=True), start=1):
+        exact.update({normalise(page[i]) for i in at})
+        numbered.update({furniture_key(page[i]) for i in at if _numbers(page[i], n - offset)})
+    need = len(pages) if len(pages) <= 3 else max(3, math.ceil(0.4 * len(pages)))
+    out = []
+    for n, (page, at) in enumerate(zip(pages, edges, strict=True), start=1):
+        out.append(
+            {
+                i
+                for i in at
+                if (len(pages) > 1 and exact[normalise(page[i])] >= need)
+                or (_numbers(page[i], n - offset) and numbered[furniture_key(page[i])] >= 2)
+                or (_PAGE_NUMBER.match(furniture_key(page[i])) and _numbers(page[i], n - offset))
+            }
+        )
+    return out
+
+
+def _numbers(line: str, page: int) -> bool:
+    """Whether the line holds that page number as one of its numbers."""
+    return str(page) in re.findall(r"\d+", line)
+
+
+def _page_offset(pages: list[list[str]], edges: list[list[int]]) -> int:
+    """How far the printed page numbers run behind the pages (0, or 1 after an unnumbered cover): the most common
+    difference between a page's index and a lone number at its edge, when two pages or more agree on it."""
+    seen: Counter[int] = Counter()
+    for n, (page, at) in enumerate(zip(pages, edges, strict=True), start=1):
+        for i in at:
+            if _PAGE_NUMBER.match(furniture_key(page[i])):
+                seen[n - int(re.findall(r"\d+", page[i])[0])] += 1
+    common = seen.most_common(1)
+    return common[0][0] if common and common[0][1] >= 2 else 0
 
 
 def _edge_lines(page: list[str]) -> list[int]:
@@ -224,19 +269,25 @@ def _edge_lines(page: list[str]) -> list[int]:
     return sorted(set(filled[:EDGE_LINES] + filled[-EDGE_LINES:]))
 
 
-def footnote_lines(page: list[str], sizes: list[float | None], body: float) -> list[int]:
+def footnote_lines(page: list[str], sizes: list[float | None], body: float, marked: set[str]) -> list[int]:
     """The page's footnotes: the lines at its foot set smaller than the body text, from the first one that opens
-    with a note number ("1 Three convolutional layers …"); empty when the foot holds none."""
+    with the number of a marker on the page ("1 Three convolutional layers …" under "network¹"); empty when the
+    foot holds none (a small table at the foot is not taken for notes: nothing on the page points at it)."""
     foot: list[int] = []
     for i in range(len(page) - 1, -1, -1):
         if not page[i].strip():
             continue
-        if not body or not sizes[i] or sizes[i] > MARKER_RATIO * body:  # type: ignore[operator]
+        if not body or not sizes[i] or sizes[i] > NOTE_RATIO * body:  # type: ignore[operator]
             break
         foot.insert(0, i)
-    while foot and not _NOTE_START.match(page[foot[0]].strip()):
+    while foot and not _noted(page[foot[0]], marked):
         foot.pop(0)
     return foot
+
+
+def _noted(line: str, marked: set[str]) -> bool:
+    start = _NOTE_START.match(line.strip())
+    return start is not None and start.group(1) in marked
 
 
 def footnotes(lines: list[str]) -> list[tuple[str, str]]:
@@ -388,11 +439,12 @@ def join_lines(before: str, line: str) -> str:
     was a compound already ("state-of-the-" "art"); a hyphen before a number or a capital stays ("PX-" "40")."""
     if not before.endswith("-") or before.endswith(" -"):
         return f"{before} {line}"
-    first = re.split(r"\s", before[:-1])[-1]
-    second = re.match(r"[^\s.,;:!?)]*", line).group(0)  # type: ignore[union-attr]
+    first = re.split(r"\s", before[:-1])[-1].lstrip("\"'“‘([")
+    second = re.match(r"[^\s.,;:!?)\]\"'”’]*", line).group(0)  # type: ignore[union-attr]
     if not line[:1].islower():
         return before + line
     words = english_words()
     whole = (first + second).lower()
-    keep = "-" in first or (whole not in words and first.lower() in words and second.lower() in words)
+    compound = "-" in first or "-" in second  # "state-of-the-" "art", "up-" "to-date"
+    keep = compound or (whole not in words and first.lower() in words and second.lower() in words)
     return before + line if keep else before[:-1] + line
