@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +59,11 @@ def removal_row(record: DocumentRecord, left: int, collection: str) -> dict[str,
 
 def find_document(records: list[DocumentRecord], ref: str, collection: str = DEFAULT_COLLECTION) -> DocumentRecord:
     """The one document `ref` names: by id, by path, or by file name when only one document has it."""
-    resolved = str(Path(ref).expanduser().resolve())
-    found = [r for r in records if doc_id(r) == ref or r.path == resolved]
+    # Names compared composed (NFC): "café" typed on one keyboard may be stored decomposed by another system.
+    ref_nfc, resolved = _nfc(ref), _nfc(str(Path(ref).expanduser().resolve()))
+    found = [r for r in records if doc_id(r) == ref or _nfc(r.path) == resolved]
     if not found:
-        found = [r for r in records if r.name == ref]
+        found = [r for r in records if _nfc(r.name) == ref_nfc]
     if not found:
         if collection == DEFAULT_COLLECTION:
             where = "the default collection (`askdoc index list` shows them; another one: --collection NAME)"
@@ -74,6 +76,10 @@ def find_document(records: list[DocumentRecord], ref: str, collection: str = DEF
     if found[0].default:
         raise InvalidInputError("the default corpus cannot be removed")
     return found[0]
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
 
 
 def new_prefix(path: Path, used: set[str]) -> str:

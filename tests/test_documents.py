@@ -408,3 +408,16 @@ def test_a_kill_during_index_add_leaves_the_previous_index_loadable(own_index: S
     assert proc.returncode == -signal.SIGKILL
     loaded = store.load(own_index.index_dir)
     assert loaded.manifest.to_dict() == before and loaded.faiss.ntotal == len(loaded.passages)
+
+
+def test_a_document_is_found_by_its_name_however_its_accents_are_encoded() -> None:
+    """macOS stores "café" decomposed (e + combining accent); a user types it composed, or the other way round."""
+    from index.documents import find_document
+    from index.store import DocumentRecord
+
+    decomposed = "cafe\u0301.md"
+    records = [DocumentRecord(f"/notes/{decomposed}", decomposed, "0" * 64, "cafe/", 2)]
+    assert find_document(records, "caf\u00e9.md") is records[0]
+    assert find_document(records, "/notes/caf\u00e9.md") is records[0]
+    with pytest.raises(InvalidInputError, match="no document"):
+        find_document(records, "cafe.md")
