@@ -88,8 +88,10 @@ def _table_header(line: str, rule: str) -> list[str] | None:
     return cells if len(cells) == len(rule.strip().strip("|").split("|")) else None
 
 
-def _row(header: list[str], line: str) -> str:
-    pairs = zip_longest(header, _cells(line), fillvalue="")
+def row_text(header: list[str], cells: list[str]) -> str:
+    """A table row as a sentence that says what each cell is: "Code: E02; Meaning: Boiler overheated." (Markdown
+    and HTML tables alike)."""
+    pairs = zip_longest(header, cells, fillvalue="")
     said = "; ".join(f"{h}: {c}" if h else c for h, c in pairs if c)
     return f"{said}." if said and not said.endswith((".", "!", "?")) else said
 
@@ -98,7 +100,7 @@ _ROW_PAIR = re.compile(r"^([^:;]{1,40}): (.*)$")
 
 
 def row_cells(sentence: str) -> tuple[tuple[str, ...], str] | None:
-    """A table row as `_row` spelled it ("Code: E02; Meaning: Boiler overheated."): its headers and its cells'
+    """A table row as `row_text` spelled it ("Code: E02; Meaning: Boiler overheated."): its headers and its cells'
     text; None for any other sentence. A cell's own "; " stays in the cell before it."""
     keys: list[str] = []
     cells: list[str] = []
@@ -132,7 +134,7 @@ def plain_lines(lines: list[str]) -> list[str]:
         elif header is not None and _TABLE_RULE.match(line):
             out[i] = ""
         elif header is not None and "|" in line:
-            out[i] = _row(header, line)
+            out[i] = row_text(header, _cells(line))
         else:
             header = None
             out[i] = "" if _BREAK.match(line) and not _setext_under(lines, out, i) else inline(line)

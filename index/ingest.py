@@ -48,11 +48,22 @@ def summary(results: list[FileResult]) -> str:
     return ", ".join(f"{n} {s}" for s, n in counts(results).items())
 
 
+def _saved_page_resources(f: Path, top: Path) -> bool:
+    """Whether `f` sits in the folder a browser saves beside a page ("Webpage, complete": page.html and
+    page_files/, with the page's ads and frames as .html files of their own)."""
+    for folder in f.relative_to(top).parents:
+        page = top / folder.parent / folder.name.removesuffix("_files")
+        if folder.name.endswith("_files") and any(page.with_name(page.name + s).exists() for s in (".html", ".htm")):
+            return True
+    return False
+
+
 def expand_paths(paths: list[Path], glob: str | None = None) -> list[Path]:
     """Files as given, and the files under each directory (recursively, sorted) that match `glob` (by default
     those with a supported suffix). A missing path stays in the list: it is reported like any bad file. In a
     folder, a link to a file outside it is left out: adding a folder adds what is in it (`/etc/passwd` linked from
-    a docs folder is not a document of it); a link given by name is followed."""
+    a docs folder is not a document of it); a link given by name is followed; a saved page's `page_files/` folder
+    is left out too."""
     out: list[Path] = []
     for path in paths:
         if not path.is_dir():
@@ -62,6 +73,8 @@ def expand_paths(paths: list[Path], glob: str | None = None) -> list[Path]:
         for f in sorted(p for p in path.rglob("*") if p.is_file()):
             if any(part.startswith(".") for part in f.relative_to(path).parts):
                 continue  # hidden files and folders (.git, editor swap files)
+            if _saved_page_resources(f, path):
+                continue
             if not f.resolve().is_relative_to(inside):
                 continue
             if glob is not None and not (fnmatch.fnmatch(f.name, glob) or f.relative_to(path).match(glob)):

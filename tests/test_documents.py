@@ -421,3 +421,16 @@ def test_a_document_is_found_by_its_name_however_its_accents_are_encoded() -> No
     assert find_document(records, "/notes/caf\u00e9.md") is records[0]
     with pytest.raises(InvalidInputError, match="no document"):
         find_document(records, "cafe.md")
+
+
+def test_a_saved_pages_resource_folder_is_not_walked(tmp_path: Path) -> None:
+    """ "Webpage, complete" saves ferry.html and ferry_files/ (its ads and frames as .html files): adding the folder
+    adds the page, not its advertisements; a folder that only ends in "_files" is walked as any other."""
+    from index.ingest import expand_paths
+
+    (tmp_path / "ferry_files").mkdir()
+    (tmp_path / "notes_files").mkdir()
+    for name in ("ferry.html", "ferry_files/saved_resource.html", "notes_files/todo.md"):
+        (tmp_path / name).write_text("<p>text</p>", encoding="utf-8")
+    found = [p.relative_to(tmp_path).as_posix() for p in expand_paths([tmp_path])]
+    assert found == ["ferry.html", "notes_files/todo.md"]

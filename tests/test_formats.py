@@ -189,6 +189,48 @@ def test_html_sections_span_the_lines_of_the_file() -> None:
     assert [(s.text, s.start_line, s.end_line) for s in doc.sections] == [("Welcome.", 1, 1), ("40 spaces.", 2, 3)]
 
 
+SAVED_PAGE = """<!DOCTYPE html><html><head><title>Velmora – Wiki</title></head>
+<body class="single-post has-sidebar">
+<div id="cookie-banner">We use cookies. Accept all?</div>
+<a class="mw-jump-link" href="#content">Jump to navigation</a>
+<article>
+<header><h1>Velmora Instruments\u200b</h1><p class="byline">By Maren Østby, 3 April 2024</p></header>
+<table class="infobox"><tr><th colspan="2">Velmora Instruments Oy</th></tr>
+<tr><th>Founded</th><td>14 March 1987</td></tr><tr><th>Employees</th><td>2,340 (2023)</td></tr></table>
+<h2>History<span class="mw-editsection">[ edit ]</span></h2>
+<p>Velmora listed on the Helsinki Stock Exchange in 2004.<sup class="reference">[3]</sup></p>
+<h2>Workers<a class="headerlink" href="#workers">¶</a></h2>
+<table><tr><th>Parameter</th><th>Default</th></tr><tr><td>max_workers</td><td>8</td></tr></table>
+<h2>FAQ</h2>
+<details><summary>How long can I keep a book?</summary>Books are lent for 21 days.</details>
+<details><summary>What are the late fees?</summary><p>We charge 25 cents per item per day.</p></details>
+<dl><dt>Editor</dt><dd>Jonas Ek</dd></dl>
+<div class="sharedaddy"><h3>Share this:</h3><a>Facebook</a></div>
+<div id="jp-relatedposts"><h3>Related</h3><h4>Ferry fares to rise</h4></div>
+<div id="comments" class="comments-area"><h2>4 thoughts</h2><p>The first boat leaves at 07:15.</p></div>
+</article></body></html>"""
+
+
+def test_a_saved_page_is_read_without_its_furniture() -> None:
+    """What blog, wiki and documentation themes put around the text stays out (comments, sharing, related posts, a
+    cookie notice, edit links, "¶" anchors, invisible characters); an article's own header stays; a table row says
+    what its cells are; a FAQ's questions head sections of their own."""
+    doc = parse_bytes(SAVED_PAGE.encode(), "velmora.html")
+    assert [(s.heading, s.text) for s in doc.sections] == [
+        (
+            "Velmora Instruments",
+            "By Maren Østby, 3 April 2024\nVelmora Instruments Oy.\nFounded: 14 March 1987.\nEmployees: 2,340 (2023).",
+        ),
+        ("History", "Velmora listed on the Helsinki Stock Exchange in 2004."),
+        ("Workers", "Parameter: max_workers; Default: 8."),
+        ("How long can I keep a book?", "Books are lent for 21 days."),
+        ("What are the late fees?", "We charge 25 cents per item per day.\nEditor: Jonas Ek"),
+    ]
+    assert doc.sections[3].heading_path == ("Velmora Instruments", "FAQ", "How long can I keep a book?")
+    forum = b"<body><article><p>Which glue holds teak?</p></article><article><p>Use epoxy on teak.</p></article></body>"
+    assert "Use epoxy on teak." in parse_bytes(forum, "thread.html").sections[0].text  # every post, not the first
+
+
 def test_a_pages_own_note_markers_are_left_out() -> None:
     """ "It opened in 1889.[3]" would show a [3] beside askdoc's [1]; an exponent stays."""
     page = b"<p>It opened in 1889.<sup>[3]</sup> Area is 5 m<sup>2</sup>.<sup>[citation needed]</sup></p>"
