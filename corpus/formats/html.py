@@ -20,8 +20,8 @@ _DROP = ("script", "style", "noscript", "template", "nav", "header", "footer", "
 # tables of contents, edit links, a wiki's reference list and navigation boxes.
 _FURNITURE = re.compile(
     r"(?:^|[-_])(?:"
-    r"(?:comment|respond|share|sharing|social|related|newsletter|subscribe|cookie|consent|sidebar|breadcrumb)\w*"
-    r"|toc|navbox|mw-jump-link|sitenotice|catlinks|printfooter|ads?|advert|editsection|mw-editsection|headerlink"
+    r"(?:related|social|newsletter|subscribe|cookie|consent|sidebar|breadcrumb)\w*"
+    r"|comments?|commentlist|respond|share|sharing|sharedaddy|toc|navbox|mw-jump-link|sitenotice|catlinks|printfooter|ads?|advert|editsection|mw-editsection|headerlink"
     r"|reflist|references|skip-link|on-this-page|pagination)(?:$|[-_])",
     re.IGNORECASE,
 )
