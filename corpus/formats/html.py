@@ -21,8 +21,9 @@ _DROP = ("script", "style", "noscript", "template", "nav", "header", "footer", "
 _FURNITURE = re.compile(
     r"(?:^|[-_])(?:"
     r"(?:related|social|newsletter|subscribe|cookie|consent|sidebar|breadcrumb)\w*"
-    r"|comments?|commentlist|respond|share|sharing|sharedaddy|toc|navbox|mw-jump-link|sitenotice|catlinks|printfooter|ads?|advert|editsection|mw-editsection|headerlink"
-    r"|reflist|references|skip-link|on-this-page|pagination)(?:$|[-_])",
+    r"|comments?|commentlist|respond|share|sharing|sharedaddy|toc|navbox|mw-jump-link|sitenotice|catlinks"
+    r"|printfooter|ads?|advert|editsection|mw-editsection|headerlink|reflist|references|skip-link|on-this-page"
+    r"|pagination)(?:$|[-_])",
     re.IGNORECASE,
 )
 _FURNITURE_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search"}
