@@ -15,7 +15,7 @@ from documents_factory import (
 
 from corpus.errors import InvalidInputError
 from corpus.formats import parse_bytes
-from corpus.formats.pdf import reflow
+from corpus.formats.pdf_text import reflow
 from corpus.parse import file_sha256, load_file, read_document
 
 
