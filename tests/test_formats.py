@@ -227,8 +227,26 @@ def test_a_saved_page_is_read_without_its_furniture() -> None:
         ("What are the late fees?", "We charge 25 cents per item per day.\nEditor: Jonas Ek"),
     ]
     assert doc.sections[3].heading_path == ("Velmora Instruments", "FAQ", "How long can I keep a book?")
+    aspnet = b'<body><form id="form1" action="./faq.aspx"><h2>Opening hours</h2><p>We open at 9.</p></form></body>'
+    assert [(s.heading, s.text) for s in parse_bytes(aspnet, "faq.aspx.html").sections] == [
+        ("Opening hours", "We open at 9.")
+    ]
     forum = b"<body><article><p>Which glue holds teak?</p></article><article><p>Use epoxy on teak.</p></article></body>"
     assert "Use epoxy on teak." in parse_bytes(forum, "thread.html").sections[0].text  # every post, not the first
+
+
+def test_a_page_is_read_in_the_charset_it_declares() -> None:
+    """A page saved as windows-1252 says so in its <meta>; without one, the advice to convert keeps its suffix (as
+    .txt it would be read as markup)."""
+    head = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1252"></head>'
+    page = f"{head}<body><h1>Café Lindau</h1><p>The café opens at 05:30.</p></body></html>".encode("cp1252")
+    assert [(s.heading, s.text) for s in parse_bytes(page, "cafe.html").sections] == [
+        ("Café Lindau", "The café opens at 05:30.")
+    ]
+    with pytest.raises(InvalidInputError, match=r"iconv -f WINDOWS-1252 -t UTF-8 FILE > FILE\.utf8\.html"):
+        parse_bytes(page.replace(head.encode(), b"<html>"), "cafe.html")
+    with pytest.raises(InvalidInputError, match="binary data"):
+        parse_bytes(b'<meta charset="windows-1252">\x00\x00 an image', "photo.html")
 
 
 def test_a_pages_own_note_markers_are_left_out() -> None:

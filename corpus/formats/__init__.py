@@ -29,7 +29,7 @@ def parse_bytes(data: bytes, name: str, id_prefix: str = "") -> Document:
     elif suffix == ".pdf":
         raise InvalidInputError("not a PDF (no %PDF- signature): corrupt or mislabelled")
     else:
-        text = decode_text(data)
+        text = _html_text(data, suffix) if suffix in HTML_SUFFIXES else decode_text(data, suffix or ".txt")
         if suffix in HTML_SUFFIXES or (suffix not in TEXT_SUFFIXES and looks_like_html(text)):
             doc = parse_html(text, name, id_prefix)
         else:
@@ -47,11 +47,27 @@ _BOMS = (
 )
 
 
-def _convert(encoding: str) -> str:
-    return f"convert such a file first, e.g. iconv -f {encoding} -t UTF-8 FILE > FILE.utf8.txt"
+def _convert(encoding: str, suffix: str = ".txt") -> str:
+    return f"convert such a file first, e.g. iconv -f {encoding} -t UTF-8 FILE > FILE.utf8{suffix}"
 
 
-def decode_text(data: bytes) -> str:
+def _html_text(data: bytes, suffix: str) -> str:
+    """A page's text: UTF-8 (or a byte-order mark's encoding), else the charset the page declares (a page saved as
+    windows-1252 says so in its <meta>); the advice on failure keeps the page's suffix (as .txt it is no page)."""
+    from bs4.dammit import EncodingDetector
+
+    try:
+        return decode_text(data, suffix)
+    except InvalidInputError as exc:
+        binary = b"\x00" in data[:8192]  # no declared charset makes an image a page
+        declared = None if binary else EncodingDetector.find_declared_encoding(data, is_html=True)
+        try:
+            return data.decode(declared or "")  # none declared: LookupError
+        except (LookupError, UnicodeDecodeError):
+            raise exc from None
+
+
+def decode_text(data: bytes, suffix: str = ".txt") -> str:
     encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), None)
     if encoding:
         try:
@@ -61,7 +77,7 @@ def decode_text(data: bytes) -> str:
     # A NUL byte is valid UTF-8 but never part of a text document: an image or archive renamed .md has them.
     if b"\x00" in data[:8192]:
         raise InvalidInputError(
-            f"binary data, not UTF-8 text (or UTF-16 text without a byte-order mark: {_convert('UTF-16LE')}; "
+            f"binary data, not UTF-8 text (or UTF-16 text without a byte-order mark: {_convert('UTF-16LE', suffix)}; "
             "askdoc reads PDF, HTML, Markdown and plain text)"
         )
     try:
@@ -69,7 +85,7 @@ def decode_text(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         raise InvalidInputError(
             f"not UTF-8 text (byte {exc.start}): binary data, or text saved in another encoding; "
-            f"{_convert('WINDOWS-1252')} (askdoc reads PDF, HTML, Markdown and plain text)"
+            f"{_convert('WINDOWS-1252', suffix)} (askdoc reads PDF, HTML, Markdown and plain text)"
         ) from None
 
 

@@ -40,12 +40,14 @@ _NOTE_MARK = re.compile(r"\[(?:\d+|[a-z]|citation needed|note \d+)\]", re.IGNORE
 _MARK = "\x00h"  # a heading line, as "\x00h<level>\x00<line in the file>\x00<text>"
 
 
-def parse_html(text: str, name: str, id_prefix: str = "") -> Document:
+def parse_html(text: str, name: str, id_prefix: str = "", forms: bool = False) -> Document:
+    """`forms`: keep <form>s, for a page whose whole text sits in one (an ASP.NET page), tried when the page has no
+    text without them."""
     from bs4 import BeautifulSoup, NavigableString
 
     soup = BeautifulSoup(text.translate(_INVISIBLE), "html.parser")
     title = " ".join(soup.title.get_text().split()) if soup.title else ""
-    _drop_furniture(soup)
+    _drop_furniture(soup, forms)
     root = soup.find("main") or _article(soup) or soup.body or soup
     for string in root.find_all(string=True):
         # A line break in the source is a space on the page; comments and the like are not text at all.
@@ -62,13 +64,15 @@ def parse_html(text: str, name: str, id_prefix: str = "") -> Document:
     last_line = max(len(text.splitlines()), 1)
     blocks = _blocks(root.get_text().split("\n"), title or Path(name).stem, last_line)
     doc = document_from_blocks(blocks, name, id_prefix)
+    if not doc.sections and not forms:
+        return parse_html(text, name, id_prefix, forms=True)
     if not doc.sections:
         raise InvalidInputError("the HTML page has no text")
     return doc
 
 
-def _drop_furniture(soup: Any) -> None:
-    for tag in soup.find_all(_DROP):
+def _drop_furniture(soup: Any, forms: bool) -> None:
+    for tag in soup.find_all([t for t in _DROP if t != "form" or not forms]):
         if not (tag.name == "header" and tag.find_parent(["article", "main"])):
             tag.decompose()
     for tag in soup.find_all(True):
