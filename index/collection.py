@@ -249,6 +249,9 @@ class Collection:
         records = index.manifest.documents if index else []
         by_path = {r.path: r for r in records}
         by_sha = {r.sha256: r for r in records}
+        # Documents whose file is gone, by content: a new file holding one is that file moved (only then is a new
+        # file hashed before it is read).
+        gone = {r.sha256: r for r in records if not r.default and not Path(r.path).exists()}
         used = {r.id_prefix for r in records} | {DEFAULT_ID + "/"}
         docs: dict[str, tuple[Document, DocumentRecord]] = {}
         results = []
@@ -258,7 +261,7 @@ class Collection:
             if where in seen:  # "sub/../a.txt a.txt": one file, two spellings
                 result = FileResult(str(path), "skipped", "the same file as an earlier one of this add")
             else:
-                result = self._judge(path, by_path, by_sha, used, docs)
+                result = self._judge(path, by_path, by_sha, gone, used, docs)
             seen.add(where)
             results.append(result)
             on_result(result)
@@ -269,6 +272,7 @@ class Collection:
         path: Path,
         by_path: dict[str, DocumentRecord],
         by_sha: dict[str, DocumentRecord],
+        gone: dict[str, DocumentRecord],
         used: set[str],
         docs: dict[str, tuple[Document, DocumentRecord]],
     ) -> FileResult:
@@ -277,7 +281,7 @@ class Collection:
         if old is not None and old.default:
             return FileResult(str(path), "skipped", "it is the default corpus, already indexed")
         # A new path with the content of a document whose file is gone: that file moved here; it keeps its id.
-        moved = None if old else _gone_twin(path, key, by_sha)
+        moved = gone.get(current_sha256(path) or "") if gone and not old else None
         prefix = old.id_prefix if old else moved.id_prefix if moved else new_prefix(path, used)
         # An indexed file that cannot be read now is still answered from: the reason says so.
         kept = f"; the index keeps the version it has (`askdoc index remove {doc_id(old)}` drops it)" if old else ""
@@ -291,22 +295,16 @@ class Collection:
         if old is not None and old.sha256 == doc.sha256:
             return FileResult(str(path), "unchanged", document=doc_id(old), sections=old.sections)
         twin = by_sha.get(doc.sha256)
-        if twin is not None and twin.path != key and (twin.default or Path(twin.path).exists()):
+        was_gone = twin is not None and gone.get(twin.sha256) is twin
+        if twin is not None and twin.path != key and not was_gone:
             return FileResult(str(path), "skipped", f"duplicate of {twin.name} (same content, id {doc_id(twin)})")
-        moved_from = twin.path if twin is not None and twin.path != key else ""  # _apply drops its record
+        moved_from = twin.path if twin is not None and was_gone else ""  # _apply drops its record
         used.add(prefix)
         record = record_for(path, doc, prefix, default=False)
         docs[key] = (doc, record)
         by_sha[doc.sha256] = record
         status = "replaced" if old or moved_from else "added"
         return FileResult(str(path), status, document=doc_id(record), sections=len(doc.sections), moved_from=moved_from)
-
-
-def _gone_twin(path: Path, key: str, by_sha: dict[str, DocumentRecord]) -> DocumentRecord | None:
-    """The added document whose file is gone and whose content the file at `path` holds, if any."""
-    twin = by_sha.get(current_sha256(path) or "")
-    gone = twin is not None and not twin.default and twin.path != key and not Path(twin.path).exists()
-    return twin if gone else None
 
 
 def current_sha256(path: Path) -> str | None:
