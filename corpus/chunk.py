@@ -25,7 +25,7 @@ class ChunkConfig:
     @property
     def version(self) -> str:
         """Recorded in the index manifest: a change here means the index must be rebuilt."""
-        return f"chunk-v4:{self.window}:{self.max_tokens}:{self.overlap_tokens}"
+        return f"chunk-v5:{self.window}:{self.max_tokens}:{self.overlap_tokens}"
 
 
 def chunk_sections(

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import re
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\\\"'“\[])")
+# A full stop after a common abbreviation ends no sentence ("Local Minimum vs. Global Minimum", "see Fig. 3",
+# "board Rev. C", "Dr. Smith"), nor "No." before a number; "etc." is left out of the list: it usually ends one.
+_ABBREVIATIONS = "".join(
+    rf"(?<!\b{re.escape(a)})"
+    for a in (
+        *("vs.", "Vs.", "e.g.", "i.e.", "cf.", "approx.", "Fig.", "Figs.", "Eq.", "Eqs.", "Sec.", "Rev."),
+        *("Dr.", "Mr.", "Mrs.", "Ms.", "Prof.", "Jr.", "Vol.", "pp.", "Ref.", "Ch."),
+    )
+)
+SENTENCE_END = re.compile(rf"(?<=[.!?]){_ABBREVIATIONS}(?!(?<=\bNo\.)\s+\d)\s+(?=[A-Z0-9(\\\"'“\[])")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 # A "sentence" longer than this is text without the usual capitals or punctuation (lower-case notes, a dump on
 # one line): it is cut at any sentence end, then into runs of whole words, so no quote is a wall of text. The

@@ -190,6 +190,26 @@ def test_numbered_paragraphs_of_plain_text_are_sections() -> None:
     )
 
 
+def test_a_full_stop_after_an_abbreviation_ends_no_sentence() -> None:
+    """The guide's "Local Minimum vs. Global Minimum" was two "sentences", a manual's "Rev. C" board too; a real
+    sentence end after a capital ("X and Y. It has …"), "etc." and "No." before a word still cut."""
+    text = (
+        "Gradient descent: Local Minimum vs. Global Minimum. Boards from Rev. C on (see Fig. 3) need it. "
+        "Dr. Smith agrees. Use plan No. 5 today. No. It is between X and Y. It costs more, etc. Then stop."
+    )
+    assert split_sentences(text) == [
+        "Gradient descent: Local Minimum vs. Global Minimum.",
+        "Boards from Rev. C on (see Fig. 3) need it.",
+        "Dr. Smith agrees.",
+        "Use plan No. 5 today.",
+        "No.",
+        "It is between X and Y.",
+        "It costs more, etc.",
+        "Then stop.",
+    ]
+    assert [text[a:b] for a, b in sentence_spans(text)] == split_sentences(text)
+
+
 def test_text_without_sentence_ends_is_cut_into_readable_pieces() -> None:
     """Lower-case notes run together, or one enormous line, would otherwise be one "sentence" quoted whole: an
     over-long one is cut at any sentence end, then into runs of whole words; the guide's sentences are untouched
