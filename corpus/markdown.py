@@ -12,8 +12,8 @@ import re
 from itertools import zip_longest
 
 from corpus import text
+from corpus.markdown_dialects import dialect_inline, link_labels, not_text
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 # A closing run of #s needs a space before it: "# Learn C#" keeps its "#".
 ATX_HEADING = re.compile(r"^(#{1,6})\s+(.+?)(?:\s+#+)?\s*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
@@ -21,9 +21,13 @@ _BREAK = re.compile(r"^ {0,3}([-*_])(?:\s*\1){2,}\s*$")  # a thematic break: ---
 _FRONT_OPEN = re.compile(r"^---\s*$")
 _FRONT_KEY = re.compile(r"^[A-Za-z_][\w-]*\s*:")  # front matter opens with a YAML key, not a blank line
 _FRONT_CLOSE = re.compile(r"^(?:---|\.\.\.)\s*$")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
+# |---|:---:| or, with a pipe, |-|-| (GitHub takes one dash a cell)
+_TABLE_RULE = re.compile(
+    r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$|^(?=[^|]*\|)\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$"
+)
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+_DEFINITION = re.compile(r"^:\s{1,4}(?=\S)")  # Term / ":   its definition" (a definition list)
 _INDENTED = re.compile(r"^(?: {4}|\t)")
 _INLINE = (
     # [words](target), ![alt](image); a target may hold balanced parentheses or sit in <angle brackets>
@@ -34,16 +38,18 @@ _INLINE = (
 _FRONT_MATTER_LINES = 100  # a closing `---` further down is a thematic break, not the end of front matter
 
 
-def inline(line: str) -> str:
-    """The line without emphasis, link targets and code ticks; a code span's text is kept as written."""
+def inline(line: str, labels: frozenset[str] = frozenset()) -> str:
+    """The line without emphasis, link targets and code ticks (and the dialects' markup: corpus.markdown_dialects;
+    `labels`: the document's reference links); a code span's text is kept as written."""
     out, last = [], 0
     for m in _CODE_SPAN.finditer(line):
-        out += [_markup_removed(line[last : m.start()]), m.group(2).strip()]
+        out += [_markup_removed(line[last : m.start()], labels), m.group(2).strip()]
         last = m.end()
-    return "".join([*out, _markup_removed(line[last:])])
+    return "".join([*out, _markup_removed(line[last:], labels)])
 
 
-def _markup_removed(text: str) -> str:
+def _markup_removed(text: str, labels: frozenset[str]) -> str:
+    text = dialect_inline(text, labels)
     for pattern, repl in _INLINE:
         text = pattern.sub(repl, text)
     return text
@@ -60,15 +66,26 @@ def front_matter_end(lines: list[str]) -> int:
     return 0
 
 
+_FRONT_TITLE = re.compile(r"^title\s*:\s*([\"']?)(.+?)\1\s*$")
+
+
+def front_matter_title(lines: list[str]) -> str:
+    """The `title:` of the YAML front matter ("" when there is none): the page's title where MkDocs shows it."""
+    for line in lines[1 : max(front_matter_end(lines) - 1, 1)]:
+        if m := _FRONT_TITLE.match(line):
+            return m.group(2)
+    return ""
+
+
 def fenced(lines: list[str]) -> list[bool]:
     """Whether each line is fenced code or a fence; a fence closes only on its own character, at least as long."""
     out: list[bool] = []
     opened = ""
     for line in lines:
-        m = _FENCE.match(line)
+        m = text.FENCE.match(line)
         if not opened and m:
             opened = m.group(1)
-        elif opened and m and m.group(1)[0] == opened[0] and len(m.group(1)) >= len(opened):
+        elif opened and text.closes_fence(line, opened):
             out.append(True)
             opened = ""
             continue
@@ -76,15 +93,15 @@ def fenced(lines: list[str]) -> list[bool]:
     return out
 
 
-def _cells(line: str) -> list[str]:
-    return [inline(c.strip()) for c in line.strip().strip("|").split("|")]
+def _cells(line: str, labels: frozenset[str] = frozenset()) -> list[str]:
+    return [inline(c.strip(), labels) for c in line.strip().strip("|").split("|")]
 
 
-def _table_header(line: str, rule: str) -> list[str] | None:
+def _table_header(line: str, rule: str, labels: frozenset[str]) -> list[str] | None:
     """The header cells when `line` heads a table ruled by `rule` (as many rule cells as header cells)."""
     if "|" not in line or not _TABLE_RULE.match(rule):
         return None
-    cells = _cells(line)
+    cells = _cells(line, labels)
     return cells if len(cells) == len(rule.strip().strip("|").split("|")) else None
 
 
@@ -117,36 +134,52 @@ def row_cells(sentence: str) -> tuple[tuple[str, ...], str] | None:
 
 
 def plain_lines(lines: list[str]) -> list[str]:
-    """The lines with front matter, thematic breaks and table rules blanked, table rows spelled out, inline
-    markup removed; fenced code as written."""
+    """The lines with front matter, thematic breaks, table rules, link definitions and TOC markers blanked, table
+    rows spelled out, inline markup removed; fenced code as written."""
     out = list(lines)
     start = front_matter_end(lines)
     out[:start] = [""] * start
     code = fenced(lines)
+    labels = link_labels(lines)
     header: list[str] | None = None
     for i in range(start, len(lines)):
         line = lines[i]
         if code[i]:
             continue
-        head = _table_header(line, lines[i + 1]) if i + 1 < len(lines) and not code[i + 1] else None
+        head = _table_header(line, lines[i + 1], labels) if i + 1 < len(lines) and not code[i + 1] else None
         if head is not None:
             header, out[i] = head, ""  # the header row: said in every row below it
         elif header is not None and _TABLE_RULE.match(line):
             out[i] = ""
         elif header is not None and "|" in line:
-            out[i] = row_text(header, _cells(line))
+            out[i] = row_text(header, _cells(line, labels))
+        elif (said := _definition(lines, out, i, labels)) is not None:
+            out[i - 1], out[i] = said
         else:
             header = None
-            out[i] = "" if _BREAK.match(line) and not _setext_under(lines, out, i) else inline(line)
+            blank = not_text(line) or (_BREAK.match(line) and not _setext_under(lines, out, i))
+            out[i] = "" if blank else inline(line, labels)
     return out
 
 
-def soft_breaks(lines: list[str], plain: list[str]) -> list[bool]:
+def _definition(lines: list[str], out: list[str], i: int, labels: frozenset[str]) -> tuple[str, str] | None:
+    """A definition list's term and definition ("Vault" / ":   The storage location …") as the line above
+    blanked and "Vault: The storage location …"; None for any other line."""
+    m = _DEFINITION.match(lines[i])
+    term = out[i - 1].strip() if m and i > 0 else ""
+    if not term or _DEFINITION.match(lines[i - 1]) or _INDENTED.match(lines[i - 1]):
+        return None
+    return "", f"{term}: {inline(lines[i][m.end() :], labels)}"
+
+
+def soft_breaks(lines: list[str], plain: list[str], opens: list[bool] | None = None) -> list[bool]:
     """Which of the reader's lines only continue a wrapped paragraph (a soft line break, a space when Markdown is
-    rendered): corpus.text's rule, but never in fenced code nor after a hard break (two spaces or a backslash)."""
+    rendered): corpus.text's rule, but never in fenced code nor after a hard break (two spaces or a backslash),
+    nor on a line that `opens` a block (a quote, an admonition: corpus.markdown_dialects)."""
     code = fenced(lines)
     return [
         soft
+        and not (opens and opens[i])
         and not code[i]
         and not code[i - 1]
         and not lines[i - 1].endswith(("  ", "\\"))

@@ -17,6 +17,7 @@ from pathlib import Path
 from corpus import markdown
 from corpus.errors import InvalidInputError
 from corpus.ids import unique_ids
+from corpus.markdown_dialects import unwrap_containers
 from corpus.model import Document, Section
 from corpus.text import soft_breaks, unwrap
 
@@ -128,18 +129,22 @@ def parse_guide(text: str, name: str, id_prefix: str = "") -> Document:
 def parse_markdown(text: str, name: str, id_prefix: str = "") -> Document:
     """Sections at `#` and setext headings, over the text a reader sees (corpus.markdown: no inline markup, table
     rows spelled out, no front matter), line for line with the file."""
-    raw = text.split("\n")
+    raw, opens = unwrap_containers(text.split("\n"))
     lines = markdown.plain_lines(raw)
     found = markdown.headings(raw, lines)
     for at, _, _ in found:
         if not raw[at].lstrip().startswith("#"):
             lines[at + 1] = ""  # a setext heading's underline
+    # A note without a top heading ("## Log", "## Todo" of 2025-03-10.md) has its title in its front matter or
+    # its file name: every section sits under it, so a question naming the day or the page finds them.
+    title = markdown.front_matter_title(raw) or Path(name).stem
+    root = () if any(level == 1 for _, level, _ in found) else (title,)
     headings: list[tuple[int, int, str, str]] = []
     first = found[0][0] if found else len(lines)
     if _first_nonblank(lines, 0, first) is not None:
-        headings.append((-1, first, Path(name).stem, ""))
+        headings.append((-1, first, title, ""))
     category = ""
-    paths: list[tuple[str, ...]] = [(headings[0][2],)] if headings else []
+    paths: list[tuple[str, ...]] = [(title,)] if headings else []
     stack: list[tuple[int, str]] = []  # (level, heading) of the open headings
     for j, (at, level, heading) in enumerate(found):
         end = found[j + 1][0] if j + 1 < len(found) else len(lines)
@@ -147,8 +152,9 @@ def parse_markdown(text: str, name: str, id_prefix: str = "") -> Document:
             category = heading
         headings.append((at, end, heading, category))
         stack = [(lv, h) for lv, h in stack if lv < level] + [(level, heading)]
-        paths.append(tuple(h for _, h in stack))
-    doc = _document(lines, headings, name, text, [], id_prefix, paths, soft=markdown.soft_breaks(raw, lines))
+        paths.append((*root, *(h for _, h in stack)))
+    soft = markdown.soft_breaks(raw, lines, opens)
+    doc = _document(lines, headings, name, text, [], id_prefix, paths, soft=soft)
     # A heading with nothing under it but sub-headings ("## Troubleshooting", then "### High memory usage") is no
     # section of its own, as in HTML and PDF: it lives on in its sub-sections' heading paths, which their
     # passages carry (corpus.chunk.parents), where it would otherwise be a passage of one word that outranks them.

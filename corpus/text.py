@@ -19,6 +19,8 @@ _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 # one line): it is cut at any sentence end, then into runs of whole words, so no quote is a wall of text. The
 # guide's longest sentence has 521 characters, so its sentences are unchanged.
 MAX_SENTENCE_CHARS = 600
+# "Attendees: Priya, Hana" under "Date: 2025-03-14, room Kepler": a field of its own, however the line before ends
+_LABEL = re.compile(r"^[A-Z][\w/&()' -]{0,30}: \S")
 _ANY_END = re.compile(r"(?<=[.!?;])\s+")
 _WORD = re.compile(r"\S+")
 
@@ -46,7 +48,7 @@ def _continues(prev: str, line: str, min_width: int) -> bool:
     prev, line = prev.strip(), line.strip()
     if not prev or not line or _BULLET.match(line) or line.startswith(("#", "|", ">")):
         return False
-    if prev.rstrip("\"'”’)]").endswith((".", "!", "?", ":", ";")):
+    if prev.rstrip("\"'”’)]").endswith((".", "!", "?", ":", ";")) or _LABEL.match(line):
         return False
     return not min_width or (len(prev) >= min_width and (line[0].islower() or line[0].isdigit() or prev[-1] == ","))
 
@@ -97,6 +99,32 @@ def _word_runs(text: str, start: int, end: int) -> list[tuple[int, int]]:
         first = m.start() if first < 0 else first
         last = m.end()
     return runs + ([(first, last)] if first >= 0 else [])
+
+
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})")  # a Markdown code fence, indented too (in a list item)
+
+
+def fenced_sentences(text: str) -> set[str]:
+    """The sentences of a text's fenced code (a Markdown fence that is closed again, fences included): code, an
+    error message or a config line, never a statement to quote (a pasted error would be answered with itself)."""
+    lines = text.split("\n")
+    code: set[str] = set()
+    i = 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        end = next((j for j in range(i + 1, len(lines)) if closes_fence(lines[j], m.group(1))), None) if m else None
+        if end is None:
+            i += 1
+            continue
+        code.update(split_sentences("\n".join(lines[i : end + 1])))
+        i = end + 1
+    return code
+
+
+def closes_fence(line: str, fence: str) -> bool:
+    """Whether the line closes a code fence opened with `fence`: the same character, at least as many."""
+    m = FENCE.match(line)
+    return bool(m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line[m.end() :].strip())
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

@@ -6,6 +6,7 @@ which lean on the sentence before them. Pure functions over text, used by eviden
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 _FIGURE = re.compile(
     r"\b(?:image|figure|fig\.|diagram|table|illustration|screenshot|chart|graph|plot|picture|video)s?\s+"
@@ -87,11 +88,11 @@ def leans_back(sentence: str) -> bool:
     return bool(_ANAPHOR.match(sentence))
 
 
-def quotable(heading: str, texts: list[str], words: list[frozenset[str]]) -> list[bool]:
+def quotable(heading: str, texts: list[str], words: list[frozenset[str]], code: Collection[str] = ()) -> list[bool]:
     """Whether each of a section's sentences may be quoted: the standalone ones; when there are none, its
     fragments that say something (a section of only formulas or list fragments still answers its heading), but
-    never those of back matter."""
-    flags = [standalone(t) for t in texts]
+    never those of back matter, nor the lines of its fenced code (`code`: corpus.text.fenced_sentences)."""
+    flags = [standalone(t) and t not in code for t in texts]
     if not any(flags) and not _BACK_MATTER.match(heading.strip()):
-        flags = [fragment(t, w) for t, w in zip(texts, words, strict=True)]
+        flags = [fragment(t, w) and t not in code for t, w in zip(texts, words, strict=True)]
     return flags

@@ -8,8 +8,9 @@ from corpus.errors import InvalidInputError
 from corpus.ids import slugify
 from corpus.model import Document
 from corpus.parse import GUIDE_CATEGORIES, parse_markdown, parse_text, read_document, sha256_text
-from corpus.text import MAX_SENTENCE_CHARS, sentence_spans, split_sentences, strip_bullet
+from corpus.text import MAX_SENTENCE_CHARS, fenced_sentences, sentence_spans, split_sentences, strip_bullet
 from rag.config import REPO_CORPUS
+from rag.quotable import quotable
 
 
 def _toc_lines() -> list[str]:
@@ -151,6 +152,79 @@ def test_markdown_reads_as_text_a_person_sees() -> None:
 )
 def test_markdown_edge_cases(text: str, sections: list[tuple[str, str]]) -> None:
     assert [(s.heading, s.text) for s in parse_text(text, "t.md").sections] == sections
+
+
+def test_obsidian_notes_read_as_the_note_shows() -> None:
+    """A vault's notes: a hidden %% comment %% is never text (a reviewer's private remark was the whole answer),
+    a highlight, a wikilink and a tag read as their words, an embed and a block id go, a callout is its title
+    and its text, a task says whether it is done, "Attendees:" under "Date:" stays a line of its own, and a note
+    without a top heading has its file name above its sections (the day of a daily note)."""
+    note = (
+        "> [!note] Budget\n> Approved budget is ==£45,000== for 2025, see [[Budget Sync|the sync]] #finance\n\n"
+        "%% might be cut to £30,000, do not repeat %%\n%% a comment\nover two lines %%\n![[chart.png]]\n"
+        "**Date:** 2025-03-14, room Kepler\n**Attendees:** Priya, [[Hana Sato]]\n\n"
+        '> "You fall to the level of your systems." ^quote-systems\n'
+    )
+    doc = parse_markdown(f"# Alpha\n{note}", "Alpha.md")
+    assert doc.sections[0].text.split("\n") == [
+        "Budget.",
+        "Approved budget is £45,000 for 2025, see the sync finance",
+        *[""] * 5,
+        "Date: 2025-03-14, room Kepler",
+        "Attendees: Priya, Hana Sato",
+        "",
+        '"You fall to the level of your systems."',
+    ]
+    daily = parse_markdown("## Log\n- Kick-off\n\n## Todo\n- [x] Send goals\n- [ ] Book the MOT\n", "2025-03-10.md")
+    assert [s.heading_path for s in daily.sections] == [("2025-03-10", "Log"), ("2025-03-10", "Todo")]
+    assert daily.sections[1].text == "- Done: Send goals\n- To do: Book the MOT"
+
+
+def test_mkdocs_pages_read_as_the_site_shows() -> None:
+    """Admonitions and content tabs are their title and their dedented body (the code in a tab is code, a
+    wrapped line is one sentence); footnotes, attribute lists, link definitions, [TOC], inline HTML and
+    definition lists read as text; a changelog's "[2.3.0]" is the version; a front matter title heads a page
+    without a top heading; a table with one-dash rules is a table."""
+    page = (
+        '---\ntitle: Snapvault docs\n---\n[TOC]\n\n## Mount {#mount}\n\n!!! danger "Do not expose the UI"\n'
+        '    It has no authentication. It is not available\n    on Windows.[^1]\n\n=== "macOS"\n\n'
+        "    ```bash\n    brew install snapvault\n    ```\n\n[^1]: Added in 2.2.0.\n\n## [2.3.0] - 2025-06-01\n\n"
+        "Vault\n:   Where the <b>chunks</b> live.\n\n| | snapvault |\n|-|-|\n| Language | Rust |\n\n"
+        "[2.3.0]: https://example.com/compare/v2.2.0...v2.3.0\n"
+    )
+    mount, release = parse_markdown(page, "index.md").sections
+    assert mount.heading_path == ("Snapvault docs", "Mount")
+    assert mount.text.split("\n") == [
+        "Do not expose the UI.",
+        "It has no authentication. It is not available on Windows.",
+        "",
+        "macOS:",
+        "",
+        "```bash",
+        "brew install snapvault",
+        "```",
+        "",
+        "Footnote 1: Added in 2.2.0.",
+    ]
+    assert release.heading == "2.3.0 - 2025-06-01"
+    assert release.text == "Vault: Where the chunks live.\n\n\n\nLanguage; snapvault: Rust."
+
+
+def test_fenced_code_is_never_quoted() -> None:
+    """A pasted error message matched the error line of a troubleshooting page, which was then the answer:
+    the lines of fenced code are no quotable sentences, the explanation after them is."""
+    error = "Error: vault is locked by PID 48213 on host nas since this morning"
+    text = f"```text\n{error}\n```\nAnother process holds the lock."
+    sentences = split_sentences(text)
+    words = [frozenset(s.lower().split()) for s in sentences]
+    flags = quotable("The vault is locked", sentences, words, fenced_sentences(text))
+    assert dict(zip(sentences, flags, strict=True)) == {
+        "```text": False,
+        error: False,
+        "```": False,
+        "Another process holds the lock.": True,
+    }
+    assert quotable("T", sentences, words) == [False, True, False, True]  # without the fences known: quoted
 
 
 def test_plain_text_is_one_section() -> None:
