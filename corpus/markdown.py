@@ -159,7 +159,37 @@ def plain_lines(lines: list[str]) -> list[str]:
             header = None
             blank = not_text(line) or (_BREAK.match(line) and not _setext_under(lines, out, i))
             out[i] = "" if blank else inline(line, labels)
+    _commands_into_lead_ins(lines, out, code)
     return out
+
+
+_COMMAND_CHARS = 120
+
+
+def _commands_into_lead_ins(lines: list[str], out: list[str], code: list[bool]) -> None:
+    """A one-line code block under a line that introduces it ("Install with Homebrew:") joins that line, in
+    backticks ("Install with Homebrew: `brew install snapvault`."): the how-to is then one sentence that can be
+    quoted, where the lead-in alone (a list intro) and the code (never quoted) each answered nothing."""
+    i = 0
+    while i < len(lines):
+        end = i
+        while code[i] and end + 1 < len(lines) and code[end + 1]:
+            end += 1
+        body = lines[i + 1 : end]
+        lead = next((k for k in range(i - 1, -1, -1) if out[k].strip()), None)
+        if (
+            code[i]
+            and end == i + 2
+            and body[0].strip()
+            and len(body[0].strip()) <= _COMMAND_CHARS
+            and text.closes_fence(lines[end], text.FENCE.match(lines[i]).group(1))  # type: ignore[union-attr]
+            and lead is not None
+            and not code[lead]
+            and out[lead].rstrip().endswith(":")
+        ):
+            out[lead] = f"{out[lead].rstrip()} `{body[0].strip()}`."
+            out[i : end + 1] = [""] * (end + 1 - i)
+        i = end + 1
 
 
 def _definition(lines: list[str], out: list[str], i: int, labels: frozenset[str]) -> tuple[str, str] | None:

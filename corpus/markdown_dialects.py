@@ -23,6 +23,8 @@ _QUOTE = re.compile(r"^\s{0,3}>\s?")
 _CALLOUT = re.compile(r"^\[!([\w-]+)\][+-]?\s*(.*)$")  # Obsidian's "> [!note]- Title", the `>` already gone
 _COMMENT = re.compile(r"%%.*?%%|<!--.*?-->")
 _COMMENT_OPEN = re.compile(r"%%|<!--")
+_CODE_SPAN = re.compile(r"(`+).+?\1")
+_SPAN_MARK = re.compile(r"\x00(\d+)\x00")  # where a code span was set aside
 _INLINE = (
     (re.compile(r"!\[\[[^\]\n]*\]\]"), ""),  # an embed (an image or another note): not this note's words
     # [[Note]], [[Note|shown words]], [[Note#Heading]], [[#Heading]]: the words a reader sees
@@ -91,7 +93,10 @@ def _unquoted(line: str) -> str:
 
 
 def _uncommented(line: str, in_comment: bool) -> tuple[str, bool]:
-    """The line without its comments, and whether a comment is still open after it (one spans lines)."""
+    """The line without its comments, and whether a comment is still open after it (one spans lines). A code
+    span is no comment: "use `%%timeit` in Jupyter" keeps its words and the lines after it."""
+    spans: list[str] = []
+    line = _CODE_SPAN.sub(lambda m: spans.append(m.group(0)) or f"\x00{len(spans) - 1}\x00", line)
     if in_comment:
         end = min((i for i in (line.find("%%"), line.find("-->")) if i >= 0), default=-1)
         if end < 0:
@@ -99,7 +104,8 @@ def _uncommented(line: str, in_comment: bool) -> tuple[str, bool]:
         line = line[end + (2 if line.startswith("%%", end) else 3) :]
     line = _COMMENT.sub("", line)
     opened = _COMMENT_OPEN.search(line)
-    return (line[: opened.start()], True) if opened else (line, False)
+    line, in_comment = (line[: opened.start()], True) if opened else (line, False)
+    return _SPAN_MARK.sub(lambda m: spans[int(m.group(1))], line), in_comment
 
 
 def _container_title(line: str) -> str | None:

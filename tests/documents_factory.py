@@ -73,7 +73,7 @@ def write_bad_files(folder: Path) -> dict[str, str]:
     (folder / "empty.md").write_text("   \n\n", encoding="utf-8")
     (folder / "photo.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
     (folder / "big.txt").write_text("a line of text\n" * 400, encoding="utf-8")  # 6,000 bytes
-    return {"corrupt.pdf": "not a readable PDF", "empty.md": "empty", "photo.md": "not UTF-8", "big.txt": "limit"}
+    return {"corrupt.pdf": "not a readable PDF", "empty.md": "empty", "photo.md": "a PNG image", "big.txt": "limit"}
 
 
 def write_pdf_font_headings(path: Path, bold_subheading: bool = False) -> Path:

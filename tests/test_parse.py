@@ -146,6 +146,9 @@ def test_markdown_reads_as_text_a_person_sees() -> None:
             "# T\nSee [Foo](https://en.wikipedia.org/wiki/Foo_(bar)) and [the spec](<docs/the spec.md>).\n",
             [("T", "See Foo and the spec.")],
         ),
+        # only a one-line block under a lead-in joins it: two lines, or no colon before, stay code
+        ("# T\nRun:\n```\na\nb\n```\n", [("T", "Run:\n```\na\nb\n```")]),
+        ("# T\nText.\n```\nx\n```\n", [("T", "Text.\n```\nx\n```")]),
         # a line with a | over --- is a setext heading, not a table (no matching rule cells); "T" has no text
         ("# T\nOptions: -v | --verbose\n---\nMore.\n", [("Options: -v | --verbose", "More.")]),
     ],
@@ -175,6 +178,8 @@ def test_obsidian_notes_read_as_the_note_shows() -> None:
         "",
         '"You fall to the level of your systems."',
     ]
+    jupyter = parse_markdown("# T\nTime it with `%%timeit` in Jupyter.\n\nNext line.\n", "t.md")
+    assert jupyter.sections[0].text == "Time it with %%timeit in Jupyter.\n\nNext line."  # a code span: no comment
     daily = parse_markdown("## Log\n- Kick-off\n\n## Todo\n- [x] Send goals\n- [ ] Book the MOT\n", "2025-03-10.md")
     assert [s.heading_path for s in daily.sections] == [("2025-03-10", "Log"), ("2025-03-10", "Todo")]
     assert daily.sections[1].text == "- Done: Send goals\n- To do: Book the MOT"
@@ -182,9 +187,10 @@ def test_obsidian_notes_read_as_the_note_shows() -> None:
 
 def test_mkdocs_pages_read_as_the_site_shows() -> None:
     """Admonitions and content tabs are their title and their dedented body (the code in a tab is code, a
-    wrapped line is one sentence); footnotes, attribute lists, link definitions, [TOC], inline HTML and
-    definition lists read as text; a changelog's "[2.3.0]" is the version; a front matter title heads a page
-    without a top heading; a table with one-dash rules is a table."""
+    wrapped line is one sentence; a one-line command joins its lead-in, as a quotable how-to); footnotes,
+    attribute lists, link definitions, [TOC], inline HTML and definition lists read as text; a changelog's
+    "[2.3.0]" is the version; a front matter title heads a page without a top heading; a table with one-dash
+    rules is a table."""
     page = (
         '---\ntitle: Snapvault docs\n---\n[TOC]\n\n## Mount {#mount}\n\n!!! danger "Do not expose the UI"\n'
         '    It has no authentication. It is not available\n    on Windows.[^1]\n\n=== "macOS"\n\n'
@@ -198,12 +204,8 @@ def test_mkdocs_pages_read_as_the_site_shows() -> None:
         "Do not expose the UI.",
         "It has no authentication. It is not available on Windows.",
         "",
-        "macOS:",
-        "",
-        "```bash",
-        "brew install snapvault",
-        "```",
-        "",
+        "macOS: `brew install snapvault`.",  # a one-line command joins the line that introduces it
+        *[""] * 5,
         "Footnote 1: Added in 2.2.0.",
     ]
     assert release.heading == "2.3.0 - 2025-06-01"
@@ -304,7 +306,10 @@ def test_empty_and_binary_documents_are_refused(tmp_path) -> None:  # type: igno
     with pytest.raises(InvalidInputError, match="empty"):
         parse_text("  \n", "x.txt")
     bad = tmp_path / "b.txt"
-    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00bad")  # an image renamed .txt
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00bad")  # an image renamed .txt: said so, no iconv advice
+    with pytest.raises(InvalidInputError, match=r"b\.txt: a PNG image, not a document \(askdoc reads PDF"):
+        read_document(bad)
+    bad.write_bytes(b"\x01\x02\x00\x00bad")  # unknown binary
     with pytest.raises(InvalidInputError, match="binary data"):
         read_document(bad)
     bad.write_bytes("café crème".encode("cp1252"))  # another encoding: the error says how to convert it

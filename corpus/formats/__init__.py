@@ -18,6 +18,12 @@ TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".text")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 SUFFIXES = (".pdf", *HTML_SUFFIXES, *TEXT_SUFFIXES)  # what a directory walk picks up by default
 _HTML_START = ("<!doctype html", "<html")
+_SIGNATURES = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"PK\x03\x04", "a ZIP archive (Word, Excel and EPUB files are ones: save the document as PDF or text)"),
+)
 
 
 def parse_bytes(data: bytes, name: str, id_prefix: str = "") -> Document:
@@ -76,6 +82,9 @@ def decode_text(data: bytes, suffix: str = ".txt") -> str:
             pass  # a BOM by chance: judged as any other bytes below
     # A NUL byte is valid UTF-8 but never part of a text document: an image or archive renamed .md has them.
     if b"\x00" in data[:8192]:
+        kind = next((kind for magic, kind in _SIGNATURES if data.startswith(magic)), None)
+        if kind:  # the iconv advice would be wrong for an image an Obsidian vault keeps beside its notes
+            raise InvalidInputError(f"{kind}, not a document (askdoc reads PDF, HTML, Markdown and plain text)")
         raise InvalidInputError(
             f"binary data, not UTF-8 text (or UTF-16 text without a byte-order mark: {_convert('UTF-16LE', suffix)}; "
             "askdoc reads PDF, HTML, Markdown and plain text)"
