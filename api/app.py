@@ -22,7 +22,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Runtime
-from api.errors import error_response, install_error_handlers
+from api.errors import error_response, install_error_handlers, internal_error
 from api.gate import AnswerGate
 from api.limits import BodyLimit
 from api.memory import limit_malloc_arenas
@@ -65,8 +65,9 @@ def create_app(settings: Settings | None = None, askdoc: AskDoc | None = None) -
         app.add_middleware(
             CORSMiddleware,
             allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
-            allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_methods=["GET", "HEAD", "POST", "DELETE"],  # DELETE: a page that removes documents
+            allow_headers=["*"],  # OpenAI's JavaScript client sends its own x-stainless-* headers
+            expose_headers=["Retry-After", "Location"],  # a busy 503's wait; where a 202's job is
         )
     install_error_handlers(app)
     for module in (health, search, sections, ask, chat, documents, collections, docs, page):
@@ -97,7 +98,12 @@ def _gatekeeper(settings: Settings) -> Callable[[Request, Next], Awaitable[Respo
                 return error_response(
                     415, "send the request body as JSON (Content-Type: application/json)", "unsupported_media_type"
                 )
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # a bug, not the request's fault
+            # Answered here, not by an `Exception` handler: Starlette re-raises after that one's response and the
+            # server then drops the client's keep-alive connection, so its next request fails too.
+            response = await internal_error(request, exc)
         _log(request, response.status_code, start)
         return response
 

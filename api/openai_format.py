@@ -25,14 +25,16 @@ def last_user_text(messages: list[ChatMessage]) -> str:
     raise InvalidInputError("no user message to answer")
 
 
-def history_from(messages: list[ChatMessage]) -> list[Turn]:
+def history_from(messages: list[ChatMessage], max_chars: int) -> list[Turn]:
     """The conversation before the last user message, as follow-up history: each earlier user message is a
     question; the assistant reply after it gives the sections it cited, when the client sent back the
-    `citations` we returned (those its [n] markers name, or all of them). Only the last MAX_TURNS turns count."""
+    `citations` we returned (those its [n] markers name, or all of them). Only the last MAX_TURNS turns count.
+    An earlier message over `max_chars` (a pasted text) is no question and sets no topic: left out, it would
+    otherwise fail every later request of the chat (only the last message is the user's to fix)."""
     last = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
     turns: list[Turn] = []
     for m in messages[: max(last, 0)]:
-        if m.role == "user" and _text(m).strip():
+        if m.role == "user" and _text(m).strip() and len(_text(m).strip()) <= max_chars:
             turns.append(Turn(_text(m)))
         elif m.role == "assistant" and turns and m.citations:
             turns[-1] = Turn(turns[-1].question, _cited(_text(m), m.citations))

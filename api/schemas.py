@@ -71,4 +71,19 @@ class ChatRequest(BaseModel):
     model: Text = "askdoc"
     messages: list[ChatMessage] = Field(min_length=1)
     collection: str | None = Field(default=None, description='the collection (default "default"); 404: none such')
-    stream: bool = False
+    stream: bool | None = False  # null (a client that sends every option) is not streamed
+    # OpenAI options askdoc cannot honour are refused (400) rather than ignored: a client relying on them would
+    # otherwise take a plain answer for what it asked. Others (temperature, max_tokens, …) are ignored.
+    n: int | None = Field(default=None, description="only 1: askdoc gives one answer")
+    tool_choice: Any = Field(default=None, description='"required" or a named tool: refused (askdoc calls none)')
+    response_format: dict[str, Any] | None = Field(default=None, description='only {"type": "text"}')
+
+    def unsupported(self) -> str | None:
+        """Why the request asks for what askdoc does not do (None: nothing)."""
+        if self.n not in (None, 1):
+            return f"n={self.n}: askdoc gives one answer (n=1)"
+        if self.tool_choice not in (None, "auto", "none"):
+            return "tool_choice: askdoc answers from its documents and calls no tools"
+        if self.response_format and self.response_format.get("type") not in (None, "text"):
+            return f"response_format {self.response_format.get('type')!r}: askdoc answers in text"
+        return None

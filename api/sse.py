@@ -80,8 +80,12 @@ def _guarded(
         release()
 
 
+_UNBUFFERED = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
 def stream_response(chunks: Iterator[str] | AsyncIterator[str]) -> StreamingResponse:
-    return StreamingResponse(chunks, media_type=MEDIA_TYPE)
+    # A proxy (nginx) would otherwise hold the stream back until it ends: each sentence is meant to show at once.
+    return StreamingResponse(chunks, media_type=MEDIA_TYPE, headers=_UNBUFFERED)
 
 
 def produced(chunks: Iterator[str]) -> AsyncIterator[str]:

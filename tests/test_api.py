@@ -271,8 +271,39 @@ def test_collections_are_listed_without_their_folders(client: TestClient) -> Non
 
 
 def test_openai_clients_find_the_model_and_uptime_checks_the_page(client: TestClient) -> None:
-    assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["askdoc"]
-    assert client.head("/").status_code == 200
+    models = client.get("/v1/models").json()["data"]
+    assert [m["id"] for m in models] == ["askdoc"] and models[0]["created"] > 1_700_000_000  # not 1970
+    assert client.get("/v1/models/askdoc").json() == models[0]  # the openai client's models.retrieve()
+    for path in ("/", "/healthz", "/readyz"):
+        assert client.head(path).status_code == 200, path
+
+
+def test_a_long_earlier_message_does_not_break_the_chat(client: TestClient) -> None:
+    """A user who pasted a long text into an OpenAI front-end: that message is no question to search with, and
+    every later request of the chat still answers (it was a 400 until it left the last ten turns)."""
+    body = {
+        "messages": [
+            {"role": "user", "content": "word " * 500},
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": "What is the boiling point of water?"},
+        ],
+        "stream": None,  # sent as null by clients that send every option: not streamed
+    }
+    data = post_json(client, "/v1/chat/completions", body).json()
+    assert data["askdoc"]["question"] == "What is the boiling point of water?" and data["askdoc"]["refused"]
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        ({"n": 2}, "n=2"),
+        ({"tool_choice": "required", "tools": [{"type": "function", "function": {"name": "f"}}]}, "tool_choice"),
+        ({"response_format": {"type": "json_object"}}, "json_object"),
+    ],
+)
+def test_openai_options_askdoc_cannot_honour_are_refused(client: TestClient, option: dict[str, Any], says: str) -> None:
+    body = {"messages": [{"role": "user", "content": QUESTION}], **option}
+    assert says in error_of(post_json(client, "/v1/chat/completions", body), 400)
 
 
 # ---- bad input: always a 4xx with a JSON error, never a 500 ---------------------------------------------------
@@ -392,6 +423,11 @@ def test_cors_preflight_is_not_blocked_by_the_key(keyed: TestClient) -> None:
     headers = {"Origin": "http://ui.test", "Access-Control-Request-Method": "POST"}
     r = keyed.options("/ask", headers={**headers, "Access-Control-Request-Headers": "authorization,content-type"})
     assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://ui.test"
+    # OpenAI's JavaScript client sends headers of its own; a page removes documents with DELETE
+    stainless = {**headers, "Access-Control-Request-Headers": "authorization,x-stainless-os"}
+    assert keyed.options("/v1/chat/completions", headers=stainless).status_code == 200
+    delete = {"Origin": "http://ui.test", "Access-Control-Request-Method": "DELETE"}
+    assert keyed.options("/documents/x", headers=delete).status_code == 200
     denied = keyed.post("/search", json={"question": "x"}, headers={"Origin": "http://ui.test"})
     error_of(denied, 401)
     assert denied.headers["access-control-allow-origin"] == "http://ui.test"  # the browser may read the error

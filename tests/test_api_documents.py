@@ -151,17 +151,24 @@ def test_upload_ask_list_remove(served: tuple[TestClient, Settings], tmp_path: P
 
 
 def test_upload_limits_are_4xx_json(served: tuple[TestClient, Settings], tmp_path: Path) -> None:
-    client, _ = served
+    client, settings = served
     write_bad_files(tmp_path)
     cases = [
         (_files(tmp_path / "big.txt"), 413, "over the 5,000-byte limit"),
         ([("files", ("tool.exe", b"MZ\x90\x00"))], 415, "unsupported file type"),
         ([("files", ("a.md", b"# A\nx")), ("files", ("a.md", b"# B\ny"))], 400, "same name"),
         ([("other", ("a.md", b"# A\nx"))], 422, "files"),
+        # names no file system takes were a 500 that left a staging folder behind
+        ([("files", ("a" * 300 + ".md", b"# A\nx"))], 400, "over 255 bytes"),
     ]
     for files, status, says in cases:
         r = client.post("/documents", files=files)
         assert r.status_code == status and says in r.json()["error"]["message"], (status, r.text)
+    # a NUL in the name, as curl sends it (httpx would percent-encode it)
+    raw = b'--b\r\nContent-Disposition: form-data; name="files"; filename="a\x00b.md"\r\n\r\n# A\r\n--b--\r\n'
+    r = client.post("/documents", content=raw, headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert r.status_code == 400 and "no usable name" in r.json()["error"]["message"], r.text
+    assert not list(uploads_dir(settings.index_dir).glob(".staging-*"))
     assert client.get("/documents/jobs/nope").status_code == 404
     bare = TestClient(client.app)  # no API key
     assert bare.get("/documents").status_code == 401

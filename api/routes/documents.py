@@ -60,10 +60,15 @@ async def upload(
     return JSONResponse(job.to_json(), status_code=202, headers={"Location": f"/documents/jobs/{job.id}"})
 
 
+_MAX_NAME_BYTES = 255  # a file name's limit on the usual file systems
+
+
 def _check(upload: UploadFile, max_bytes: int) -> str:
     name = Path(upload.filename or "").name.strip()
-    if not name or name.startswith("."):
+    if not name or name.startswith(".") or any(ord(c) < 32 or ord(c) == 127 for c in name):
         raise ApiError(400, f"a file has no usable name ({upload.filename!r})", "invalid_request")
+    if len(name.encode("utf-8", "surrogateescape")) > _MAX_NAME_BYTES:
+        raise ApiError(400, f"a file name is over {_MAX_NAME_BYTES} bytes ({name[:40]!r}…)", "invalid_request")
     if Path(name).suffix.lower() not in SUFFIXES:
         kinds = ", ".join(SUFFIXES)
         raise ApiError(415, f"{name}: unsupported file type; askdoc reads {kinds}", "unsupported_media_type")
@@ -73,13 +78,18 @@ def _check(upload: UploadFile, max_bytes: int) -> str:
 
 
 def _stage(files: list[UploadFile], names: list[str], staging: Path) -> list[tuple[str, Path]]:
+    """The uploads written to a staging folder, which a failure removes (a full disk leaves nothing behind)."""
     staging.mkdir(parents=True)
     out = []
-    for upload, name in zip(files, names, strict=True):
-        path = staging / name
-        with path.open("wb") as fh:
-            shutil.copyfileobj(upload.file, fh)
-        out.append((name, path))
+    try:
+        for upload, name in zip(files, names, strict=True):
+            path = staging / name
+            with path.open("wb") as fh:
+                shutil.copyfileobj(upload.file, fh)
+            out.append((name, path))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return out
 
 

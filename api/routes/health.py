@@ -11,11 +11,16 @@ from api.errors import error_responses
 router = APIRouter()
 
 
-@router.get("/healthz", summary="The process is up")
+@router.api_route("/healthz", methods=["GET", "HEAD"], summary="The process is up")  # HEAD: uptime checks
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Models and index are loaded", responses={503: error_responses(503)[503]})
+@router.api_route(
+    "/readyz",
+    methods=["GET", "HEAD"],
+    summary="Models and index are loaded",
+    responses={503: error_responses(503)[503]},
+)
 async def readyz(rt: Rt) -> JSONResponse:
     return JSONResponse({"status": "ready", **rt.engine().status()})
