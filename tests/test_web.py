@@ -336,6 +336,8 @@ def test_tabs_follow_the_arrow_keys(page: Page) -> None:
     expect(page.locator("#search-view")).to_be_visible()
     expect(page.locator("#tab-search")).to_have_attribute("aria-selected", "true")
     assert page.evaluate("document.activeElement.id") == "tab-search"
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#docs-view")).to_be_visible()
     page.keyboard.press("ArrowRight")  # wraps round
     expect(page.locator("#ask-view")).to_be_visible()
     expect(page.locator("#tab-search")).to_have_attribute("tabindex", "-1")  # one tab stop for the list
@@ -407,4 +409,40 @@ def test_a_collection_is_chosen_on_the_page(browser: Browser, two_collections: s
     shot(page, "collections")
     page.reload()  # the choice is kept in the browser
     expect(page.locator("#collection")).to_have_value("notes")
+    context.close()
+
+
+def test_documents_are_added_listed_and_removed_on_the_page(
+    browser: Browser, two_collections: str, tmp_path: Path
+) -> None:
+    """The Documents tab: files chosen on the page go to the chosen collection and are indexed, each file's result
+    shown (one askdoc cannot read is said so, and the others still go); the list and the collection's count
+    follow; a question is answered from the new file; a removed document leaves the list (the collection is as
+    it was for the other tests)."""
+    tides = tmp_path / "tides.md"
+    tides.write_text("# Tide tables\n\n## Spring tides\n\nThe spring tide reaches 4.2 metres at the north quay.\n")
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    context = browser.new_context(base_url=two_collections, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto("/")
+    page.locator("#collection").select_option("notes")
+    page.locator("#tab-docs").click()
+    expect(page.locator("#docs-title")).to_have_text("1 document in “notes”")
+    expect(page.locator(".doc-name")).to_have_text(["harbour.md"])
+    page.set_input_files("#files", [str(tides), str(photo)])
+    expect(page.locator("#job-status .status-text")).to_have_text("Done: 1 added.")
+    expect(page.locator(".job-file.added")).to_have_text("added tides.md (1 section)")
+    expect(page.locator(".job-file.skipped")).to_contain_text("skipped photo.png: askdoc reads PDF")
+    expect(page.locator("#docs-title")).to_have_text("2 documents in “notes”")
+    expect(page.locator("#collection option[value=notes]")).to_have_text("notes (2 documents)")
+    shot(page, "documents")
+    page.locator("#tab-ask").click()
+    expect(ask(page, "How high does the spring tide reach?")).to_contain_text("4.2 metres")
+    page.locator("#tab-docs").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove tides.md").click()
+    expect(page.locator("#job-status .status-text")).to_have_text("Removed tides.md; 1 document left.")
+    expect(page.locator(".doc-name")).to_have_text(["harbour.md"])
     context.close()

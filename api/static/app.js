@@ -44,8 +44,8 @@ class HttpError extends Error {
 
 class NetworkError extends Error {}
 
-function requestHeaders() {
-  const headers = { "Content-Type": "application/json" };
+function requestHeaders(json = true) {
+  const headers = json ? { "Content-Type": "application/json" } : {};
   const key = localStorage.getItem(STORE.key);
   if (key) headers.Authorization = `Bearer ${key}`;
   return headers;
@@ -66,8 +66,10 @@ async function httpError(response) {
 async function request(method, path, body) {
   let response;
   try {
-    const init = { method, headers: requestHeaders() };
-    if (body !== undefined) init.body = JSON.stringify(body);
+    // Files go as multipart form data, whose boundary the browser writes into the Content-Type itself.
+    const form = body instanceof FormData;
+    const init = { method, headers: requestHeaders(!form) };
+    if (body !== undefined) init.body = form ? body : JSON.stringify(body);
     response = await fetch(path, init);
   } catch (_) {
     throw new NetworkError("no response");
@@ -279,6 +281,7 @@ function chooseCollection(name) {
   sections.clear();
   $("results").replaceChildren();
   closePanel();
+  if (!$("docs-view").hidden) loadDocuments();
 }
 
 // What a follow-up needs of the earlier turns in the same collection: their questions and the sections their
@@ -607,10 +610,10 @@ function showView(name) {
     tab.setAttribute("aria-selected", String(tab.dataset.view === name));
     tab.tabIndex = tab.dataset.view === name ? 0 : -1;  // one tab stop for the tab list; arrows move within it
   }
-  $("ask-view").hidden = name !== "ask";
-  $("search-view").hidden = name !== "search";
+  for (const view of ["ask", "search", "docs"]) $(`${view}-view`).hidden = name !== view;
   $("new-conversation").hidden = name !== "ask";
-  (name === "ask" ? $("question") : $("search-input")).focus();
+  if (name === "docs") loadDocuments();  // documents.js: the list as it is now
+  ({ ask: $("question"), search: $("search-input"), docs: $("files") })[name].focus();
 }
 
 function newConversation() {

@@ -1,0 +1,110 @@
+// The Documents tab: the chosen collection's documents; files added (POST /documents, then its job followed
+// until it ends, with each file's result) and a document removed (DELETE /documents/{id}). Uses app.js's
+// helpers (el, request, withRecovery, Status) and its chosen `collection`.
+"use strict";
+
+const DOC_SUFFIXES = [".pdf", ".html", ".htm", ".xhtml", ".md", ".markdown", ".txt", ".text"];
+const JOB_POLL_MS = 1000;
+const docsStatus = new Status($("docs-status"));  // listing the documents
+const jobStatus = new Status($("job-status"));  // adding and removing them
+const counted = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+const inChosen = () => (collection ? `?collection=${encodeURIComponent(collection)}` : "");
+const readable = (name) => DOC_SUFFIXES.some((suffix) => name.toLowerCase().endsWith(suffix));
+
+async function loadDocuments() {
+  let data;
+  try {
+    data = await (await withRecovery(() => request("GET", `/documents${inChosen()}`), docsStatus)).json();
+  } catch (err) {
+    $("docs").replaceChildren();
+    $("docs-title").textContent = "";
+    docsStatus.show(`The documents cannot be listed: ${err.message}`, "error");
+    return;
+  }
+  $("docs-title").textContent = `${counted(data.documents.length, "document")} in “${data.collection}”`;
+  $("docs").replaceChildren(...data.documents.map(documentItem));
+}
+
+function documentItem(doc) {
+  // A file gone from the disk is still answered from its indexed copy: said, as `askdoc index list` says it.
+  const gone = doc.file_exists ? null : el("span", { class: "gone" }, "file gone, answered from its indexed copy");
+  return el("li", { class: "doc" },
+    el("span", { class: "doc-name" }, doc.name),
+    el("span", { class: "meta" }, counted(doc.sections, "section"), gone),
+    el("button", { type: "button", class: "ghost", "aria-label": `Remove ${doc.name}`,
+      onclick: () => removeDocument(doc) }, "Remove"));
+}
+
+async function addFiles(files) {
+  const chosen = [...files];
+  const usable = chosen.filter((file) => readable(file.name));
+  const refused = chosen.filter((file) => !readable(file.name))
+    .map((file) => ({ path: file.name, status: "skipped", reason: "askdoc reads PDF, HTML, Markdown and text files" }));
+  showFiles(refused);
+  if (!usable.length) return;
+  const form = new FormData();
+  for (const file of usable) form.append("files", file, file.name);
+  jobStatus.show(`Uploading ${counted(usable.length, "file")}…`);
+  try {
+    let job = await (await withRecovery(() => request("POST", `/documents${inChosen()}`, form), jobStatus)).json();
+    while (job.state !== "done" && job.state !== "failed") {
+      jobStatus.show(`Indexing: ${job.done} of ${counted(job.total, "file")} read…`);
+      await new Promise((resolve) => setTimeout(resolve, JOB_POLL_MS));
+      job = await (await withRecovery(() => request("GET", `/documents/jobs/${job.id}`), jobStatus)).json();
+    }
+    showFiles([...refused, ...job.files]);
+    const summary = Object.entries(job.summary).filter(([, n]) => n).map(([status, n]) => `${n} ${status}`);
+    jobStatus.show(job.error ? `Failed: ${job.error}` : `Done: ${summary.join(", ")}.`,
+      job.error ? "error" : "info");
+  } catch (err) {
+    jobStatus.show(`Not added: ${err.message}`, "error");
+  }
+  sections.clear();  // a replaced document's sections are read again
+  await loadDocuments();
+  await loadCollections();  // a new collection, new counts
+}
+
+// Each file's result: "added notes.md (3 sections)", "skipped photo.png: a PNG image, not a document".
+function showFiles(results) {
+  $("job-files").replaceChildren(...results.map((r) => {
+    const name = r.path.split(/[\\/]/).pop();
+    const detail = r.status === "skipped" ? `: ${r.reason}` : r.sections ? ` (${counted(r.sections, "section")})` : "";
+    return el("li", { class: `job-file ${r.status}` }, el("strong", {}, r.status), ` ${name}${detail}`);
+  }));
+}
+
+async function removeDocument(doc) {
+  if (!window.confirm(`Remove ${doc.name}? Questions are no longer answered from it.`)) return;
+  try {
+    const path = `/documents/${encodeURIComponent(doc.id)}${inChosen()}`;
+    const data = await (await withRecovery(() => request("DELETE", path), jobStatus)).json();
+    jobStatus.show(`Removed ${doc.name}; ${counted(data.documents, "document")} left.`);
+  } catch (err) {
+    jobStatus.show(`${doc.name} was not removed: ${err.message}`, "error");
+    return;
+  }
+  sections.clear();
+  $("job-files").replaceChildren();
+  await loadCollections();  // a named collection's last document takes the collection with it
+  await loadDocuments();
+}
+
+function wireDocuments() {
+  const input = $("files");
+  input.addEventListener("change", () => {
+    addFiles(input.files).finally(() => { input.value = ""; });
+  });
+  const drop = $("drop");
+  drop.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    addFiles(e.dataTransfer.files);
+  });
+}
+
+wireDocuments();
