@@ -374,6 +374,21 @@ def test_bad_chat_requests(client: TestClient, body: dict[str, Any], status: int
         assert message.startswith("messages.0.content: "), message
 
 
+def test_a_bug_is_one_json_500_that_keeps_the_connection(settings: Settings, engine: AskDoc) -> None:
+    """An unexpected exception is answered by the gatekeeper: the 500 is the API's JSON error and nothing is
+    raised past it (Starlette's own `Exception` handler re-raises after its response, and uvicorn then drops the
+    client's keep-alive connection; TestClient re-raises it instead of answering)."""
+    app = _app(settings, engine)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app) as c:  # raise_server_exceptions: anything raised past the app fails this test
+        assert error_of(c.get("/boom"), 500) == "internal error (see the server log)"
+        assert c.get("/healthz").status_code == 200
+
+
 def test_unknown_path_and_wrong_method(client: TestClient) -> None:
     error_of(client.get("/nowhere"), 404)
     error_of(client.post("/nowhere", content=b"x"), 404)
