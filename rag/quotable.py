@@ -25,9 +25,11 @@ _ELSEWHERE = re.compile(
     r"^(?:for\s+(?:more|details),?\s+)?(?:refer|see|read)\s+(?:to\s+)?(?:wikipedia|blog|the\s+(?:paper|article|blog))\b",
     re.IGNORECASE,
 )
-# Back matter lists sources and links; a fragment of it ("ML Interview Questions") answers nothing.
+# Back matter lists sources and links (a note's "Related" wikilinks); a fragment of it ("ML Interview Questions",
+# "Alpha Launch Plan") answers nothing.
 _BACK_MATTER = re.compile(
-    r"(?:references|citations?|bibliography|further reading|acknowledge?ments?|see also|resources|links)\W*$",
+    r"(?:references|citations?|bibliography|further reading|acknowledge?ments?|see also|resources|links|"
+    r"related(?: notes| pages| links)?|backlinks)\W*$",
     re.IGNORECASE,
 )
 _FIELD = re.compile(r"^\s*[@\w]+\s*=\s*\{|[{}],?\s*$")  # a BibTeX line: "title = {…}," or "@article{key,"

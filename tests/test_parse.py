@@ -229,7 +229,14 @@ def test_fenced_code_is_never_quoted() -> None:
     assert quotable("T", sentences, words) == [False, True, False, True]  # without the fences known: quoted
 
 
-def test_plain_text_is_one_section() -> None:
+def test_a_notes_related_links_are_never_quoted() -> None:
+    """ "What's still open on project alpha?" was answered with the note's "Related" wikilinks: like a reference
+    list, a section of links is back matter, whose fragments are not quoted (another section's are)."""
+    links = ["2025-03-14 Q3 Launch Review", "Alpha Launch Plan"]
+    words = [frozenset(t.lower().split()) for t in links]
+    assert quotable("Related", links, words) == [False, False]
+    assert quotable("Open tasks", links, words) == [True, True]
+
     doc = parse_text("Some notes\nabout things.\n", "notes.txt")
     assert [(s.heading, s.text) for s in doc.sections] == [("notes", "Some notes\nabout things.")]
     steps = "To restore:\n\n1. Stop the servers.\n2. Copy the backup.\n3. Start them again.\n"  # a list in prose
