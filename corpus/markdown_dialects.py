@@ -1,11 +1,12 @@
-"""What Obsidian, MkDocs Material, GitHub and Python-Markdown add to Markdown, read as the text a reader sees.
+"""What Obsidian, MkDocs Material, Docusaurus, GitHub and Python-Markdown add to Markdown, read as the text a
+reader sees.
 
 Two passes, both line for line with the file (line numbers still point into it), both pure:
 - `unwrap_containers` over whole lines: comments (`%% … %%`, `<!-- … -->`, over several lines too) go;
-  admonitions (`!!! note "Title"`), content tabs (`=== "macOS"`) and callouts (`> [!warning] Title`) become their
-  title as a lead-in line ("macOS:") with their body dedented, so the code fences and paragraphs inside read as
-  they would outside; a block quote's `>` markers go; and it says which lines open a block (no paragraph runs on
-  into them). Fenced code is left as written.
+  admonitions (`!!! note "Title"`, `:::tip[Title]` … `:::`), content tabs (`=== "macOS"`) and callouts
+  (`> [!warning] Title`, GitHub's `> [!NOTE]`) become their title as a lead-in line ("macOS:") with their body
+  dedented, so the code fences and paragraphs inside read as they would outside; a block quote's `>` markers
+  go; and it says which lines open a block (no paragraph runs on into them). Fenced code is left as written.
 - `dialect_inline` over one line of text: wikilinks as their words, embeds and highlights, footnote markers,
   block ids, attribute lists, inline HTML tags, task boxes as words ("Done:"), Dataview fields.
 """
@@ -19,6 +20,8 @@ from corpus.text import FENCE, closes_fence
 # !!! note "Title", ??? warning, ???+ tip; === "Linux" (a content tab)
 _ADMONITION = re.compile(r"^(?:!!!|\?\?\?\+?)\s*([\w-]+)(?:\s+\"([^\"]*)\")?\s*$")
 _TAB = re.compile(r"^===\+?\s+\"([^\"]*)\"\s*$")
+# Docusaurus's and VuePress's ":::tip[Title]", "::: warning Title" … ":::"
+_FENCED_BOX = re.compile(r"^:::+\s*(?:([A-Za-z][\w-]*)(?:\[([^\]]*)\]|\s+(\S.*?))?)?\s*$")
 _QUOTE = re.compile(r"^\s{0,3}>\s?")
 _CALLOUT = re.compile(r"^\[!([\w-]+)\][+-]?\s*(.*)$")  # Obsidian's "> [!note]- Title", the `>` already gone
 _COMMENT = re.compile(r"%%.*?%%|<!--.*?-->")
@@ -74,7 +77,7 @@ def unwrap_containers(lines: list[str]) -> tuple[list[str], list[bool]]:
         quote = _QUOTE.match(line)
         title = _container_title(line)
         if title is not None and not quote:
-            depth += 1
+            depth += not _FENCED_BOX.match(line)  # a ::: box's body is not indented
         elif quote:
             line = _unquoted(line)
             callout = _CALLOUT.match(line)
@@ -114,6 +117,8 @@ def _container_title(line: str) -> str | None:
         return _titled(m.group(2), m.group(1))
     if m := _TAB.match(line):
         return f"{m.group(1)}:"
+    if m := _FENCED_BOX.match(line):  # the closing ::: is an empty line
+        return _titled(m.group(2) or m.group(3) or None, m.group(1)) if m.group(1) else ""
     return None
 
 

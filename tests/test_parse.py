@@ -208,6 +208,18 @@ def test_mkdocs_pages_read_as_the_site_shows() -> None:
         *[""] * 5,
         "Footnote 1: Added in 2.2.0.",
     ]
+    docusaurus = ":::tip[Keep it short]\nA box body line.\n:::\n\n::: warning\nSecond box.\n:::\n\n"
+    docusaurus += "> [!NOTE]\n> A GitHub note.\n"  # GitHub's alert is an Obsidian callout
+    assert parse_markdown(f"# T\n\n{docusaurus}", "t.md").sections[0].text.split("\n") == [
+        "Keep it short.",
+        "A box body line.",
+        *["", ""],
+        "Warning:",
+        "Second box.",
+        *["", ""],
+        "Note:",
+        "A GitHub note.",
+    ]
     assert release.heading == "2.3.0 - 2025-06-01"
     assert release.text == "Vault: Where the chunks live.\n\n\n\nLanguage; snapvault: Rust."
 
