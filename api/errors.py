@@ -99,8 +99,12 @@ async def internal_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _askdoc_error(_: Request, exc: AskdocError) -> JSONResponse:
-    if isinstance(exc, CollectionNotFoundError):
-        return error_response(404, str(exc), "not_found")
+    if isinstance(exc, CollectionNotFoundError):  # said in HTTP terms: an HTTP client runs no askdoc command
+        message = (
+            f"collection {exc.name!r} does not exist or is empty: add documents with "
+            f"POST /documents?collection={exc.name} (GET /collections lists them)"
+        )
+        return error_response(404, message if exc.name else str(exc), "not_found")
     status, kind = 503, "unavailable"
     if isinstance(exc, InvalidInputError):
         status, kind = 400, "invalid_request"

@@ -15,6 +15,10 @@ class InvalidInputError(AskdocError):
 class CollectionNotFoundError(InvalidInputError):
     """A collection with no index (an HTTP 404): a new one is made by adding documents to it."""
 
+    def __init__(self, message: str, name: str = "") -> None:
+        super().__init__(message)
+        self.name = name  # which collection: the HTTP layer says how to make it over HTTP
+
 
 class ModelNotFoundError(AskdocError):
     """A configured model (local path, bundled package or hub id) is not available on this machine."""

@@ -26,7 +26,8 @@ _MOVING = ".default.moving"  # the default index's files on their way into <fold
 def not_found(name: str) -> CollectionNotFoundError:
     return CollectionNotFoundError(
         f"collection {name!r} does not exist or is empty: add documents with "
-        f"`askdoc index add --collection {name} FILE` (`askdoc index collections` lists them)"
+        f"`askdoc index add --collection {name} FILE` (`askdoc index collections` lists them)",
+        name,
     )
 
 

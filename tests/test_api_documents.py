@@ -143,7 +143,11 @@ def test_upload_ask_list_remove(served: tuple[TestClient, Settings], tmp_path: P
     hit = client.post("/search", json={"question": QUESTION["question"], "k": 5}).json()["results"]
     assert not any(h["section_id"].startswith("report/") for h in hit)
     assert not (uploads_dir(settings.index_dir) / "report.pdf").exists()
-    assert client.delete("/documents/report").json()["error"]["type"] == "not_found"
+    gone = client.delete("/documents/report").json()["error"]
+    assert gone == {
+        "type": "not_found",
+        "message": "no document 'report' in collection 'default' (GET /documents?collection=default lists them)",
+    }
     assert client.delete("/documents/default").status_code == 400
     # Removed from a shell, an upload's copy goes with it too.
     assert main(["index", "remove", "quokka", "--index-dir", str(settings.index_dir)]) == 0

@@ -157,7 +157,10 @@ def test_http_collection_field_and_query(own_index: Settings, embedder: Embedder
     with TestClient(create_app(own_index, askdoc=engine)) as client:
         r = client.post("/search", json={"question": FURNACE, "collection": "papers"})
         assert r.status_code == 404 and r.json()["error"]["type"] == "not_found"
-        assert "collection 'papers' does not exist" in r.json()["error"]["message"]
+        assert r.json()["error"]["message"] == (  # how to make it over HTTP, not with a shell command
+            "collection 'papers' does not exist or is empty: add documents with POST /documents?collection=papers "
+            "(GET /collections lists them)"
+        )
         for bad in ("Bad Name", "../x"):
             r = client.post("/ask", json={"question": FURNACE, "collection": bad})
             assert r.status_code == 400 and "bad collection name" in r.json()["error"]["message"]

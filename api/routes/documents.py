@@ -122,8 +122,12 @@ async def remove(doc_id: str, request: Request, rt: Rt, collection: CollectionNa
     try:
         record, left = await run_in_threadpool(_ingestor(request, rt).remove, engine, doc_id)
     except InvalidInputError as exc:
-        status = 404 if str(exc).startswith("no document") else 400
-        raise ApiError(status, str(exc), "not_found" if status == 404 else "invalid_request") from None
+        if str(exc).startswith("no document"):  # said in HTTP terms, not with the `askdoc index list` command
+            listed = f"GET /documents?collection={engine.settings.collection} lists them"
+            raise ApiError(
+                404, f"no document {doc_id!r} in collection {engine.settings.collection!r} ({listed})", "not_found"
+            ) from None
+        raise ApiError(400, str(exc), "invalid_request") from None
     if not left:  # a named collection's last document: the collection is gone with it
         rt.engines.pop(engine.settings.collection, None)
     return JSONResponse(removal_row(record, left, engine.settings.collection))
