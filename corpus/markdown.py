@@ -29,9 +29,10 @@ _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 _DEFINITION = re.compile(r"^:\s{1,4}(?=\S)")  # Term / ":   its definition" (a definition list)
 _INDENTED = re.compile(r"^(?: {4}|\t)")
+# [words](target), ![alt](image); a target may hold balanced parentheses or sit in <angle brackets>; an image in
+# a link (a badge: [![build](badge.svg)](ci)) is read inside out
+_LINK = re.compile(r"!?\[([^\[\]\n]*)\]\((?:<[^>\n]*>|(?:[^()\s]|\([^()\s]*\))*)(?:\s+\"[^\"]*\")?\)")
 _INLINE = (
-    # [words](target), ![alt](image); a target may hold balanced parentheses or sit in <angle brackets>
-    (re.compile(r"!?\[([^\]\n]*)\]\((?:<[^>\n]*>|(?:[^()\s]|\([^()\s]*\))*)(?:\s+\"[^\"]*\")?\)"), r"\1"),
     (re.compile(r"(?<![\w*])(\*\*|__)(?=\S)(.+?)(?<=\S)\1(?![\w*])"), r"\2"),  # **bold** (not __init__)
     (re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]+?)(?<=\S)\*(?![\w*])"), r"\1"),  # *italic* (not snake_case _x_)
 )
@@ -50,6 +51,10 @@ def inline(line: str, labels: frozenset[str] = frozenset()) -> str:
 
 def _markup_removed(text: str, labels: frozenset[str]) -> str:
     text = dialect_inline(text, labels)
+    for _ in range(3):  # a link around an image, around an image
+        text, found = _LINK.subn(r"\1", text)
+        if not found:
+            break
     for pattern, repl in _INLINE:
         text = pattern.sub(repl, text)
     return text
@@ -93,8 +98,13 @@ def fenced(lines: list[str]) -> list[bool]:
     return out
 
 
+_CELL_SEP = re.compile(r"(?<!\\)\|")  # "\|" is a pipe inside a cell ("status=posted\|draft")
+
+
 def _cells(line: str, labels: frozenset[str] = frozenset()) -> list[str]:
-    return [inline(c.strip(), labels) for c in line.strip().strip("|").split("|")]
+    body = line.strip().removeprefix("|")
+    body = body[:-1] if body.endswith("|") and not body.endswith("\\|") else body
+    return [inline(c.strip().replace("\\|", "|"), labels) for c in _CELL_SEP.split(body)]
 
 
 def _table_header(line: str, rule: str, labels: frozenset[str]) -> list[str] | None:
@@ -152,7 +162,10 @@ def plain_lines(lines: list[str]) -> list[str]:
         elif header is not None and _TABLE_RULE.match(line):
             out[i] = ""
         elif header is not None and "|" in line:
-            out[i] = row_text(header, _cells(line, labels))
+            cells = _cells(line, labels)
+            # a table with an empty header row is a list of fields ("Status | Accepted": "Status: Accepted.")
+            labelled = not any(header) and len(cells) == 2
+            out[i] = row_text(cells[:1], cells[1:]) if labelled else row_text(header, cells)
         elif (said := _definition(lines, out, i, labels)) is not None:
             out[i - 1], out[i] = said
         else:

@@ -24,8 +24,19 @@ _TAB = re.compile(r"^===\+?\s+\"([^\"]*)\"\s*$")
 _FENCED_BOX = re.compile(r"^:::+\s*(?:([A-Za-z][\w-]*)(?:\[([^\]]*)\]|\s+(\S.*?))?)?\s*$")
 _QUOTE = re.compile(r"^\s{0,3}>\s?")
 _CALLOUT = re.compile(r"^\[!([\w-]+)\][+-]?\s*(.*)$")  # Obsidian's "> [!note]- Title", the `>` already gone
-_COMMENT = re.compile(r"%%.*?%%|<!--.*?-->")
-_COMMENT_OPEN = re.compile(r"%%|<!--")
+_COMMENT = re.compile(r"%%.*?%%|<!--.*?-->|\{/\*.*?\*/\}")  # Obsidian, HTML and MDX comments
+_COMMENT_OPEN = re.compile(r"%%|<!--|\{/\*")
+_COMMENT_CLOSE = re.compile(r"%%|-->|\*/\}")
+_BOLD_NOTE = re.compile(r"^\*\*(note|warning|important|tip|caution)\*\*:?()\s*$", re.IGNORECASE)  # GitHub's old alert
+# A line that is only a component's tag (MDX: <Tabs>, <TabItem value="mac" label="macOS">, </TabItem>)
+_JSX_LINE = re.compile(r"^\s*</?[A-Z][\w.]*(?:\s[^<>]*?)?/?>\s*$")
+_JSX_LABEL = re.compile(r"\b(?:label|title)=[\"']([^\"']+)[\"']")
+_MDX_STATEMENT = re.compile(
+    r"^(?:import\s.*\bfrom\s+['\"][^'\"]+['\"]|import\s+['\"][^'\"]+['\"]|export\s+(?:const|default|function)\b.*);?\s*$"
+)
+_HTML_HEADING = re.compile(r"^\s*<h([1-6])\b[^>]*>(.*?)</h\1>\s*$", re.IGNORECASE)  # <h1 align="center">Title</h1>
+_SUMMARY = re.compile(r"^\s*(?:<details\b[^>]*>\s*)?<summary\b[^>]*>(.*?)</summary>\s*$", re.IGNORECASE)
+_TAG = re.compile(r"<[^<>]+>")
 _CODE_SPAN = re.compile(r"(`+).+?\1")
 _SPAN_MARK = re.compile(r"\x00(\d+)\x00")  # where a code span was set aside
 _INLINE = (
@@ -41,6 +52,9 @@ _INLINE = (
     # { width="160" }, {#custom-id}, {: .class }: attribute lists
     (re.compile(r"\s*\{:?\s*(?:[#.][\w-]+|[\w-]+=(?:\"[^\"]*\"|'[^']*'|[^\s}]+))(?:\s+(?:[#.][\w-]+|[\w-]+=(?:\"[^\"]*\"|'[^']*'|[^\s}]+)))*\s*\}"), ""),  # noqa: E501
     (re.compile(r"(?<=\w)::(?=\s)"), ":"),  # a Dataview field "due:: 2025-03-01"
+    (re.compile(r"(?<![\w:]):(?=[a-z0-9_+-]*[a-z])[a-z0-9_+-]+:(?![\w:])"), ""),  # an emoji's :shortcode:
+    (re.compile(r"<((?:https?://|mailto:)[^<>\s]+)>"), r"\1"),  # an autolink <https://…>
+    (re.compile(r"</?[A-Z][\w.]*(?:\s[^<>]*?)?/?>"), ""),  # an MDX component's tag: <Highlight>, <DocCardList />
     (re.compile(r"(?<![\w&#/])#(?=[A-Za-z][\w/-]*)"), ""),  # a tag "#pricing" reads "pricing" ("# Title" stays)
     # Inline HTML: tags that sit inside a sentence go, others leave a space (an <img> says nothing)
     (re.compile(r"</?(?:a|b|i|em|strong|span|sup|sub|kbd|small|mark|u|s|del|ins|code|abbr|font)\b[^<>]*>"), ""),
@@ -74,13 +88,14 @@ def unwrap_containers(lines: list[str]) -> tuple[list[str], list[bool]]:
             opens.append(False)
             continue
         line, in_comment = _uncommented(line, in_comment)
+        line = _html_line(line)
         quote = _QUOTE.match(line)
         title = _container_title(line)
         if title is not None and not quote:
-            depth += not _FENCED_BOX.match(line)  # a ::: box's body is not indented
+            depth += bool(_ADMONITION.match(line) or _TAB.match(line))  # their bodies are indented
         elif quote:
             line = _unquoted(line)
-            callout = _CALLOUT.match(line)
+            callout = _CALLOUT.match(line) or (_BOLD_NOTE.match(line) if not quoted else None)
             title = _titled(callout.group(2) or None, callout.group(1)) if callout else None
         fence = m.group(1) if (m := FENCE.match(line)) else ""
         opens.append(title is not None or bool(quote) != quoted)
@@ -101,10 +116,10 @@ def _uncommented(line: str, in_comment: bool) -> tuple[str, bool]:
     spans: list[str] = []
     line = _CODE_SPAN.sub(lambda m: spans.append(m.group(0)) or f"\x00{len(spans) - 1}\x00", line)
     if in_comment:
-        end = min((i for i in (line.find("%%"), line.find("-->")) if i >= 0), default=-1)
-        if end < 0:
+        end = _COMMENT_CLOSE.search(line)
+        if end is None:
             return "", True
-        line = line[end + (2 if line.startswith("%%", end) else 3) :]
+        line = line[end.end() :]
     line = _COMMENT.sub("", line)
     opened = _COMMENT_OPEN.search(line)
     line, in_comment = (line[: opened.start()], True) if opened else (line, False)
@@ -119,7 +134,19 @@ def _container_title(line: str) -> str | None:
         return f"{m.group(1)}:"
     if m := _FENCED_BOX.match(line):  # the closing ::: is an empty line
         return _titled(m.group(2) or m.group(3) or None, m.group(1)) if m.group(1) else ""
+    if _JSX_LINE.match(line):  # a tab's label leads its text, other components' tags go
+        return f"{m.group(1)}:" if (m := _JSX_LABEL.search(line)) else ""
     return None
+
+
+def _html_line(line: str) -> str:
+    """A whole-line HTML heading or <summary> as a Markdown heading (a README's centred <h1>, a FAQ's question:
+    a summary heads a section one level under any); an MDX import or export line as nothing."""
+    if m := _HTML_HEADING.match(line):
+        return f"{'#' * int(m.group(1))} {_TAG.sub('', m.group(2)).strip()}"
+    if m := _SUMMARY.match(line):
+        return f"###### {_TAG.sub('', m.group(1)).strip()}"
+    return "" if _MDX_STATEMENT.match(line) else line
 
 
 def _titled(title: str | None, kind: str) -> str:

@@ -224,6 +224,34 @@ def test_mkdocs_pages_read_as_the_site_shows() -> None:
     assert release.text == "Vault: Where the chunks live.\n\n\n\nLanguage; snapvault: Rust."
 
 
+def test_github_and_docusaurus_pages_read_as_rendered() -> None:
+    """A repository's README and Docusaurus docs: MDX imports, comments and component tags are no text (a tab's
+    label leads its text, so its one-line command is a quotable how-to), a centred <h1> is the title, a <summary>
+    heads its answer, badges, emoji shortcodes and autolinks read as a page shows them, GitHub's old "> **Note**"
+    is a callout, an escaped pipe stays in its cell (it made "draft" the scope), and a table without header words
+    is a list of fields."""
+    readme = (
+        "import Tabs from '@theme/Tabs';\n\n<h1 align=\"center\">Ledgerly API</h1>\n\n"
+        "[![build](https://x/badge.svg)](https://x/ci)\n\n## Install :rocket:\n\n{/* a hidden note */}\n<Tabs>\n"
+        '<TabItem value="mac" label="macOS">\n\n```bash\nbrew install ledgerly\n```\n\n</TabItem>\n</Tabs>\n\n'
+        "> **Note**\n> Docs at <https://ledgerly.dev/docs> :warning: at 10:30:00.\n\n"
+        "| Method | Notes | Scope |\n|---|---|---|\n| GET | filter: `status=posted\\|draft` | ledgers:read |\n\n"
+        "| | |\n|-|-|\n| **Status** | Accepted |\n\n<details>\n<summary>Why the name?</summary>\n\nIt won a vote.\n"
+        "</details>\n"
+    )
+    title, install, faq = parse_markdown(readme, "README.md").sections
+    assert (title.heading, title.text) == ("Ledgerly API", "build")
+    assert install.heading_path == ("Ledgerly API", "Install")
+    assert [line for line in install.text.split("\n") if line.strip()] == [
+        "macOS: `brew install ledgerly`.",
+        "Note:",
+        "Docs at https://ledgerly.dev/docs  at 10:30:00.",
+        "Method: GET; Notes: filter: status=posted|draft; Scope: ledgers:read.",
+        "Status: Accepted.",
+    ]
+    assert (faq.heading_path, faq.text.strip()) == (("Ledgerly API", "Install", "Why the name?"), "It won a vote.")
+
+
 def test_fenced_code_is_never_quoted() -> None:
     """A pasted error message matched the error line of a troubleshooting page, which was then the answer:
     the lines of fenced code are no quotable sentences, the explanation after them is."""
