@@ -15,7 +15,9 @@ _ABBREVIATIONS = "".join(
     )
 )
 SENTENCE_END = re.compile(rf"(?<=[.!?]){_ABBREVIATIONS}(?!(?<=\bNo\.)\s+\d)\s+(?=[A-Z0-9(\\\"'“\[])")
-_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+# A list item's marker: "-", "*", "1." and the bullets slides and word processors print ("–", "●", "○", "▪" …;
+# U+F0B7 and U+F0A7 are Symbol and Wingdings bullets a PDF keeps as private-use characters)
+_BULLET = re.compile(r"^\s*(?:[-*•–●○◦▪■►➢\uf0b7\uf0a7]|\d+[.)])\s+")
 # A "sentence" longer than this is text without the usual capitals or punctuation (lower-case notes, a dump on
 # one line): it is cut at any sentence end, then into runs of whole words, so no quote is a wall of text. The
 # guide's longest sentence has 521 characters, so its sentences are unchanged.
@@ -106,6 +108,16 @@ def _word_runs(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 FENCE = re.compile(r"^\s*(`{3,}|~{3,})")  # a Markdown code fence, indented too (in a list item)
+
+
+def list_items(text: str) -> set[str]:
+    """The list items of a text that are one sentence each ("- Worth 8% of the final grade"), as split_sentences()
+    gives them: a slide's or a note's terse facts."""
+    items: set[str] = set()
+    for line in text.split("\n"):
+        if _BULLET.match(line) and len(pieces := split_sentences(line)) == 1:
+            items.add(pieces[0])
+    return items
 
 
 def fenced_sentences(text: str) -> set[str]:

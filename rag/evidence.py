@@ -17,7 +17,7 @@ import numpy as np
 
 from corpus.markdown import row_cells
 from corpus.model import Section
-from corpus.text import fenced_sentences
+from corpus.text import fenced_sentences, list_items
 from index.embed import Embedder
 from index.lexical import share, tokenize
 from index.sentences import SentenceStore, section_sentences
@@ -113,7 +113,8 @@ class SentenceVectors:
             if vecs is None:
                 vecs = self._embedder.embed(texts) if texts else np.zeros((0, self._embedder.dim), np.float32)
             words = [frozenset(tokenize(t)) for t in texts]
-            flags = quotable(section.heading, texts, words, fenced_sentences(section.text))
+            code, items = fenced_sentences(section.text), list_items(section.text)
+            flags = quotable(section.heading, texts, words, code, items)
             self._cache[section.id] = SectionSentences(texts, vecs, words, flags)
         return self._cache[section.id]
 

@@ -54,10 +54,15 @@ def standalone(sentence: str) -> bool:
         return False
     if _figure_or_code(sentence) or sentence.count("=") > 1:
         return False
-    letters = sum(ch.isalpha() for ch in sentence)
-    if letters < 0.6 * len(sentence.replace(" ", "")) or _WINDOWS_PATH.sub("", sentence).count("\\") > 2:
-        return False  # formulas and LaTeX (a Windows path's backslashes are not LaTeX)
+    if _formula(sentence):
+        return False
     return sentence[-1] in ".!)\"”'" or (len(words) >= 10 and not _titled(words))
+
+
+def _formula(sentence: str) -> bool:
+    """Formulas and LaTeX: few letters, or backslashes (a Windows path's are not LaTeX)."""
+    letters = sum(ch.isalpha() for ch in sentence)
+    return letters < 0.6 * len(sentence.replace(" ", "")) or _WINDOWS_PATH.sub("", sentence).count("\\") > 2
 
 
 def _titled(words: list[str]) -> bool:
@@ -81,6 +86,16 @@ def fragment(sentence: str, words: frozenset[str]) -> bool:
     return not _figure_or_code(sentence)
 
 
+def _item(item: str, words: frozenset[str]) -> bool:
+    """A list item that says something on its own line (three words or more, as a fragment may): a slide's
+    bullet "Worth 8% of the final grade", a recipe's "500 g strong white bread flour". Judged item by item, where
+    a fragment is quoted only when its section has no standalone sentence at all."""
+    said = item.split()
+    if len(said) < 3 or item.rstrip().endswith((":", "?")) or _titled(said) or _formula(item):
+        return False  # a list intro, a sub-heading, a formula
+    return fragment(item, words)
+
+
 def _figure_or_code(sentence: str) -> bool:
     """Points at a figure that is not there or elsewhere, or is code: never quoted, standalone or fragment."""
     return bool(_FIGURE.search(sentence) or _ELSEWHERE.search(sentence) or _CODE.search(sentence))
@@ -90,11 +105,22 @@ def leans_back(sentence: str) -> bool:
     return bool(_ANAPHOR.match(sentence))
 
 
-def quotable(heading: str, texts: list[str], words: list[frozenset[str]], code: Collection[str] = ()) -> list[bool]:
-    """Whether each of a section's sentences may be quoted: the standalone ones; when there are none, its
-    fragments that say something (a section of only formulas or list fragments still answers its heading), but
-    never those of back matter, nor the lines of its fenced code (`code`: corpus.text.fenced_sentences)."""
-    flags = [standalone(t) and t not in code for t in texts]
-    if not any(flags) and not _BACK_MATTER.match(heading.strip()):
+def quotable(
+    heading: str,
+    texts: list[str],
+    words: list[frozenset[str]],
+    code: Collection[str] = (),
+    items: Collection[str] = (),
+) -> list[bool]:
+    """Whether each of a section's sentences may be quoted: the standalone ones and its list `items` that say
+    something (corpus.text.list_items); when there are none, its fragments that say something (a section of only
+    formulas or list fragments still answers its heading), but never those of back matter, nor the lines of its
+    fenced code (`code`: corpus.text.fenced_sentences)."""
+    back_matter = bool(_BACK_MATTER.match(heading.strip()))
+    flags = [
+        (standalone(t) or (not back_matter and t in items and _item(t, w))) and t not in code
+        for t, w in zip(texts, words, strict=True)
+    ]
+    if not any(flags) and not back_matter:
         flags = [fragment(t, w) and t not in code for t, w in zip(texts, words, strict=True)]
     return flags

@@ -153,3 +153,29 @@ def write_pdf_print_furniture(path: Path) -> Path:
     line("every claim above 2,000 euros before it is paid. Receipts are kept for seven years.")
     pdf.output(str(path))
     return path
+
+
+def write_pdf_slides(path: Path) -> Path:
+    """Four 16:9 slides exported to PDF: a title in a large font, bullets without full stops, and a footer of three
+    boxes on every slide: the date, the course, the slide number."""
+    pdf = FPDF(orientation="L", format=(190.5, 338.7))
+    pdf.set_auto_page_break(False)  # the footer sits in the bottom margin
+    slides = [
+        ("Lab 3", ["- Due: Friday, September 27 at 11:59 pm", "- Late penalty: 10% per day"]),
+        ("Dropout", ["- Zeroes random units during training", "- p = 0.5 for hidden layers"]),
+        ("Grading", ["- Labs are worth 8% of the final grade", "- The exam is closed book"]),
+        ("Regularization", ["- L1 drives many weights exactly to zero", "- L2 shrinks all weights"]),
+    ]
+    for n, (title, bullets) in enumerate(slides, start=1):
+        pdf.add_page()
+        pdf.set_font("Helvetica", "B", 40)
+        pdf.cell(0, 24, title, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 24)
+        for bullet in bullets:
+            pdf.cell(0, 14, bullet, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 10)
+        for y, text in ((-24, "September 12, 2024"), (-18, "CS 229: Machine Learning"), (-12, str(n))):
+            pdf.set_y(y)
+            pdf.cell(0, 5, text)
+    pdf.output(str(path))
+    return path

@@ -11,12 +11,15 @@ from documents_factory import (
     write_pdf,
     write_pdf_font_headings,
     write_pdf_print_furniture,
+    write_pdf_slides,
 )
 
 from corpus.errors import InvalidInputError
 from corpus.formats import parse_bytes
 from corpus.formats.pdf_text import reflow
 from corpus.parse import file_sha256, load_file, read_document
+from corpus.text import list_items, split_sentences
+from rag.quotable import quotable
 
 
 def test_pdf_sections_follow_the_outline_and_keep_their_page(tmp_path: Path) -> None:
@@ -275,3 +278,51 @@ def test_each_bad_file_gets_a_one_line_reason(tmp_path: Path) -> None:
     (tmp_path / "fake.pdf").write_text("just text", encoding="utf-8")
     with pytest.raises(InvalidInputError, match="not a PDF"):
         load_file(tmp_path / "fake.pdf")
+
+
+def test_a_pdf_locked_only_against_editing_is_read_and_a_password_is_said(tmp_path: Path) -> None:
+    """AES needs pypdf's crypto extra: without it a PDF that any viewer opens (an owner password only, as course
+    material is often shared) was "not a readable PDF (DependencyError …)". A user password is said so, with how
+    to open it."""
+    from pypdf import PdfReader, PdfWriter
+
+    plain = write_pdf(tmp_path / "report.pdf")
+    for user, name in (("", "locked.pdf"), ("s3cret", "secret.pdf")):
+        writer = PdfWriter(clone_from=PdfReader(plain))
+        writer.encrypt(user_password=user, owner_password="owner", algorithm="AES-256")
+        writer.write(tmp_path / name)
+    assert [s.heading for s in read_document(tmp_path / "locked.pdf").sections] == [
+        s.heading for s in read_document(plain).sections
+    ]
+    with pytest.raises(InvalidInputError, match=r"encrypted with a password: .* qpdf --password=PASSWORD --decrypt"):
+        read_document(tmp_path / "secret.pdf")
+
+
+def test_slides_lose_their_three_line_footer_and_their_bullets_stay_items(tmp_path: Path) -> None:
+    """A deck's footer is three boxes (date, course, slide number): the date, third line from the foot, was glued
+    to every slide's last bullet ("Late penalty: 10% per day September 12, 2024"). The bullets that slides and
+    word processors print ("–", "●", "○") start list items, and a bullet that says something is quotable although
+    it is no sentence and its slide has a longer one ("Worth 8% of the final grade" was never quoted)."""
+    slides = read_document(write_pdf_slides(tmp_path / "lecture.pdf")).sections
+    assert [(s.heading, s.text) for s in slides[:2]] == [
+        ("Lab 3", "- Due: Friday, September 27 at 11:59 pm\n- Late penalty: 10% per day"),
+        ("Dropout", "- Zeroes random units during training\n- p = 0.5 for hidden layers"),
+    ]
+    assert not any("2024" in s.text or "CS 229" in s.text for s in slides)
+    assert reflow(["• Dropout zeroes units", "– p = 0.5 for hidden layers", "● Gini impurity", "○ Entropy"]) == [
+        "• Dropout zeroes units",
+        "– p = 0.5 for hidden layers",
+        "● Gini impurity",
+        "○ Entropy",
+    ]
+    text = "Labs are graded within a week of the deadline and returned with written comments.\n"
+    text += "- Worth 8% of the final grade\n- Grading:\n- Late Penalty Rules Apply"
+    sentences = split_sentences(text)
+    words = [frozenset(t.lower().split()) for t in sentences]
+    flags = quotable("Grading", sentences, words, items=list_items(text))
+    assert dict(zip(sentences, flags, strict=True)) == {
+        "Labs are graded within a week of the deadline and returned with written comments.": True,
+        "Worth 8% of the final grade": True,
+        "Grading:": False,  # a list intro
+        "Late Penalty Rules Apply": False,  # a sub-heading
+    }

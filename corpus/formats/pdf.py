@@ -102,7 +102,10 @@ def _read(data: bytes) -> tuple[list[PageText], list[tuple[int, str, tuple[str, 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise InvalidInputError("the PDF is encrypted with a password")
+            raise InvalidInputError(
+                "the PDF is encrypted with a password: save a copy without it first, e.g. "
+                "qpdf --password=PASSWORD --decrypt FILE.pdf FILE-open.pdf"
+            )
         pages = [_page_text(page) for page in reader.pages]
         outline = _flatten(reader, reader.outline) if reader.outline else []
         title = str((reader.metadata or {}).get("/Title") or "").strip()

@@ -16,7 +16,8 @@ from corpus.text import normalise, strip_bullet
 _ENDS_SENTENCE = re.compile(r"[.!?:]$")
 # A page number alone on its line, digits already written "#" (furniture_key): "3", "- 3 -", "Page 3 of 4", "3/4".
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?[-–—]?\s*#\s*[-–—]?(?:\s*(?:of|/)\s*#)?$")
-EDGE_LINES = 2  # lines at a page's top and at its bottom where headers, footers and page numbers sit
+EDGE_LINES = 3  # lines at a page's top and at its bottom where headers, footers and page numbers sit (a slide's
+# footer is often three boxes: date, course, number)
 # A footnote marker: a number of 1-2 digits (or *, †, ‡) set this much smaller than the page's body text; it is
 # dropped only when the page's foot holds a note of that number (else it may be an exponent: "10⁶", "m²").
 MARKER_RATIO = 0.8
