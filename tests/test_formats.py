@@ -16,7 +16,7 @@ from documents_factory import (
 
 from corpus.errors import InvalidInputError
 from corpus.formats import parse_bytes
-from corpus.formats.pdf_text import reflow
+from corpus.formats.pdf_text import contents_lines, reflow
 from corpus.parse import file_sha256, load_file, read_document
 from corpus.text import list_items, split_sentences
 from rag.quotable import quotable
@@ -326,3 +326,18 @@ def test_slides_lose_their_three_line_footer_and_their_bullets_stay_items(tmp_pa
         "Grading:": False,  # a list intro
         "Late Penalty Rules Apply": False,  # a sub-heading
     }
+
+
+def test_a_printed_table_of_contents_is_no_text() -> None:
+    """A handout's Contents page was quoted ("5 4.1 Feature scaling ........") and its title headed every numbered
+    section ("Contents › 4 Practical advice"): its dot-leader entries and its title are left out, a sentence
+    that ends in a number is not."""
+    page = [
+        "Contents",
+        "1 Introduction .................... 3",
+        "1.2 Gradient descent . . . . . . . . 4",
+        "4.1 Feature scaling ........ 12",
+        "The learning rate was 0.01 in all of the 12 runs.",
+    ]
+    assert contents_lines(page) == {0, 1, 2, 3}
+    assert contents_lines(["Contents", "See the appendix .... 3"]) == set()  # one dotted line is no table

@@ -26,6 +26,7 @@ from corpus.formats.blocks import Block, clean_lines, document_from_blocks
 from corpus.formats.pdf_text import (
     Marker,
     body_size,
+    contents_lines,
     continues,
     footnote_lines,
     footnotes,
@@ -76,6 +77,7 @@ def _page_lines(pages: list[PageText], sizes: list[float | None]) -> tuple[list[
     lines: list[Line] = []
     notes: list[Note] = []
     for n, (page, gone, (_, _, _, markers)) in enumerate(zip(texts, furniture(texts), pages, strict=True), start=1):
+        gone = gone | contents_lines(page)
         page = ["" if i in gone else line for i, line in enumerate(page)]
         marked = {m for _, _, mark in markers for m in mark.split(",")}
         at = footnote_lines(page, sizes[len(lines) : len(lines) + len(page)], body, marked)

@@ -63,6 +63,20 @@ def body_size(lines: Sequence[str], sizes: Sequence[float | None]) -> float:
     return chars.most_common(1)[0][0] if chars else 0.0
 
 
+_TOC_ENTRY = re.compile(r"\S.*?(?:\s*\.){4,}\s*\d+\s*$")  # "1.2 Gradient descent ........ 4"
+_TOC_TITLE = re.compile(r"^\s*(?:table of )?contents\s*$", re.IGNORECASE)
+
+
+def contents_lines(page: list[str]) -> set[int]:
+    """The indexes of a page's table of contents: its dot-leader entries, and its "Contents" title when they follow
+    it. A printed TOC is no text to quote ("5 4.1 Feature scaling ........"), and its title would otherwise head
+    every numbered section of the document."""
+    entries = {i for i, line in enumerate(page) if _TOC_ENTRY.fullmatch(line.strip())}
+    if len(entries) < 2:
+        return set()
+    return entries | {i for i, line in enumerate(page) if _TOC_TITLE.match(line) and i < max(entries)}
+
+
 def furniture_key(line: str) -> str:
     """A line as its furniture: spacing and case ignored, every number written "#" ("Page 2 of 4" = "page # of #")."""
     return re.sub(r"\d+", "#", normalise(line))
