@@ -23,7 +23,7 @@ _BULLET = re.compile(r"^\s*(?:[-*•–●○◦▪■►➢\uf0b7\uf0a7]|\d+[.)
 # guide's longest sentence has 521 characters, so its sentences are unchanged.
 MAX_SENTENCE_CHARS = 600
 # "Attendees: Priya, Hana" under "Date: 2025-03-14, room Kepler": a field of its own, however the line before ends
-_LABEL = re.compile(r"^[A-Z][\w/&()' -]{0,30}: \S")
+LABEL = re.compile(r"^[A-Z][\w/&()' -]{0,30}: \S")
 _ANY_END = re.compile(r"(?<=[.!?;])\s+")
 _WORD = re.compile(r"\S+")
 
@@ -51,7 +51,7 @@ def _continues(prev: str, line: str, min_width: int) -> bool:
     prev, line = prev.strip(), line.strip()
     if not prev or not line or _BULLET.match(line) or line.startswith(("#", "|", ">")):
         return False
-    if prev.rstrip("\"'”’)]").endswith((".", "!", "?", ":", ";")) or _LABEL.match(line):
+    if prev.rstrip("\"'”’)]").endswith((".", "!", "?", ":", ";")) or LABEL.match(line):
         return False
     return not min_width or (len(prev) >= min_width and (line[0].islower() or line[0].isdigit() or prev[-1] == ","))
 

@@ -16,6 +16,7 @@ from documents_factory import (
 
 from corpus.errors import InvalidInputError
 from corpus.formats import parse_bytes
+from corpus.formats.pdf import form_values
 from corpus.formats.pdf_text import contents_lines, reflow
 from corpus.parse import file_sha256, load_file, read_document
 from corpus.text import list_items, split_sentences
@@ -341,3 +342,19 @@ def test_a_printed_table_of_contents_is_no_text() -> None:
     ]
     assert contents_lines(page) == {0, 1, 2, 3}
     assert contents_lines(["Contents", "See the appendix .... 3"]) == set()  # one dotted line is no table
+
+
+def test_a_filled_forms_values_are_read() -> None:
+    """pypdf's text holds a form's labels, never what was filled in: a proposal form read as its blank self. Each
+    filled field is a "- Label: value" item (the tooltip, else the field's name; a ticked box "yes")."""
+    fields = {
+        "team": {"/T": "team", "/FT": "/Tx", "/TU": "Team name", "/V": "Gradient  Descenders"},
+        "gpu": {"/T": "gpu", "/FT": "/Btn", "/V": "/Yes"},
+        "notes": {"/T": "notes", "/FT": "/Tx", "/V": ""},
+        "opt_out": {"/T": "opt_out", "/FT": "/Btn", "/V": "/Off"},
+    }
+    assert form_values(fields) == ["- Team name: Gradient Descenders", "- Gpu: yes"]
+    assert reflow(["Team name: Gradient Descenders", "Dataset: Capital Bikeshare"]) == [
+        "Team name: Gradient Descenders",
+        "Dataset: Capital Bikeshare",
+    ]  # a field under a field is no wrapped sentence

@@ -109,6 +109,8 @@ def _read(data: bytes) -> tuple[list[PageText], list[tuple[int, str, tuple[str, 
                 "qpdf --password=PASSWORD --decrypt FILE.pdf FILE-open.pdf"
             )
         pages = [_page_text(page) for page in reader.pages]
+        if pages and (filled := form_values(reader.get_fields() or {})):
+            pages[-1] = _with_lines(pages[-1], filled)
         outline = _flatten(reader, reader.outline) if reader.outline else []
         title = str((reader.metadata or {}).get("/Title") or "").strip()
     except InvalidInputError:
@@ -146,6 +148,31 @@ def _page_text(page: Any) -> PageText:
     sizes.append(current or None)
     bold.append(bool(current) and all_bold)
     return text, sizes, bold, markers_of(runs)
+
+
+def form_values(fields: dict[str, Any]) -> list[str]:
+    """A filled form's fields as "- Label: value" lines (the label is the field's tooltip, else its name; a ticked
+    box is "yes"): pypdf's text never holds them, so a filled application or proposal read as its blank form."""
+    lines = []
+    for name, field in fields.items():
+        value = field.get("/V")
+        if value in (None, "", "/Off"):
+            continue
+        shown = "yes" if str(value) in ("/Yes", "/On") else " ".join(str(value).split())
+        label = str(field.get("/TU") or name)
+        lines.append(f"- {label[:1].upper()}{label[1:]}: {shown}")  # a list item: quotable as it is
+    return lines
+
+
+def _with_lines(page: PageText, lines: list[str]) -> PageText:
+    """The page with lines of text added at its end (their font sizes unknown)."""
+    text, sizes, bold, markers = page
+    return (
+        "\n".join([text, *lines]),
+        sizes + [None] * len(lines),
+        bold + [False] * len(lines),
+        markers,
+    )
 
 
 def _bold(font: Any) -> bool:
@@ -195,7 +222,8 @@ def _with_notes(blocks: list[Block], notes: list[Note]) -> list[Block]:
 
 
 def _heading_like(text: str) -> bool:
-    return 0 < len(text) <= HEADING_MAX_CHARS and not text.endswith(".") and any(c.isalpha() for c in text)
+    """Short, not a sentence (a full stop) nor a form's label ("Team name:"), and holding a word."""
+    return 0 < len(text) <= HEADING_MAX_CHARS and not text.endswith((".", ":")) and any(c.isalpha() for c in text)
 
 
 def _font_blocks(lines: list[Line], heads: dict[int, float], title: str) -> list[Block]:

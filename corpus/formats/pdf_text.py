@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from corpus.english import english_words
 from corpus.formats.blocks import clean_lines
-from corpus.text import normalise, strip_bullet
+from corpus.text import LABEL, normalise, strip_bullet
 
 _ENDS_SENTENCE = re.compile(r"[.!?:]$")
 # A page number alone on its line, digits already written "#" (furniture_key): "3", "- 3 -", "Page 3 of 4", "3/4".
@@ -175,7 +175,8 @@ def reflow(lines: list[str]) -> list[str]:
     starts one), undoing end-of-line hyphenation, so sentences are whole for the chunker and the evidence scorer."""
     out: list[str] = []
     for line in lines:
-        if out and not _ENDS_SENTENCE.search(out[-1]) and strip_bullet(line) == line:
+        # a field of its own ("Dataset: Capital Bikeshare 2011-2012") under another is no wrapped sentence
+        if out and not _ENDS_SENTENCE.search(out[-1]) and strip_bullet(line) == line and not LABEL.match(line):
             out[-1] = join_lines(out[-1], line)
         else:
             out.append(line)
