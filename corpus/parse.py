@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 
@@ -155,7 +154,7 @@ def parse_markdown(text: str, name: str, id_prefix: str = "") -> Document:
         stack = [(lv, h) for lv, h in stack if lv < level] + [(level, heading)]
         paths.append((*root, *(h for _, h in stack)))
     soft = markdown.soft_breaks(raw, lines, opens)
-    doc = _document(lines, headings, name, text, [], id_prefix, paths, soft=soft, rejoined=markdown.inline)
+    doc = _document(lines, headings, name, text, [], id_prefix, paths, soft=soft)
     # A heading with nothing under it but sub-headings ("## Troubleshooting", then "### High memory usage") is no
     # section of its own, as in HTML and PDF: it lives on in its sub-sections' heading paths, which their
     # passages carry (corpus.chunk.parents), where it would otherwise be a passage of one word that outranks them.
@@ -222,20 +221,18 @@ def _document(
     paths: list[tuple[str, ...]] | None = None,
     run_in: bool = False,
     soft: list[bool] | None = None,
-    rejoined: Callable[[str], str] | None = None,
 ) -> Document:
     """Build sections from (heading line, end, heading, category); heading line -1 means "no heading line".
     `paths`: each section's heading path (default: its category, when it has one, then its heading). `run_in`:
     a heading line is the first line of its section's text too (a numbered paragraph's title). `soft`: which
-    lines only continue a wrapped paragraph (corpus.text.soft_breaks); a section's text has them joined,
-    each joined line made `rejoined` (Markdown's inline markup read again: emphasis that spanned the break)."""
+    lines only continue a wrapped paragraph (corpus.text.soft_breaks); a section's text has them joined."""
     ids = unique_ids([h for _, _, h, _ in headings], id_prefix)
     if paths is None:
         paths = [tuple(p for p in (category, heading) if p) for _, _, heading, category in headings]
     sections = []
     for sid, (at, end, heading, category), path in zip(ids, headings, paths, strict=True):
         first = at if run_in and at >= 0 else at + 1  # the section's first line of text
-        body = "\n".join(unwrap(lines[first:end], soft[first:end], rejoined) if soft else lines[first:end]).strip("\n")
+        body = "\n".join(unwrap(lines[first:end], soft[first:end]) if soft else lines[first:end]).strip("\n")
         # Trailing blank lines are not part of the section's span.
         last = end - 1
         while last > first and not lines[last].strip():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 # A full stop after a common abbreviation ends no sentence ("Local Minimum vs. Global Minimum", "see Fig. 3",
 # "board Rev. C", "Dr. Smith"), nor "No." before a number; "etc." is left out of the list: it usually ends one.
@@ -56,19 +55,16 @@ def _continues(prev: str, line: str, min_width: int) -> bool:
     return not min_width or (len(prev) >= min_width and (line[0].islower() or line[0].isdigit() or prev[-1] == ","))
 
 
-def unwrap(lines: list[str], soft: list[bool], rejoined: Callable[[str], str] | None = None) -> list[str]:
+def unwrap(lines: list[str], soft: list[bool]) -> list[str]:
     """The lines with each soft-broken one joined to the one before it by a space: a paragraph on one line, so
-    its sentences are whole (a line break is otherwise a sentence end). `rejoined`: what a joined line becomes
-    (Markdown's emphasis or link that spanned the break is read once it is whole)."""
+    its sentences are whole (a line break is otherwise a sentence end)."""
     out: list[str] = []
-    joined_at: set[int] = set()
     for line, joined in zip(lines, soft, strict=True):
         if joined and out:
             out[-1] = f"{out[-1].rstrip()} {line.strip()}"
-            joined_at.add(len(out) - 1)
         else:
             out.append(line)
-    return [rejoined(line) if rejoined and i in joined_at else line for i, line in enumerate(out)]
+    return out
 
 
 def split_sentences(text: str) -> list[str]:

@@ -149,11 +149,6 @@ def test_markdown_reads_as_text_a_person_sees() -> None:
         # only a one-line block under a lead-in joins it: two lines, or no colon before, stay code
         ("# T\nRun:\n```\na\nb\n```\n", [("T", "Run:\n```\na\nb\n```")]),
         ("# T\nText.\n```\nx\n```\n", [("T", "Text.\n```\nx\n```")]),
-        # emphasis and a link that a wrapped line breaks are read once the paragraph is whole
-        (
-            "# T\nit backs up **S3\nbuckets** as [Keep a\nChangelog](https://k.com) says.\n",
-            [("T", "it backs up S3 buckets as Keep a Changelog says.")],
-        ),
         # a line with a | over --- is a setext heading, not a table (no matching rule cells); "T" has no text
         ("# T\nOptions: -v | --verbose\n---\nMore.\n", [("Options: -v | --verbose", "More.")]),
     ],
