@@ -34,8 +34,9 @@ def history_from(messages: list[ChatMessage], max_chars: int) -> list[Turn]:
     last = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
     turns: list[Turn] = []
     for m in messages[: max(last, 0)]:
-        if m.role == "user" and _text(m).strip() and len(_text(m).strip()) <= max_chars:
-            turns.append(Turn(_text(m)))
+        text = _text(m)
+        if m.role == "user" and 0 < len(text.strip()) <= max_chars:
+            turns.append(Turn(text))
         elif m.role == "assistant" and turns and m.citations:
             turns[-1] = Turn(turns[-1].question, _cited(_text(m), m.citations))
     return turns[-MAX_TURNS:]

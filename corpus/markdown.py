@@ -12,7 +12,7 @@ import re
 from itertools import zip_longest
 
 from corpus import text
-from corpus.markdown_dialects import dialect_inline, link_labels, not_text
+from corpus.markdown_dialects import CODE_SPAN, dialect_inline, link_labels, not_text
 
 # A closing run of #s needs a space before it: "# Learn C#" keeps its "#".
 ATX_HEADING = re.compile(r"^(#{1,6})\s+(.+?)(?:\s+#+)?\s*$")
@@ -23,9 +23,8 @@ _FRONT_KEY = re.compile(r"^[A-Za-z_][\w-]*\s*:")  # front matter opens with a YA
 _FRONT_CLOSE = re.compile(r"^(?:---|\.\.\.)\s*$")
 # |---|:---:| or, with a pipe, |-|-| (GitHub takes one dash a cell)
 _TABLE_RULE = re.compile(
-    r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$|^(?=[^|]*\|)\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$"
+    r"^\s*(?:\|\s*)?:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$|^(?=[^|]*\|)\s*(?:\|\s*)?:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$"
 )
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 _DEFINITION = re.compile(r"^:\s{1,4}(?=\S)")  # Term / ":   its definition" (a definition list)
 _INDENTED = re.compile(r"^(?: {4}|\t)")
@@ -43,7 +42,7 @@ def inline(line: str, labels: frozenset[str] = frozenset()) -> str:
     """The line without emphasis, link targets and code ticks (and the dialects' markup: corpus.markdown_dialects;
     `labels`: the document's reference links); a code span's text is kept as written."""
     out, last = [], 0
-    for m in _CODE_SPAN.finditer(line):
+    for m in CODE_SPAN.finditer(line):
         out += [_markup_removed(line[last : m.start()], labels), m.group(2).strip()]
         last = m.end()
     return "".join([*out, _markup_removed(line[last:], labels)])
@@ -145,7 +144,9 @@ def row_cells(sentence: str) -> tuple[tuple[str, ...], str] | None:
 
 def plain_lines(lines: list[str]) -> list[str]:
     """The lines with front matter, thematic breaks, table rules, link definitions and TOC markers blanked, table
-    rows spelled out, inline markup removed; fenced code as written."""
+    rows spelled out (a table without header words as "Label: value"), definition lists as "Term: definition",
+    inline markup removed, a one-line code block joined to the line that introduces it; other fenced code as
+    written."""
     out = list(lines)
     start = front_matter_end(lines)
     out[:start] = [""] * start
@@ -189,16 +190,16 @@ def _commands_into_lead_ins(lines: list[str], out: list[str], code: list[bool]) 
         while code[i] and end + 1 < len(lines) and code[end + 1]:
             end += 1
         body = lines[i + 1 : end]
-        lead = next((k for k in range(i - 1, -1, -1) if out[k].strip()), None)
+        lead = next((k for k in range(i - 1, -1, -1) if out[k].strip()), None) if code[i] else None
         if (
-            code[i]
+            lead is not None
             and end == i + 2
             and body[0].strip()
             and len(body[0].strip()) <= _COMMAND_CHARS
             and text.closes_fence(lines[end], text.FENCE.match(lines[i]).group(1))  # type: ignore[union-attr]
-            and lead is not None
             and not code[lead]
             and out[lead].rstrip().endswith(":")
+            and not ATX_HEADING.match(out[lead])  # "## Install:" stays a heading
         ):
             out[lead] = f"{out[lead].rstrip()} `{body[0].strip()}`."
             out[i : end + 1] = [""] * (end + 1 - i)

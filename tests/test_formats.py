@@ -352,8 +352,16 @@ def test_a_filled_forms_values_are_read() -> None:
         "gpu": {"/T": "gpu", "/FT": "/Btn", "/V": "/Yes"},
         "notes": {"/T": "notes", "/FT": "/Tx", "/V": ""},
         "opt_out": {"/T": "opt_out", "/FT": "/Btn", "/V": "/Off"},
+        "track": {"/T": "track", "/FT": "/Btn", "/V": "/Research"},  # a radio button's choice
+        "topics": {"/T": "topics", "/FT": "/Ch", "/V": ["NLP", "Vision"]},
+        "signed": {"/T": "signed", "/FT": "/Sig", "/V": {"/Type": "/Sig"}},
     }
-    assert form_values(fields) == ["- Team name: Gradient Descenders", "- Gpu: yes"]
+    assert form_values(fields) == [
+        "- Team name: Gradient Descenders",
+        "- Gpu: yes",
+        "- Track: Research",
+        "- Topics: NLP, Vision",
+    ]
     assert reflow(["Team name: Gradient Descenders", "Dataset: Capital Bikeshare"]) == [
         "Team name: Gradient Descenders",
         "Dataset: Capital Bikeshare",

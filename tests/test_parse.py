@@ -149,6 +149,15 @@ def test_markdown_reads_as_text_a_person_sees() -> None:
         # only a one-line block under a lead-in joins it: two lines, or no colon before, stay code
         ("# T\nRun:\n```\na\nb\n```\n", [("T", "Run:\n```\na\nb\n```")]),
         ("# T\nText.\n```\nx\n```\n", [("T", "Text.\n```\nx\n```")]),
+        # a review's cases: a "%%" that no comment closes is text, and hides nothing after it
+        ("# D\nIt is 100%% done.\n## Later\nLater text.\n", [("D", "It is 100%% done."), ("Later", "Later text.")]),
+        # an unclosed fence ends with its quote: the heading after it is a heading
+        ("# D\n> ```\n> code\n\n## Later\nText.\n", [("D", "code"), ("Later", "Text.")]),
+        # a bracketed lead-in is no link definition; "[x]: url" is
+        ("# D\n[Important]: back up first.\n[x]: https://a.b\n", [("D", "[Important]: back up first.")]),
+        # a heading ending in ":" keeps its command below; an unknown :word: and an undefined [^x] stay text
+        ("## Install:\n```\nbrew install x\n```\n", [("Install:", "```\nbrew install x\n```")]),
+        ("# D\nUse :memory: in array[^0-9] at x ^2.\n", [("D", "Use :memory: in array[^0-9] at x ^2.")]),
         # a line with a | over --- is a setext heading, not a table (no matching rule cells); "T" has no text
         ("# T\nOptions: -v | --verbose\n---\nMore.\n", [("Options: -v | --verbose", "More.")]),
     ],
@@ -245,7 +254,7 @@ def test_github_and_docusaurus_pages_read_as_rendered() -> None:
     assert [line for line in install.text.split("\n") if line.strip()] == [
         "macOS: `brew install ledgerly`.",
         "Note:",
-        "Docs at https://ledgerly.dev/docs  at 10:30:00.",
+        "Docs at https://ledgerly.dev/docs at 10:30:00.",
         "Method: GET; Notes: filter: status=posted|draft; Scope: ledgers:read.",
         "Status: Accepted.",
     ]

@@ -155,13 +155,22 @@ def form_values(fields: dict[str, Any]) -> list[str]:
     box is "yes"): pypdf's text never holds them, so a filled application or proposal read as its blank form."""
     lines = []
     for name, field in fields.items():
-        value = field.get("/V")
-        if value in (None, "", "/Off"):
-            continue
-        shown = "yes" if str(value) in ("/Yes", "/On") else " ".join(str(value).split())
-        label = str(field.get("/TU") or name)
-        lines.append(f"- {label[:1].upper()}{label[1:]}: {shown}")  # a list item: quotable as it is
+        shown = _shown(field.get("/V"))
+        if shown:
+            label = str(field.get("/TU") or name)
+            lines.append(f"- {label[:1].upper()}{label[1:]}: {shown}")  # a list item: quotable as it is
     return lines
+
+
+def _shown(value: Any) -> str:
+    """A field's value as a reader sees it: text, a ticked box "yes", a choice's name without its "/", a multiple
+    choice joined; "" for nothing, an unticked box or what is no value (a signature's dictionary)."""
+    if isinstance(value, list):
+        return ", ".join(filter(None, map(_shown, value)))
+    if value is None or isinstance(value, dict) or str(value) == "/Off":
+        return ""
+    text = " ".join(str(value).split())
+    return "yes" if text in ("/Yes", "/On") else text.removeprefix("/")
 
 
 def _with_lines(page: PageText, lines: list[str]) -> PageText:

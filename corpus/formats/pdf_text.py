@@ -16,8 +16,9 @@ from corpus.text import LABEL, normalise, strip_bullet
 _ENDS_SENTENCE = re.compile(r"[.!?:]$")
 # A page number alone on its line, digits already written "#" (furniture_key): "3", "- 3 -", "Page 3 of 4", "3/4".
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?[-–—]?\s*#\s*[-–—]?(?:\s*(?:of|/)\s*#)?$")
-EDGE_LINES = 3  # lines at a page's top and at its bottom where headers, footers and page numbers sit (a slide's
-# footer is often three boxes: date, course, number)
+# Lines at a page's top and at its bottom where headers, footers and page numbers sit (a slide's footer is often
+# three boxes: the date, the course, the slide number).
+EDGE_LINES = 3
 # A footnote marker: a number of 1-2 digits (or *, †, ‡) set this much smaller than the page's body text; it is
 # dropped only when the page's foot holds a note of that number (else it may be an exponent: "10⁶", "m²").
 MARKER_RATIO = 0.8
@@ -63,7 +64,6 @@ def body_size(lines: Sequence[str], sizes: Sequence[float | None]) -> float:
     return chars.most_common(1)[0][0] if chars else 0.0
 
 
-_TOC_ENTRY = re.compile(r"\S.*?(?:\s*\.){4,}\s*\d+\s*$")  # "1.2 Gradient descent ........ 4"
 _TOC_TITLE = re.compile(r"^\s*(?:table of )?contents\s*$", re.IGNORECASE)
 
 
@@ -71,10 +71,21 @@ def contents_lines(page: list[str]) -> set[int]:
     """The indexes of a page's table of contents: its dot-leader entries, and its "Contents" title when they follow
     it. A printed TOC is no text to quote ("5 4.1 Feature scaling ........"), and its title would otherwise head
     every numbered section of the document."""
-    entries = {i for i, line in enumerate(page) if _TOC_ENTRY.fullmatch(line.strip())}
+    entries = {i for i, line in enumerate(page) if _toc_entry(line)}
     if len(entries) < 2:
         return set()
     return entries | {i for i, line in enumerate(page) if _TOC_TITLE.match(line) and i < max(entries)}
+
+
+def _toc_entry(line: str) -> bool:
+    """A contents entry: words, a run of four dots or more (spaced or not), a page number: "1.2 Gradient descent
+    ........ 4". String operations, not a regex: a line of dots alone took seconds to match."""
+    head = line.rstrip()
+    number = head.rstrip("0123456789")
+    if number == head:
+        return False
+    words = number.rstrip(" .")
+    return number[len(words) :].count(".") >= 4 and bool(words.strip())
 
 
 def furniture_key(line: str) -> str:
