@@ -31,6 +31,8 @@ const where = (document, page) => [document, page == null ? "" : `p. ${page}`].f
 const under = (hit) => (Array.isArray(hit.heading_path) && hit.heading_path.length > 1
   ? hit.heading_path.slice(0, -1).join(" › ") : hit.category || "");
 const fmtScore = (score) => (typeof score === "number" ? score.toFixed(2) : "");
+// A count in words: "1 document", "3 documents" (a regular plural).
+const counted = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 
 // ---------------------------------------------------------------- HTTP
 
@@ -267,8 +269,7 @@ async function loadCollections() {
     collection = null;
     return;
   }
-  const count = (n) => `${n} document${n === 1 ? "" : "s"}`;
-  box.replaceChildren(...usable.map((c) => el("option", { value: c.name }, `${c.name} (${count(c.documents)})`)));
+  box.replaceChildren(...usable.map((c) => el("option", { value: c.name }, `${c.name} (${counted(c.documents, "document")})`)));
   const stored = localStorage.getItem(STORE.collection);
   collection = usable.some((c) => c.name === stored) ? stored : data.default;
   box.value = collection;

@@ -1,13 +1,12 @@
 // The Documents tab: the chosen collection's documents; files added (POST /documents, then its job followed
 // until it ends, with each file's result) and a document removed (DELETE /documents/{id}). Uses app.js's
-// helpers (el, request, withRecovery, Status) and its chosen `collection`.
+// helpers (el, counted, request, withRecovery, Status) and its chosen `collection`.
 "use strict";
 
 const DOC_SUFFIXES = [".pdf", ".html", ".htm", ".xhtml", ".md", ".markdown", ".txt", ".text"];
 const JOB_POLL_MS = 1000;
 const docsStatus = new Status($("docs-status"));  // listing the documents
 const jobStatus = new Status($("job-status"));  // adding and removing them
-const counted = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 const inChosen = () => (collection ? `?collection=${encodeURIComponent(collection)}` : "");
 const readable = (name) => DOC_SUFFIXES.some((suffix) => name.toLowerCase().endsWith(suffix));
 
