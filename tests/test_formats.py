@@ -16,7 +16,7 @@ from documents_factory import (
 
 from corpus.errors import InvalidInputError
 from corpus.formats import parse_bytes
-from corpus.formats.pdf import form_values
+from corpus.formats.pdf_forms import form_values
 from corpus.formats.pdf_text import contents_lines, reflow
 from corpus.parse import file_sha256, load_file, read_document
 from corpus.text import list_items, split_sentences
