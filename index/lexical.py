@@ -18,9 +18,23 @@ WORD = regex.compile(rf"{_PART}(?:['-]{_PART})*")
 # A dotted number ("3.1.0", "0.5", "Python 3.10"): tokenize() keeps it whole as well as its parts, so that
 # "version 3.1.0" tells the release notes of 3.1.0 from those of 3.2.0, and "3.1" still meets "3.1.0" in part.
 _DOTTED = regex.compile(r"(?<![\p{N}.])\p{N}+(?:\.\p{N}+)+")
+# A calendar date, as notes, minutes and changelogs write it ("2025-03-14", "14 March", "March 14th", "Mar. 14"):
+# tokenize() adds one token for its month and day ("date-03-14"), so "what did I do on 12 March?" meets the daily
+# note "2025-03-12". The year is left out (questions rarely give it; a written year is a word of its own anyway).
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH = (
+    r"(january|february|march|april|may|june|july|august|september|october|november|december"
+    r"|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
+)
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_DATES = (  # (pattern, group of the month, group of the day)
+    (regex.compile(r"(?<![\p{N}-])\p{N}{4}-(\d{2})-(\d{2})(?![\p{N}-])"), 1, 2),
+    (regex.compile(rf"(?i)(?<!\p{{N}}){_DAY}\s+(?:of\s+)?{_MONTH}(?!\p{{L}})"), 2, 1),
+    (regex.compile(rf"(?i)(?<!\p{{L}}){_MONTH}\s+{_DAY}(?![\p{{N}}:])"), 1, 2),  # not "March 14:30"
+)
 # Written into each index's manifest: an index whose BM25 split words by another rule is rebuilt (its vectors are
 # kept). Indexes from before the rule was named split at any letter outside a-z ("ascii").
-TOKENIZER = "unicode+dotted"
+TOKENIZER = "unicode+dotted+dates"
 # Small on purpose: question words like "why"/"how" are stopwords for BM25 ranking, but domain words that look
 # common ("model", "loss", "layer") carry meaning in this corpus.
 # fmt: off
@@ -51,7 +65,19 @@ def words(text: str) -> list[str]:
 
 def tokenize(text: str) -> list[str]:
     stems = list(_stemmer().stemWords([w for w in words(text.lower()) if w not in STOPWORDS]))
-    return stems + _DOTTED.findall(text)
+    return stems + _DOTTED.findall(text) + dates(text)
+
+
+def dates(text: str) -> list[str]:
+    """A token per calendar date in the text, by month and day: "date-03-14" for "2025-03-14" and "14 March"."""
+    out = []
+    for pattern, month, day in _DATES:
+        for m in pattern.finditer(text):
+            name = m.group(month).lower()
+            number = _MONTHS.index(name[:3]) + 1 if name[:3] in _MONTHS else int(name)
+            if 1 <= number <= 12 and 1 <= int(m.group(day)) <= 31:
+                out.append(f"date-{number:02d}-{int(m.group(day)):02d}")
+    return out
 
 
 def typed_words(text: str) -> list[str]:

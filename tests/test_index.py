@@ -14,6 +14,7 @@ from index import store
 from index.collection import Collection, Notify, quiet
 from index.embed import Embedder
 from index.kinds import EXACT_BELOW, resolve_kind
+from index.lexical import TOKENIZER
 from rag.config import Settings
 from rag.retrieve import Retriever
 
@@ -41,7 +42,7 @@ def test_stale_manifest_is_detected(own_index: Settings, embedder: Embedder) -> 
         ("chunker", "chunk-v0:old", "chunked by chunk-v0:old"),
         ("embed_model", "other/model", "built with embedder 'other/model'"),
         ("faiss_kind", "hnsw", "FAISS index is 'hnsw'"),
-        ("tokenizer", "ascii", "splits words by the 'ascii' rule, not 'unicode+dotted'"),
+        ("tokenizer", "ascii", "splits words by the 'ascii' rule, not 'unicode+dotted+dates'"),
     ]:
         reasons = collection.stale_reasons(dataclasses.replace(manifest, **{name: value}))
         assert len(reasons) == 1 and says in reasons[0], (name, reasons)
@@ -98,7 +99,7 @@ def test_an_index_from_before_unicode_words_is_rebuilt_keeping_its_vectors(
 
     monkeypatch.setattr(embedder, "embed_in_calls", counted)
     index = _collection(own_index, embedder, said.append).open()
-    assert any("'ascii' rule" in s for s in said) and index.manifest.tokenizer == "unicode+dotted", said
+    assert any("'ascii' rule" in s for s in said) and index.manifest.tokenizer == TOKENIZER, said
     assert embedded == []  # every passage and sentence vector kept
     assert [r.name for r in index.manifest.documents] == [r["name"] for r in manifest["documents"]]
     assert index.manifest.counts == manifest["counts"]

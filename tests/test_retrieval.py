@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from corpus.errors import InvalidInputError
-from index.lexical import LexicalIndex
+from index.lexical import LexicalIndex, dates
 from rag.config import Settings
 from rag.fusion import reciprocal_rank_fusion, weighted_fusion
 from rag.retrieve import Retriever
@@ -130,6 +130,24 @@ def test_a_version_number_tells_releases_apart() -> None:
     assert bm25.search("what came in 3.1.0", 3)[0][0] == 1
     assert bm25.search("what came in 3.2.0", 3)[0][0] == 0
     assert bm25.search("what came in 3.1", 3)[0].tolist() != []
+
+
+def test_a_date_meets_the_note_of_that_day_however_it_is_written() -> None:
+    """Daily notes are named "2025-03-12"; people ask about "12 March" or "March 12th". A date adds one token of
+    its month and day, so BM25 finds the note of that day, not the ones of its neighbours."""
+    notes = [
+        "2025-03-10 › Log: a run of 4 km, lunch with Tom.",
+        "2025-03-12 › Log: a run of 5.2 km along the canal.",
+        "Minutes of March 14th, 2025: the launch moves to July.",
+        "Goals for March: finish the shed, read two books.",
+        "March budget: groceries, rent and the car.",
+    ]
+    bm25 = LexicalIndex.build(notes)
+    assert bm25.search("how far did I run on 12 March?", 3)[0][0] == 1
+    assert bm25.search("what did I do on the 10th of March", 3)[0][0] == 0
+    assert bm25.search("who attended the 2025-03-14 meeting?", 3)[0][0] == 2
+    assert dates("March 2025, Dec 32, 2025-13-01, marching 3 times, decade 5, at 10:00 March 14:30") == []
+    assert dates("Mar. 3 and 3 May and Sept 9th") == ["date-05-03", "date-03-03", "date-09-09"]
 
 
 def test_weighted_fusion_by_hand() -> None:
