@@ -107,13 +107,19 @@ FENCE = re.compile(r"^\s*(`{3,}|~{3,})")  # a Markdown code fence, indented too 
 
 
 def list_items(text: str) -> set[str]:
-    """The list items of a text that are one sentence each ("- Worth 8% of the final grade"), as split_sentences()
-    gives them: a slide's or a note's terse facts."""
+    """The list items and field lines of a text that are one sentence each ("- Worth 8% of the final grade",
+    "Attendees: Priya Raman, Hana Sato, me"), as split_sentences() gives them: a slide's or a note's terse facts."""
     items: set[str] = set()
     for line in text.split("\n"):
-        if _BULLET.match(line) and len(pieces := split_sentences(line)) == 1:
+        if (_BULLET.match(line) or is_field(line)) and len(pieces := split_sentences(line)) == 1:
             items.add(pieces[0])
     return items
+
+
+def is_field(line: str) -> bool:
+    """A "Label: value" line whose label is a word or two ("Attendees", "Due date"); a longer one is a run-in
+    sub-heading ("Denoising Score Matching Loss: Equation and Intuition")."""
+    return bool(LABEL.match(line)) and len(line.split(":", 1)[0].split()) <= 2
 
 
 def fenced_sentences(text: str) -> set[str]:

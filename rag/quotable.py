@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from corpus.text import is_field
+
 _FIGURE = re.compile(
     r"\b(?:image|figure|fig\.|diagram|table|illustration|screenshot|chart|graph|plot|picture|video)s?\s+"
     r"(?:below|above)|\b(?:below|above)\s+(?:image|figure|diagram|table|shows|illustrates)|"
@@ -87,11 +89,13 @@ def fragment(sentence: str, words: frozenset[str]) -> bool:
 
 
 def _item(item: str, words: frozenset[str]) -> bool:
-    """A list item that says something on its own line (three words or more, as a fragment may): a slide's
-    bullet "Worth 8% of the final grade", a recipe's "500 g strong white bread flour". Judged item by item, where
+    """A list item or field line that says something on its own line (three words or more, as a fragment may): a
+    slide's bullet "Worth 8% of the final grade", a recipe's "500 g strong white bread flour", a note's "Attendees:
+    Priya Raman, Hana Sato, me". Judged item by item, where
     a fragment is quoted only when its section has no standalone sentence at all."""
     said = item.split()
-    if len(said) < 3 or item.rstrip().endswith((":", "?")) or _titled(said) or _formula(item):
+    value = item.split(":", 1)[1].split() if is_field(item) else said  # a field's label is title case by nature
+    if len(said) < 3 or item.rstrip().endswith((":", "?")) or _titled(value) or _formula(item):
         return False  # a list intro, a sub-heading, a formula
     return fragment(item, words)
 

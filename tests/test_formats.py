@@ -329,6 +329,26 @@ def test_slides_lose_their_three_line_footer_and_their_bullets_stay_items(tmp_pa
     }
 
 
+def test_a_notes_field_lines_are_quotable_and_a_run_in_sub_heading_is_not() -> None:
+    """Minutes write "Attendees: …" on a line of their own, no list marker, no full stop: the answer to "who
+    attended?" (quoted only when nothing else in the section was a sentence). A label of three words or more is
+    a run-in sub-heading, its title-case value no answer (the guide's "Denoising Score Matching Loss: Equation
+    and Intuition")."""
+    text = "The launch moved to July after a long discussion about the partners' conference.\n"
+    text += "Attendees: Priya Raman, Hana Sato, me\nOwner: Priya Raman\nStatus: Accepted\n"
+    text += "Denoising Score Matching Loss: Equation and Intuition"
+    sentences = split_sentences(text)
+    words = [frozenset(t.lower().split()) for t in sentences]
+    flags = quotable("Q3 Launch Review", sentences, words, items=list_items(text))
+    assert dict(zip(sentences, flags, strict=True)) == {
+        "The launch moved to July after a long discussion about the partners' conference.": True,
+        "Attendees: Priya Raman, Hana Sato, me": True,
+        "Owner: Priya Raman": True,  # a field's value is a name: title case, and an answer
+        "Status: Accepted": False,  # two words say too little alone
+        "Denoising Score Matching Loss: Equation and Intuition": False,
+    }
+
+
 def test_a_printed_table_of_contents_is_no_text() -> None:
     """A handout's Contents page was quoted ("5 4.1 Feature scaling ........") and its title headed every numbered
     section ("Contents › 4 Practical advice"): its dot-leader entries and its title are left out, a sentence
