@@ -110,7 +110,8 @@ def test_a_documents_title_goes_with_every_passage(passages: list[Passage]) -> N
     both = chunk_sections([*titled.sections, *parts.sections], lambda s: len(s.split()))
     assert [(p.section_id, p.context) for p in both] == [("a/setup", "Orbit"), ("b/install", ""), ("b/use", "")]
     # a deck's closing slide in the title's font is a top heading of its own; the deck keeps its title
-    deck = "# Lecture 3\nGradient descent.\n## Agenda\nRecap.\n## Adam\nMomentum.\n## Summary\nDone.\n# Questions?\nOffice hours.\n"
+    deck = "# Lecture 3\nGradient descent.\n## Agenda\nRecap.\n## Adam\nMomentum.\n## Summary\nDone.\n"
+    deck += "# Questions?\nOffice hours.\n"
     slides = chunk_sections(parse_text(deck, "lecture03.md").sections, lambda s: len(s.split()))
     assert {p.heading: p.context for p in slides} == {
         "Lecture 3": "",

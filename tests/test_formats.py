@@ -239,6 +239,49 @@ def test_a_saved_page_is_read_without_its_furniture() -> None:
     assert "Use epoxy on teak." in parse_bytes(forum, "thread.html").sections[0].text  # every post, not the first
 
 
+def test_help_centre_wiki_and_notion_exports_lose_their_chrome() -> None:
+    """A support engineer's knowledge base: a static site's top bar ("Docs" became a section of its own), its
+    "Was this page helpful?", edit link, pager and footer; Zendesk's author line; Confluence's "Created by …";
+    Notion's page icon and property rows ("Tags: Admin Support." was quoted as the answer to a question about
+    scopes). The article's text, a table and a callout stay."""
+    static = (
+        '<body><div class="topbar"><a class="brand" href="/">Docs</a></div><div class="content"><h1>Support SLA</h1>'
+        "<p>Severity 1 gets a first response within 1 hour.</p>"
+        '<div class="doc-feedback">Did this page help you? Yes No</div><div class="edit-link">Edit this page</div>'
+        '<div class="pager"><a class="pager__prev">Previous: SSO</a></div></div>'
+        '<div class="site-footer"><p class="copyright">© 2025 Lumio. Careers — we are hiring!</p></div></body>'
+    )
+    zendesk = (
+        '<body><article class="article"><h1>Rate limiting</h1><div class="article-author">Priya Natarajan / '
+        "2025-02-11 / Updated</div><p>The Free plan allows 60 requests a minute.</p></article></body>"
+    )
+    confluence = (
+        '<body><h1 id="title-heading">Release notes</h1><div class="page-metadata">Created by Dana Whitfield, last '
+        'modified on Mar 13, 2025</div><div class="wiki-content"><p>Version 4.1.0 added SCIM.</p></div></body>'
+    )
+    notion = (
+        '<body><article class="page sans"><header><div class="page-header-icon undefined">🔑</div>'
+        '<h1 class="page-title">API authentication</h1><table class="properties"><tr class="property-row '
+        'property-row-multi_select"><th>Tags</th><td>API Support</td></tr></table></header><div class="page-body">'
+        '<p>The API accepts API keys and OAuth 2.0 tokens.</p><figure class="callout">⚠️ Keys never expire.</figure>'
+        "</div></article></body>"
+    )
+    assert [
+        [(s.heading, s.text) for s in parse_bytes(page.encode(), name).sections]
+        for page, name in [
+            (static, "sla.html"),
+            (zendesk, "rate.html"),
+            (confluence, "notes.html"),
+            (notion, "auth.html"),
+        ]
+    ] == [
+        [("Support SLA", "Severity 1 gets a first response within 1 hour.")],
+        [("Rate limiting", "The Free plan allows 60 requests a minute.")],
+        [("Release notes", "Version 4.1.0 added SCIM.")],
+        [("API authentication", "The API accepts API keys and OAuth 2.0 tokens.\n⚠️ Keys never expire.")],
+    ]
+
+
 def test_a_page_is_read_in_the_charset_it_declares() -> None:
     """A page saved as windows-1252 says so in its <meta>; without one, the advice to convert keeps its suffix (as
     .txt it would be read as markup)."""

@@ -15,15 +15,19 @@ from corpus.model import Document
 HEADINGS = ("h1", "h2", "h3", "h4")
 # Page furniture, not content (a <header> only outside the article: inside it holds the title and byline).
 _DROP = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg", "iframe")
-# Furniture by its class, id or role: what blog, wiki and documentation themes put around the text. Comments are
-# other people's words (a reader's wrong timetable), the rest is chrome: sharing, related links, cookie notices,
-# tables of contents, edit links, a wiki's reference list and navigation boxes.
+# Furniture by its class, id or role: what blog, wiki, help-centre and documentation themes and exports put around
+# the text. Comments are other people's words (a reader's wrong timetable), the rest is chrome: sharing, related
+# links, cookie notices, tables of contents, edit links, a wiki's reference list and navigation boxes; a static
+# site's top bar, "Was this page helpful?", pager and footer; Zendesk's author line, Confluence's
+# "Created by … last modified by", Notion's page icon and property rows ("Tags: Admin Support" was quoted as
+# an answer).
 _FURNITURE = re.compile(
     r"(?:^|[-_])(?:"
     r"(?:related|social|newsletter|subscribe|cookie|consent|sidebar|breadcrumb)\w*"
     r"|comments?|commentlist|respond|share|sharing|sharedaddy|toc|navbox|mw-jump-link|sitenotice|catlinks"
     r"|printfooter|ads?|advert|editsection|mw-editsection|headerlink|reflist|references|skip-link|on-this-page"
-    r"|pagination)(?:$|[-_])",
+    r"|pagination|pager|topbar|navbar|footer|feedback|copyright|edit-link|edit-page|return-to-top"
+    r"|author|page-metadata|header-icon|property-row)(?:$|[-_])",
     re.IGNORECASE,
 )
 _FURNITURE_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search"}
