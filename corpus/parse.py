@@ -26,6 +26,8 @@ _NUMBERED = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}[.)])\s+(\S.*)$") 
 # "Air travel. Employees …", "Night trains: a sleeper …"; not after "e.g." or "Dr." (a word of three letters ends it)
 _RUN_IN_END = re.compile(r"(?<=[^\W\d_]{3}[.:])\s+")
 _TITLE_WORDS = 8
+# A heading in capitals: up to 60 characters of upper-case words, digits and a little punctuation, no sentence end
+_CAPS = re.compile(r"(?=.*[A-Z]{2})[A-Z0-9][A-Z0-9 &/()'’,+-]{1,59}")
 _WRAP_WIDTH = 40  # a plain-text line this long without a sentence end is wrapped; a shorter one may be a list item
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 
@@ -166,10 +168,16 @@ def parse_markdown(text: str, name: str, id_prefix: str = "") -> Document:
 def parse_plain(text: str, name: str, id_prefix: str = "") -> Document:
     """One section, or, in a document of numbered paragraphs (a policy's "3. Air travel. Employees must …"), one
     per numbered paragraph, its number and run-in title the heading, so a rule is quoted and cited as part of
-    the rule it belongs to."""
+    the rule it belongs to; or, in a document headed in capitals (a runbook's "BACKGROUND", "RESETTING 2FA"), one
+    per heading."""
     lines = text.split("\n")
     soft = soft_breaks(lines, min_width=_WRAP_WIDTH)
     numbered = _numbered_paragraphs(lines)
+    if not numbered and (caps := _caps_headings(lines)):
+        starts = [at for at, _ in caps] + [len(lines)]
+        headings = [(-1, starts[0], Path(name).stem, "")]  # the title and preamble, when there are any
+        headings += [(at, starts[j + 1], heading, "") for j, (at, heading) in enumerate(caps)]
+        return _document(lines, headings, name, text, [], id_prefix, soft=soft)
     if not numbered:
         return _document(lines, [(-1, len(lines), Path(name).stem, "")], name, text, [], id_prefix, soft=soft)
     starts = [at for at, _ in numbered] + [len(lines)]
@@ -192,6 +200,24 @@ def _numbered_paragraphs(lines: list[str]) -> list[tuple[int, str]]:
     if len(found) < 3 or tops[0] != 1 or any(b - a not in (0, 1) for a, b in pairwise(tops)):
         return []
     return [(i, f"{m.group(1)} {_run_in_title(m.group(2))}") for i, m in found]  # the number as written
+
+
+def _caps_headings(lines: list[str]) -> list[tuple[int, str]]:
+    """(line, heading) of each line in capitals that heads text: short, after a blank line or a rule, text right
+    under it; two or more of them, or a lone shouted line ("NOTE: …" is a label, not a heading) is just text."""
+    found = []
+    for i, line in enumerate(lines):
+        words = line.strip()
+        before = lines[i - 1].strip() if i else ""
+        after = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        if (
+            _CAPS.fullmatch(words)
+            and (not before or set(before) <= set("=-*#~_"))
+            and after
+            and not set(after) <= set("=-*#~_")
+        ):
+            found.append((i, words))
+    return found if len(found) >= 2 else []
 
 
 def _decimal(m: re.Match[str]) -> bool:

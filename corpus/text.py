@@ -41,8 +41,10 @@ def soft_breaks(lines: list[str], min_width: int = 0) -> list[bool]:
     seven" / "years before deletion."): both hold text, the one before ends without a sentence end or colon (a
     closing quote or bracket after it too) and is no list item, heading, table row or quote. `min_width` (plain
     text, where nothing marks a paragraph): the one before is at least that long, and the line goes on mid-sentence
-    (it opens in lower case or with a number, or the one before ends with a comma); lines that open in capitals
-    are a title and its text, or a list without bullets ("Install the agent from the mirror" / "Restart it")."""
+    (it opens in lower case, with a number, a bracket or a quote, or the one before ends with a comma or a word
+    such as "by" that no sentence ends with; after a semicolon, in lower case); lines that open in capitals are
+    otherwise a title and its text, or a list without bullets ("Install the agent from the mirror" / "Restart
+    it")."""
     return [i > 0 and _continues(lines[i - 1], line, min_width) for i, line in enumerate(lines)]
 
 
@@ -50,9 +52,29 @@ def _continues(prev: str, line: str, min_width: int) -> bool:
     prev, line = prev.strip(), line.strip()
     if not prev or not line or _BULLET.match(line) or line.startswith(("#", "|", ">")):
         return False
+    if min_width and prev.endswith(";") and line[0].islower() and len(prev) >= min_width:
+        return True  # plain text: a clause after a semicolon goes on ("… at the next login;" / "backup codes …")
     if prev.rstrip("\"'”’)]").endswith((".", "!", "?", ":", ";")) or LABEL.match(line):
         return False
-    return not min_width or (len(prev) >= min_width and (line[0].islower() or line[0].isdigit() or prev[-1] == ","))
+    if not min_width:
+        return True
+    goes_on = line[0].islower() or line[0] in '0123456789("“' or prev[-1] == "," or _open_word(prev)
+    return len(prev) >= min_width and goes_on
+
+
+# Words no sentence or title ends with: a line that ends with one goes on in the next, even when that one opens
+# in capitals ("… can only be reset by a Tier 2 lead, never by" / "Tier 1.").
+# fmt: off
+_OPEN = frozenset({
+    "a", "an", "the", "of", "to", "by", "for", "with", "in", "on", "at", "from", "into", "onto", "via", "per",
+    "and", "or", "nor", "but", "than", "that", "which", "whose", "is", "are", "was", "were", "be", "been", "has",
+    "have", "had", "will", "would", "can", "could", "should", "must", "its", "their", "our", "your", "his", "her",
+})
+# fmt: on
+
+
+def _open_word(line: str) -> bool:
+    return line.rsplit(None, 1)[-1].lower() in _OPEN
 
 
 def unwrap(lines: list[str], soft: list[bool]) -> list[str]:

@@ -322,6 +322,35 @@ def test_numbered_paragraphs_of_plain_text_are_sections() -> None:
     )
 
 
+def test_a_runbook_headed_in_capitals_has_a_section_per_heading_and_whole_sentences() -> None:
+    """A plain-text runbook: headings in capitals, paragraphs hard-wrapped at 72 columns. Each heading is a
+    section (the whole file was one), and a wrap after "never by", before a quote or a bracket, or after a
+    semicolon is no sentence end ("… reset by a Tier 2 lead, never by" was quoted as a sentence)."""
+    text = (
+        "RUNBOOK: Account lockout\nOwner: Support Tier 2\n=====================\n\nBACKGROUND\n"
+        "After 5 failed password attempts within 10 minutes an account is locked; the customer gets an email\n"
+        '"Your account was locked" with the IP address of the attempts.\n\nRESETTING 2FA\n'
+        "The workspace Owner's 2FA can only be reset by a Tier 2 lead, never by\nTier 1. After a reset the user "
+        "must set up 2FA again at the next login;\nbackup codes from before the reset stop working.\n\n"
+        "NOTE: keep the ticket open.\nContact Security for anything odd\nRestart the agent\n"
+    )
+    doc = parse_text(text, "runbook.txt")
+    assert [s.heading for s in doc.sections] == ["runbook", "BACKGROUND", "RESETTING 2FA"]
+    assert doc.sections[1].text == (
+        "After 5 failed password attempts within 10 minutes an account is locked; the customer gets an email "
+        '"Your account was locked" with the IP address of the attempts.'
+    )
+    assert split_sentences(doc.sections[2].text)[:3] == [
+        "The workspace Owner's 2FA can only be reset by a Tier 2 lead, never by Tier 1.",
+        "After a reset the user must set up 2FA again at the next login; backup codes from before the reset stop "
+        "working.",
+        "NOTE: keep the ticket open.",
+    ]
+    # short lines in capitals stay lines: a title and its text, a list without bullets
+    assert doc.sections[2].text.endswith("\nContact Security for anything odd\nRestart the agent")
+    assert [s.heading for s in parse_text("ONE SHOUTED LINE\nText under it.\n", "a.txt").sections] == ["a"]
+
+
 def test_a_full_stop_after_an_abbreviation_ends_no_sentence() -> None:
     """The guide's "Local Minimum vs. Global Minimum" was two "sentences", a manual's "Rev. C" board too; a real
     sentence end after a capital ("X and Y. It has …"), "etc." and "No." before a word still cut."""
