@@ -35,8 +35,9 @@ _DATES = (  # (pattern, group of the month, group of the day)
 # Written into each index's manifest: an index whose BM25 split words by another rule is rebuilt (its vectors are
 # kept). Indexes from before the rule was named split at any letter outside a-z ("ascii").
 TOKENIZER = "unicode+dotted+dates"
-# Small on purpose: question words like "why"/"how" are stopwords for BM25 ranking, but domain words that look
-# common ("model", "loss", "layer") carry meaning in this corpus.
+# Small on purpose: question words like "why"/"how" (and "should", "much": a refusal said the documents "never
+# mention: much") are stopwords for BM25 ranking, but domain words that look common ("model", "loss", "layer")
+# carry meaning in this corpus.
 # fmt: off
 STOPWORDS = frozenset(
     {
@@ -45,7 +46,7 @@ STOPWORDS = frozenset(
         "me", "my", "of", "on", "or", "our", "so", "than", "that", "the", "their", "them", "then", "there",
         "these", "they", "this", "those", "to", "was", "we", "were", "what", "when", "where", "which", "who",
         "whom", "why", "will", "with", "would", "you", "your", "yours", "about", "please", "explain", "describe",
-        "tell", "between",
+        "tell", "between", "should", "shall", "must", "might", "much", "many",
     }
 )
 # fmt: on
