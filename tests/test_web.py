@@ -197,6 +197,8 @@ def test_answer_anyway_asks_again_without_refusing(page: Page) -> None:
     again = final(page.locator(".turn").nth(1).locator(".answer"))
     expect(again).to_have_class("answer")  # answered: quoted sentences with their sources
     expect(again.locator(".sources li").first).to_be_visible()
+    # ... and marked as forced, not shown as a confident answer
+    expect(again.locator(".why")).to_contain_text("Answered anyway The documents may not cover this:")
     assert sent[-1]["question"] == "What is the capital of France?" and sent[-1]["refuse_below"] == 0
     # A refused turn sets no topic for the next question: its history holds the answered turn alone, once.
     ask(page, "What is focal loss?")
@@ -423,6 +425,9 @@ def test_documents_are_added_listed_and_removed_on_the_page(
     tides.write_text("# Tide tables\n\n## Spring tides\n\nThe spring tide reaches 4.2 metres at the north quay.\n")
     photo = tmp_path / "photo.png"
     photo.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    # over the 255 bytes a file system allows a name (so made in memory): the server refuses a request holding it
+    long_name = {"name": "n" * 253 + ".md", "mimeType": "text/markdown", "buffer": b"# Long\n\nA long name.\n"}
+    files = [{"name": p.name, "mimeType": "", "buffer": p.read_bytes()} for p in (tides, photo)] + [long_name]
     context = browser.new_context(base_url=two_collections, viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
@@ -431,10 +436,13 @@ def test_documents_are_added_listed_and_removed_on_the_page(
     page.locator("#tab-docs").click()
     expect(page.locator("#docs-title")).to_have_text("1 document in “notes”")
     expect(page.locator(".doc-name")).to_have_text(["harbour.md"])
-    page.set_input_files("#files", [str(tides), str(photo)])
-    expect(page.locator("#job-status .status-text")).to_have_text("Done: 1 added.")
+    page.set_input_files("#files", [str(photo)])  # nothing to send: said so
+    expect(page.locator("#job-status .status-text")).to_have_text("Nothing added: 1 skipped.")
+    page.set_input_files("#files", files)
+    expect(page.locator("#job-status .status-text")).to_have_text("Done: 2 skipped, 1 added.")  # every file counted
     expect(page.locator(".job-file.added")).to_have_text("added tides.md (1 section)")
-    expect(page.locator(".job-file.skipped")).to_contain_text("skipped photo.png: askdoc reads PDF")
+    expect(page.locator(".job-file.skipped").first).to_contain_text("skipped photo.png: askdoc reads PDF")
+    expect(page.locator(".job-file.skipped").nth(1)).to_contain_text("its name is over 255 bytes")
     expect(page.locator("#docs-title")).to_have_text("2 documents in “notes”")
     expect(page.locator("#collection option[value=notes]")).to_have_text("notes (2 documents)")
     shot(page, "documents")
@@ -445,4 +453,7 @@ def test_documents_are_added_listed_and_removed_on_the_page(
     page.get_by_role("button", name="Remove tides.md").click()
     expect(page.locator("#job-status .status-text")).to_have_text("Removed tides.md; 1 document left.")
     expect(page.locator(".doc-name")).to_have_text(["harbour.md"])
+    page.locator("#collection").select_option("default")  # the bundled guide cannot be removed: no button says so
+    expect(page.locator(".doc-name")).to_have_text(["interview_questions.txt"])
+    expect(page.get_by_role("button", name="Remove interview_questions.txt")).to_have_count(0)
     context.close()

@@ -423,7 +423,19 @@ function answeredParts(answer) {
       el("span", { class: "meta" }, el("span", { class: "category" }, under(c)),
         el("span", { class: "where" }, where(c.document, c.page)),
         el("span", { class: "score", title: "retrieval score" }, fmtScore(c.score)))));
-  return [text, el("div", { class: "sources" }, el("h3", {}, "Sources"), el("ol", {}, ...items))];
+  const forced = answeredAnyway(answer)
+    ? el("p", { class: "why" }, el("span", { class: "badge" }, "Answered anyway"),
+      ` The documents may not cover this: ${Math.round(answer.refusal.covered * 100)} % sure they do.`)
+    : null;
+  return [forced, text, el("div", { class: "sources" }, el("h3", {}, "Sources"), el("ol", {}, ...items))]
+    .filter(Boolean);
+}
+
+// An answer given with refusal switched off ("Answer anyway") that the refusal model would have refused at the
+// default threshold (0.5): shown as such, not as a confident answer.
+function answeredAnyway(answer) {
+  const r = answer.refusal || {};
+  return r.refuse_below === 0 && r.covered !== undefined && r.covered < 0.5;
 }
 
 function refusedParts(answer) {

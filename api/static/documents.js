@@ -8,7 +8,14 @@ const JOB_POLL_MS = 1000;
 const docsStatus = new Status($("docs-status"));  // listing the documents
 const jobStatus = new Status($("job-status"));  // adding and removing them
 const inChosen = () => (collection ? `?collection=${encodeURIComponent(collection)}` : "");
+const MAX_NAME_BYTES = 255;  // as the server: a longer name is refused, and with it the whole request
 const readable = (name) => DOC_SUFFIXES.some((suffix) => name.toLowerCase().endsWith(suffix));
+// Why a chosen file is not sent ("" when it is): each file judged alone, so one bad name leaves the rest added.
+function unsendable(name) {
+  if (!readable(name)) return "askdoc reads PDF, HTML, Markdown and text files";
+  if (new TextEncoder().encode(name).length > MAX_NAME_BYTES) return `its name is over ${MAX_NAME_BYTES} bytes`;
+  return name.startsWith(".") ? "a hidden file (its name starts with a dot)" : "";
+}
 
 async function loadDocuments() {
   let data;
@@ -30,17 +37,21 @@ function documentItem(doc) {
   return el("li", { class: "doc" },
     el("span", { class: "doc-name" }, doc.name),
     el("span", { class: "meta" }, counted(doc.sections, "section"), gone),
-    el("button", { type: "button", class: "ghost", "aria-label": `Remove ${doc.name}`,
+    // The bundled guide cannot be removed (the server says so): no button that leads to that dead end.
+    doc.default ? null : el("button", { type: "button", class: "ghost", "aria-label": `Remove ${doc.name}`,
       onclick: () => removeDocument(doc) }, "Remove"));
 }
 
 async function addFiles(files) {
   const chosen = [...files];
-  const usable = chosen.filter((file) => readable(file.name));
-  const refused = chosen.filter((file) => !readable(file.name))
-    .map((file) => ({ path: file.name, status: "skipped", reason: "askdoc reads PDF, HTML, Markdown and text files" }));
+  const usable = chosen.filter((file) => !unsendable(file.name));
+  const refused = chosen.filter((file) => unsendable(file.name))
+    .map((file) => ({ path: file.name, status: "skipped", reason: unsendable(file.name) }));
   showFiles(refused);
-  if (!usable.length) return;
+  if (!usable.length) {
+    jobStatus.show(`Nothing added: ${summarised(refused)}.`, "error");
+    return;
+  }
   const form = new FormData();
   for (const file of usable) form.append("files", file, file.name);
   jobStatus.show(`Uploading ${counted(usable.length, "file")}…`);
@@ -51,16 +62,22 @@ async function addFiles(files) {
       await new Promise((resolve) => setTimeout(resolve, JOB_POLL_MS));
       job = await (await withRecovery(() => request("GET", `/documents/jobs/${job.id}`), jobStatus)).json();
     }
-    showFiles([...refused, ...job.files]);
-    const summary = Object.entries(job.summary).filter(([, n]) => n).map(([status, n]) => `${n} ${status}`);
-    jobStatus.show(job.error ? `Failed: ${job.error}` : `Done: ${summary.join(", ")}.`,
-      job.error ? "error" : "info");
+    const all = [...refused, ...job.files];
+    showFiles(all);
+    jobStatus.show(job.error ? `Failed: ${job.error}` : `Done: ${summarised(all)}.`, job.error ? "error" : "info");
   } catch (err) {
     jobStatus.show(`Not added: ${err.message}`, "error");
   }
   sections.clear();  // a replaced document's sections are read again
   await loadDocuments();
   await loadCollections();  // a new collection, new counts
+}
+
+// "2 added, 1 skipped": the files the page kept back counted with those the server read.
+function summarised(results) {
+  const counts = new Map();
+  for (const r of results) counts.set(r.status, (counts.get(r.status) || 0) + 1);
+  return [...counts].map(([status, n]) => `${n} ${status}`).join(", ");
 }
 
 // Each file's result: "added notes.md (3 sections)", "skipped photo.png: a PNG image, not a document".
