@@ -26,8 +26,6 @@ _NUMBERED = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}[.)])\s+(\S.*)$") 
 # "Air travel. Employees …", "Night trains: a sleeper …"; not after "e.g." or "Dr." (a word of three letters ends it)
 _RUN_IN_END = re.compile(r"(?<=[^\W\d_]{3}[.:])\s+")
 _TITLE_WORDS = 8
-# A heading in capitals: up to 60 characters of upper-case words, digits and a little punctuation, no sentence end
-_CAPS = re.compile(r"(?=.*[A-Z]{2})[A-Z0-9][A-Z0-9 &/()'’,+-]{1,59}")
 _WRAP_WIDTH = 40  # a plain-text line this long without a sentence end is wrapped; a shorter one may be a list item
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 
@@ -173,18 +171,15 @@ def parse_plain(text: str, name: str, id_prefix: str = "") -> Document:
     lines = text.split("\n")
     soft = soft_breaks(lines, min_width=_WRAP_WIDTH)
     numbered = _numbered_paragraphs(lines)
-    if not numbered and (caps := _caps_headings(lines)):
-        starts = [at for at, _ in caps] + [len(lines)]
-        headings = [(-1, starts[0], Path(name).stem, "")]  # the title and preamble, when there are any
-        headings += [(at, starts[j + 1], heading, "") for j, (at, heading) in enumerate(caps)]
-        return _document(lines, headings, name, text, [], id_prefix, soft=soft)
-    if not numbered:
+    found = numbered or _caps_headings(lines)
+    if not found:
         return _document(lines, [(-1, len(lines), Path(name).stem, "")], name, text, [], id_prefix, soft=soft)
-    starts = [at for at, _ in numbered] + [len(lines)]
-    headings = [(at, starts[j + 1], heading, "") for j, (at, heading) in enumerate(numbered)]
-    if _first_nonblank(lines, 0, starts[0]) is not None:  # a title and preamble before paragraph 1
+    starts = [at for at, _ in found] + [len(lines)]
+    headings = [(at, starts[j + 1], heading, "") for j, (at, heading) in enumerate(found)]
+    if _first_nonblank(lines, 0, starts[0]) is not None:  # a title and preamble before the first one
         headings.insert(0, (-1, starts[0], Path(name).stem, ""))
-    return _document(lines, headings, name, text, [], id_prefix, run_in=True, soft=soft)
+    # A numbered paragraph's number and run-in title are its first line; a heading in capitals is a line apart.
+    return _document(lines, headings, name, text, [], id_prefix, run_in=bool(numbered), soft=soft)
 
 
 def _numbered_paragraphs(lines: list[str]) -> list[tuple[int, str]]:
@@ -203,21 +198,33 @@ def _numbered_paragraphs(lines: list[str]) -> list[tuple[int, str]]:
 
 
 def _caps_headings(lines: list[str]) -> list[tuple[int, str]]:
-    """(line, heading) of each line in capitals that heads text: short, after a blank line or a rule, text right
-    under it; two or more of them, or a lone shouted line ("NOTE: …" is a label, not a heading) is just text."""
+    """(line, heading) of each line in capitals that heads text: after a blank line or a rule, a line of text
+    right under it that does not carry on its sentence; two or more of them (one shouted line is just text)."""
     found = []
     for i, line in enumerate(lines):
-        words = line.strip()
         before = lines[i - 1].strip() if i else ""
         after = lines[i + 1].strip() if i + 1 < len(lines) else ""
-        if (
-            _CAPS.fullmatch(words)
-            and (not before or set(before) <= set("=-*#~_"))
-            and after
-            and not set(after) <= set("=-*#~_")
-        ):
-            found.append((i, words))
+        if _shouted(line) and (not before or _rule(before)) and after and not _rule(after) and not after[0].islower():
+            found.append((i, line.strip()))
     return found if len(found) >= 2 else []
+
+
+def _shouted(line: str) -> bool:
+    """A short line in capitals, in any script ("RESETTING 2FA", "ÜBERSICHT"), no sentence end, not table
+    columns ("ITEM        PRICE")."""
+    text = line.strip()
+    letters = [c for c in text if c.isalpha()]
+    return (
+        len(letters) >= 2
+        and len(text) <= 60
+        and text.upper() == text
+        and not text.endswith((".", "!", "?"))
+        and "  " not in text
+    )
+
+
+def _rule(line: str) -> bool:
+    return set(line) <= set("=-*#~_")
 
 
 def _decimal(m: re.Match[str]) -> bool:

@@ -74,7 +74,7 @@ _OPEN = frozenset({
 
 
 def _open_word(line: str) -> bool:
-    return line.rsplit(None, 1)[-1].lower() in _OPEN
+    return line.rsplit(None, 1)[-1] in _OPEN  # as written: "Portland, OR" and "Plan A" end a line
 
 
 def unwrap(lines: list[str], soft: list[bool]) -> list[str]:
@@ -140,8 +140,18 @@ def list_items(text: str) -> set[str]:
 
 def is_field(line: str) -> bool:
     """A "Label: value" line whose label is a word or two ("Attendees", "Due date"); a longer one is a run-in
-    sub-heading ("Denoising Score Matching Loss: Equation and Intuition")."""
-    return bool(LABEL.match(line)) and len(line.split(":", 1)[0].split()) <= 2
+    sub-heading ("Denoising Score Matching Loss: Equation and Intuition"), and an export's page properties
+    ("Tags: Admin, Support", "Last edited: …") are about the page, not its subject."""
+    label = line.split(":", 1)[0]
+    return bool(LABEL.match(line)) and len(label.split()) <= 2 and label.lower() not in _PAGE_PROPERTIES
+
+
+# fmt: off
+_PAGE_PROPERTIES = frozenset({
+    "tags", "tag", "aliases", "type", "category", "categories", "created", "updated", "modified", "last edited",
+    "last modified", "last updated", "created by", "edited by",
+})
+# fmt: on
 
 
 def fenced_sentences(text: str) -> set[str]:

@@ -22,6 +22,8 @@ from index.embed import Embedder
 from index.ingest import expand_paths
 from rag.collection import open_collection
 from rag.config import Settings
+from rag.pipeline import AskDoc
+from rag.retrieve import Retriever
 
 COLLECTIONS_DIR = Path(__file__).resolve().parent / "data" / "collections"
 
@@ -47,9 +49,9 @@ def index_folder(settings: Settings) -> Path:
     return settings.index_dir.parent / f"{settings.index_dir.name}.eval-collections"
 
 
-def indexed(settings: Settings, bundle: BundledCollection, embedder: Embedder) -> Settings:
-    """Settings that search `bundle`, its documents indexed first (a few seconds; a file unchanged since the last
-    time is not read again)."""
+def engine(settings: Settings, bundle: BundledCollection, embedder: Embedder) -> AskDoc:
+    """An engine over `bundle`, its documents indexed first (a few seconds; a file unchanged since the last time
+    is not read again), sharing the loaded `embedder`."""
     own = settings.replace(index_dir=index_folder(settings), collection=bundle.name)
     open_collection(own, embedder, progress=False).add(expand_paths([bundle.documents]))
-    return own
+    return AskDoc(own, Retriever(own, embedder=embedder, progress=False))

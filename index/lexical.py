@@ -20,7 +20,8 @@ WORD = regex.compile(rf"{_PART}(?:['-]{_PART})*")
 _DOTTED = regex.compile(r"(?<![\p{N}.])\p{N}+(?:\.\p{N}+)+")
 # A calendar date, as notes, minutes and changelogs write it ("2025-03-14", "14 March", "March 14th", "Mar. 14"):
 # tokenize() adds one token for its month and day ("date-03-14"), so "what did I do on 12 March?" meets the daily
-# note "2025-03-12". The year is left out (questions rarely give it; a written year is a word of its own anyway).
+# note "2025-03-12". The year is left out: questions rarely give it. "may" is the month only as "May" ("users over
+# 18 may apply"), and no number runs into another ("IPv4 may", "Python 3.8 may", "Mar2025").
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH = (
     r"(january|february|march|april|may|june|july|august|september|october|november|december"
@@ -29,12 +30,12 @@ _MONTH = (
 _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _DATES = (  # (pattern, group of the month, group of the day)
     (regex.compile(r"(?<![\p{N}-])\p{N}{4}-(\d{2})-(\d{2})(?![\p{N}-])"), 1, 2),
-    (regex.compile(rf"(?i)(?<!\p{{N}}){_DAY}\s+(?:of\s+)?{_MONTH}(?!\p{{L}})"), 2, 1),
-    (regex.compile(rf"(?i)(?<!\p{{L}}){_MONTH}\s+{_DAY}(?![\p{{N}}:])"), 1, 2),  # not "March 14:30"
+    (regex.compile(rf"(?i)(?<![\p{{L}}\p{{N}}.]){_DAY}\s+(?:of\s+)?{_MONTH}(?![\p{{L}}\p{{N}}])"), 2, 1),
+    (regex.compile(rf"(?i)(?<![\p{{L}}\p{{N}}.]){_MONTH}\s+{_DAY}(?![\p{{N}}:]|\.\p{{N}})"), 1, 2),  # not "March 14:30"
 )
 # Written into each index's manifest: an index whose BM25 split words by another rule is rebuilt (its vectors are
 # kept). Indexes from before the rule was named split at any letter outside a-z ("ascii").
-TOKENIZER = "unicode+dotted+dates"
+TOKENIZER = "unicode+dotted+dates+stop"
 # Small on purpose: question words like "why"/"how" (and "should", "much": a refusal said the documents "never
 # mention: much") are stopwords for BM25 ranking, but domain words that look common ("model", "loss", "layer")
 # carry meaning in this corpus.
@@ -74,6 +75,8 @@ def dates(text: str) -> list[str]:
     out = []
     for pattern, month, day in _DATES:
         for m in pattern.finditer(text):
+            if m.group(month).startswith(("may", "MAY")):
+                continue  # the verb, not the month (which is written "May")
             name = m.group(month).lower()
             number = _MONTHS.index(name[:3]) + 1 if name[:3] in _MONTHS else int(name)
             if 1 <= number <= 12 and 1 <= int(m.group(day)) <= 31:

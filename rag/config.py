@@ -85,8 +85,9 @@ class Settings:
     # processes share the CPU. On an idle machine all cores are ~1.7x faster (bench/llm_backends.py llama.cpp:2).
     llm_threads: int = 0
     llm_n_ctx: int = 2048  # llama.cpp context window (prompt + answer tokens)
-    # Refuse when the refusal model (rag/refusal.py, fitted on the dev set's tune split by eval/calibrate.py)
-    # gives the collection less than this probability of answering. 0.5 is the operating point chosen there.
+    # Refuse when the refusal model (rag/refusal.py, fitted by eval/calibrate.py on the tune splits of the dev set
+    # and of the bundled users' collections) gives the collection less than this probability of answering. 0.5 is
+    # the operating point chosen there.
     refuse_below: float = 0.5
     # "extractive": the answer quotes the best evidence sentences; "generate": the LLM writes from them and only
     # sentences the verifier supports are shown. Extractive won every answer and faithfulness measure on the tune

@@ -1,6 +1,7 @@
 """Whether the collection answers a question: a small additive model over signals that each say "covered" in
-their own way, fitted on the dev set's tune split (`python -m eval.calibrate`; one monotone step function per
-signal lives in refusal.json beside this file, so every signal's part in a verdict can be read and explained).
+their own way, fitted on the tune splits of the dev set and of the bundled users' collections (`python -m
+eval.calibrate`; one monotone step function per signal lives in refusal.json beside this file, so every signal's
+part in a verdict can be read and explained).
 
 Signals: the best evidence sentence's match (embedding + question words), its embedding similarity alone, the
 share of the question's content words found in the best section and anywhere in the collection, whether dense and

@@ -280,6 +280,15 @@ def test_help_centre_wiki_and_notion_exports_lose_their_chrome() -> None:
         [("Release notes", "Version 4.1.0 added SCIM.")],
         [("API authentication", "The API accepts API keys and OAuth 2.0 tokens.\n⚠️ Keys never expire.")],
     ]
+    # ... but an id names its text, and a class only ending in a chrome word counts: real content stays
+    guide = (
+        '<body><article><section id="author-guidelines"><h2 id="customizing-the-footer">Customizing the footer</h2>'
+        '<p>Set footer.text in the config.</p><div class="author-note">Keep the footer short.</div></section>'
+        "</article></body>"
+    )
+    assert [(s.heading, s.text) for s in parse_bytes(guide.encode(), "guide.html").sections] == [
+        ("Customizing the footer", "Set footer.text in the config.\nKeep the footer short.")
+    ]
 
 
 def test_a_page_is_read_in_the_charset_it_declares() -> None:
@@ -374,11 +383,12 @@ def test_slides_lose_their_three_line_footer_and_their_bullets_stay_items(tmp_pa
 
 def test_a_notes_field_lines_are_quotable_and_a_run_in_sub_heading_is_not() -> None:
     """Minutes write "Attendees: …" on a line of their own, no list marker, no full stop: the answer to "who
-    attended?" (quoted only when nothing else in the section was a sentence). A label of three words or more is
+    attended?" (it was quoted only when nothing else in the section was a sentence). A label of three words or more is
     a run-in sub-heading, its title-case value no answer (the guide's "Denoising Score Matching Loss: Equation
     and Intuition")."""
     text = "The launch moved to July after a long discussion about the partners' conference.\n"
     text += "Attendees: Priya Raman, Hana Sato, me\nOwner: Priya Raman\nStatus: Accepted\n"
+    text += "Tags: Admin, Support, Billing\n"
     text += "Denoising Score Matching Loss: Equation and Intuition"
     sentences = split_sentences(text)
     words = [frozenset(t.lower().split()) for t in sentences]
@@ -388,6 +398,7 @@ def test_a_notes_field_lines_are_quotable_and_a_run_in_sub_heading_is_not() -> N
         "Attendees: Priya Raman, Hana Sato, me": True,
         "Owner: Priya Raman": True,  # a field's value is a name: title case, and an answer
         "Status: Accepted": False,  # two words say too little alone
+        "Tags: Admin, Support, Billing": False,  # about the page, not its subject
         "Denoising Score Matching Loss: Equation and Intuition": False,
     }
 

@@ -42,7 +42,7 @@ def test_stale_manifest_is_detected(own_index: Settings, embedder: Embedder) -> 
         ("chunker", "chunk-v0:old", "chunked by chunk-v0:old"),
         ("embed_model", "other/model", "built with embedder 'other/model'"),
         ("faiss_kind", "hnsw", "FAISS index is 'hnsw'"),
-        ("tokenizer", "ascii", "splits words by the 'ascii' rule, not 'unicode+dotted+dates'"),
+        ("tokenizer", "ascii", "splits words by the 'ascii' rule, not 'unicode+dotted+dates+stop'"),
     ]:
         reasons = collection.stale_reasons(dataclasses.replace(manifest, **{name: value}))
         assert len(reasons) == 1 and says in reasons[0], (name, reasons)

@@ -5,23 +5,20 @@ from __future__ import annotations
 
 import pytest
 
-from eval.collections import bundled, index_folder, indexed
+from eval.collections import bundled, engine, index_folder
 from eval.dataset import load_questions, validate
 from index.embed import Embedder
 from rag.config import Settings
 from rag.pipeline import AskDoc
-from rag.retrieve import Retriever
 
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory: pytest.TempPathFactory, settings: Settings, embedder: Embedder) -> dict[str, AskDoc]:
     """Each bundled collection indexed once for this module (a few seconds each), with an engine over it."""
     base = settings.replace(index_dir=tmp_path_factory.mktemp("users") / "idx")
-    out = {}
-    for bundle in bundled():
-        own = indexed(base, bundle, embedder)
-        assert own.index_dir == index_folder(base) and not base.index_dir.exists()  # never the user's own folder
-        out[bundle.name] = AskDoc(own, Retriever(own, embedder=embedder, progress=False))
+    out = {bundle.name: engine(base, bundle, embedder) for bundle in bundled()}
+    for answerer in out.values():  # beside the user's folder of indexes, never in it
+        assert answerer.settings.index_dir == index_folder(base) and not base.index_dir.exists()
     return out
 
 

@@ -44,6 +44,7 @@ function documentItem(doc) {
 
 async function addFiles(files) {
   const chosen = [...files];
+  if (!chosen.length) return;  // text or a link dropped: no file to add
   const usable = chosen.filter((file) => !unsendable(file.name));
   const refused = chosen.filter((file) => unsendable(file.name))
     .map((file) => ({ path: file.name, status: "skipped", reason: unsendable(file.name) }));
@@ -90,11 +91,15 @@ function showFiles(results) {
 }
 
 async function removeDocument(doc) {
-  if (!window.confirm(`Remove ${doc.name}? Questions are no longer answered from it.`)) return;
+  const last = $("docs").children.length === 1;  // a named collection goes with its last document
+  const gone = last && collection ? ` The collection “${collection}” goes with it.` : "";
+  if (!window.confirm(`Remove ${doc.name}? Questions are no longer answered from it.${gone}`)) return;
   try {
     const path = `/documents/${encodeURIComponent(doc.id)}${inChosen()}`;
     const data = await (await withRecovery(() => request("DELETE", path), jobStatus)).json();
-    jobStatus.show(`Removed ${doc.name}; ${counted(data.documents, "document")} left.`);
+    jobStatus.show(data.documents
+      ? `Removed ${doc.name}; ${counted(data.documents, "document")} left.`
+      : `Removed ${doc.name}, the last document of “${data.collection}”: the collection is gone.`);
   } catch (err) {
     jobStatus.show(`${doc.name} was not removed: ${err.message}`, "error");
     return;

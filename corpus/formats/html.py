@@ -15,19 +15,25 @@ from corpus.model import Document
 HEADINGS = ("h1", "h2", "h3", "h4")
 # Page furniture, not content (a <header> only outside the article: inside it holds the title and byline).
 _DROP = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg", "iframe")
-# Furniture by its class, id or role: what blog, wiki, help-centre and documentation themes and exports put around
-# the text. Comments are other people's words (a reader's wrong timetable), the rest is chrome: sharing, related
-# links, cookie notices, tables of contents, edit links, a wiki's reference list and navigation boxes; a static
-# site's top bar, "Was this page helpful?", pager and footer; Zendesk's author line, Confluence's
-# "Created by … last modified by", Notion's page icon and property rows ("Tags: Admin Support" was quoted as
-# an answer).
+# Furniture by its class, id or role: what blog, wiki and documentation themes put around the text. Comments are
+# other people's words (a reader's wrong timetable), the rest is chrome: sharing, related links, cookie notices,
+# tables of contents, edit links, a wiki's reference list and navigation boxes.
 _FURNITURE = re.compile(
     r"(?:^|[-_])(?:"
     r"(?:related|social|newsletter|subscribe|cookie|consent|sidebar|breadcrumb)\w*"
     r"|comments?|commentlist|respond|share|sharing|sharedaddy|toc|navbox|mw-jump-link|sitenotice|catlinks"
     r"|printfooter|ads?|advert|editsection|mw-editsection|headerlink|reflist|references|skip-link|on-this-page"
-    r"|pagination|pager|topbar|navbar|footer|feedback|copyright|edit-link|edit-page|return-to-top"
-    r"|author|page-metadata|header-icon|property-row)(?:$|[-_])",
+    r"|pagination)(?:$|[-_])",
+    re.IGNORECASE,
+)
+# Chrome of help-centre, wiki and static-site exports, by a class that ends in one of these (never an id, nor on a
+# heading or a <section>, whose ids name their text: "customizing-the-footer", "author-guidelines"): a static
+# site's top bar, "Was this page helpful?", edit link, pager, footer and copyright; Zendesk's author line,
+# Confluence's "Created by … last modified by", Notion's page icon and property rows ("Tags: Admin Support" was
+# quoted as an answer).
+_CHROME = re.compile(
+    r"(?:^|[-_])(?:topbar|navbar|pager|footer|feedback|copyright|edit-link|edit-page|return-to-top|author"
+    r"|page-metadata|header-icon|property-row)$",
     re.IGNORECASE,
 )
 _FURNITURE_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search"}
@@ -82,8 +88,10 @@ def _drop_furniture(soup: Any, forms: bool) -> None:
     for tag in soup.find_all(True):
         if tag.decomposed or tag.name in _KEEP:
             continue
-        names = [*(tag.get("class") or []), tag.get("id") or ""]
-        if tag.get("role") in _FURNITURE_ROLES or any(_FURNITURE.search(n) for n in names if n):
+        classes = tag.get("class") or []
+        names = [*classes, tag.get("id") or ""]
+        chrome = tag.name not in (*HEADINGS, "h5", "h6", "section") and any(_CHROME.search(c) for c in classes)
+        if tag.get("role") in _FURNITURE_ROLES or any(_FURNITURE.search(n) for n in names if n) or chrome:
             tag.decompose()
     for tag in soup.find_all("sup"):
         if _NOTE_MARK.fullmatch(tag.get_text().strip()):
