@@ -46,9 +46,9 @@ def titled_documents(sections: list[Section]) -> set[str]:
     which the passages then carry, or a question naming the product finds only the introduction under it. A
     closing slide in the title's font ("Questions?") is a top heading of its own: one section (or one in ten)
     outside the title leaves it the title, or no slide of the deck would carry "Lecture 3" ("What is on the agenda
-    for Lecture 3?" found the closing slide of Lecture 5). The guide's top headings
-    are its parts, one for many sections each: carried, they cost its tune split 1 question of hit@1 and relevant
-    citation 0.935 -> 0.924, so they are left out."""
+    for Lecture 3?" found the closing slide of Lecture 5). The guide's top headings are its parts, one for many
+    sections each: carried, they cost its tune split 1 question of hit@1 and relevant citation 0.935 -> 0.924, so
+    they are left out."""
     tops: dict[str, Counter[str]] = {}  # by document (its id prefix: two README.md files are two documents)
     for s in sections:
         tops.setdefault(doc_prefix(s.id), Counter())[s.heading_path[0] if s.heading_path else ""] += 1
