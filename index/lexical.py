@@ -22,11 +22,13 @@ _DOTTED = regex.compile(r"(?<![\p{N}.])\p{N}+(?:\.\p{N}+)+")
 # tokenize() adds one token for its month and day ("date-03-14"), so "what did I do on 12 March?" meets the daily
 # note "2025-03-12". The year is left out: questions rarely give it. "may" is the month only as "May" ("users over
 # 18 may apply"), and no number runs into another ("IPv4 may", "Python 3.8 may", "Mar2025").
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_MONTH = (
-    r"(january|february|march|april|may|june|july|august|september|october|november|december"
-    r"|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
-)
+_MONTH_NAMES = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
+_MONTHS = tuple(name[:3] for name in _MONTH_NAMES)  # a month's number is its place here, plus one
+# full names, then "sept" and the three-letter forms (longest first, so "sept" is not read as "sep" + "t")
+_MONTH = rf"({'|'.join((*_MONTH_NAMES, 'sept', *_MONTHS))})\.?"
 _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _DATES = (  # (pattern, group of the month, group of the day)
     (regex.compile(r"(?<![\p{N}-])\p{N}{4}-(\d{2})-(\d{2})(?![\p{N}-])"), 1, 2),

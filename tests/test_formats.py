@@ -370,15 +370,19 @@ def test_slides_lose_their_three_line_footer_and_their_bullets_stay_items(tmp_pa
     ]
     text = "Labs are graded within a week of the deadline and returned with written comments.\n"
     text += "- Worth 8% of the final grade\n- Grading:\n- Late Penalty Rules Apply"
-    sentences = split_sentences(text)
-    words = [frozenset(t.lower().split()) for t in sentences]
-    flags = quotable("Grading", sentences, words, items=list_items(text))
-    assert dict(zip(sentences, flags, strict=True)) == {
+    assert quotable_flags("Grading", text) == {
         "Labs are graded within a week of the deadline and returned with written comments.": True,
         "Worth 8% of the final grade": True,
         "Grading:": False,  # a list intro
         "Late Penalty Rules Apply": False,  # a sub-heading
     }
+
+
+def quotable_flags(heading: str, text: str) -> dict[str, bool]:
+    """Each sentence of a section's text, and whether the answer may quote it (its list items and fields known)."""
+    sentences = split_sentences(text)
+    words = [frozenset(t.lower().split()) for t in sentences]
+    return dict(zip(sentences, quotable(heading, sentences, words, items=list_items(text)), strict=True))
 
 
 def test_a_notes_field_lines_are_quotable_and_a_run_in_sub_heading_is_not() -> None:
@@ -390,10 +394,7 @@ def test_a_notes_field_lines_are_quotable_and_a_run_in_sub_heading_is_not() -> N
     text += "Attendees: Priya Raman, Hana Sato, me\nOwner: Priya Raman\nStatus: Accepted\n"
     text += "Tags: Admin, Support, Billing\n"
     text += "Denoising Score Matching Loss: Equation and Intuition"
-    sentences = split_sentences(text)
-    words = [frozenset(t.lower().split()) for t in sentences]
-    flags = quotable("Q3 Launch Review", sentences, words, items=list_items(text))
-    assert dict(zip(sentences, flags, strict=True)) == {
+    assert quotable_flags("Q3 Launch Review", text) == {
         "The launch moved to July after a long discussion about the partners' conference.": True,
         "Attendees: Priya Raman, Hana Sato, me": True,
         "Owner: Priya Raman": True,  # a field's value is a name: title case, and an answer

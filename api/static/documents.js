@@ -45,9 +45,10 @@ function documentItem(doc) {
 async function addFiles(files) {
   const chosen = [...files];
   if (!chosen.length) return;  // text or a link dropped: no file to add
-  const usable = chosen.filter((file) => !unsendable(file.name));
-  const refused = chosen.filter((file) => unsendable(file.name))
-    .map((file) => ({ path: file.name, status: "skipped", reason: unsendable(file.name) }));
+  const judged = chosen.map((file) => ({ file, reason: unsendable(file.name) }));
+  const usable = judged.filter((j) => !j.reason).map((j) => j.file);
+  const refused = judged.filter((j) => j.reason)
+    .map((j) => ({ path: j.file.name, status: "skipped", reason: j.reason }));
   showFiles(refused);
   if (!usable.length) {
     jobStatus.show(`Nothing added: ${summarised(refused)}.`, "error");
