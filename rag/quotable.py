@@ -41,6 +41,11 @@ _CODE = re.compile(r"^(?:from |import |def |class |print\(|>>>|return |for .* in
 _WINDOWS_PATH = re.compile(
     r"(?:\b[A-Za-z]:|%\w+%|(?<![\w.])\.{1,2}|\\(?=\\[\w.$-]+\\))\\(?:[^\\\s]+(?: [^\\\s]+)*\\)*[^\\\s]*"
 )
+# Inline math, "\(…\)" or "$…$" with no space inside its ends: judged as one symbol, so that a prose sentence that
+# names a variable or gives a formula ("computed using the formula: \(-\sum_{i} p_i \log p_i\), where \(p_i\) is
+# the probability of each state") may be quoted; a line that is mostly formula still may not. Prices do not match
+# ("$5 to $10": a space before the second "$").
+_INLINE_MATH = re.compile(r"\\\(.*?\\\)|(?<![\w$])\$(?=\S)[^$\n]*?(?<=\S)\$(?![\w$])")
 # A sentence opening with one of these leans on the sentence before it.
 _ANAPHOR = re.compile(
     r"^(?:this|these|that|those|it|its|they|their|such|however|therefore|thus|hence|so|also|additionally|"
@@ -62,7 +67,9 @@ def standalone(sentence: str) -> bool:
 
 
 def _formula(sentence: str) -> bool:
-    """Formulas and LaTeX: few letters, or backslashes (a Windows path's are not LaTeX)."""
+    """Formulas and LaTeX: few letters, or backslashes (a Windows path's are not LaTeX); inline math counts as one
+    symbol."""
+    sentence = _INLINE_MATH.sub("x", sentence)
     letters = sum(ch.isalpha() for ch in sentence)
     return letters < 0.6 * len(sentence.replace(" ", "")) or _WINDOWS_PATH.sub("", sentence).count("\\") > 2
 

@@ -301,13 +301,15 @@ def test_the_default_answer_quotes_what_dropout_does(askdoc: AskDoc) -> None:
         ("If dummy variables for all categories were included, their sum would equal 1. Refer Wikipedia", True),
         ("Novelty and Advantages of RLHF Compared to Uncurated Text Corpora", False),  # a sub-heading
         ("RLHF allows for the creation of models that are better aligned with human values and nuances", True),
-        # backslashes: a Windows path is quotable, LaTeX is not
+        # backslashes: a Windows path is quotable, bare LaTeX is not; inline math counts as one symbol
         ("The Windows installer puts the configuration in C:\\ProgramData\\FlowPipe\\flowpipe.yaml by default.", True),
         ("Edit C:\\Program Files\\Flow Pipe\\conf\\flowpipe.yaml to change the port it listens on.", True),
         ("Logs go to ..\\..\\logs\\flowpipe\\today.log and %APPDATA%\\FlowPipe\\cache\\index.db by default.", True),
         ("The team keeps it on \\\\fileserver\\team docs\\policies\\travel.pdf for everyone to read.", True),
-        ("The loss is \\(\\frac{1}{n}\\sum_i \\log p_i\\) over the batch of examples.", False),
-        ("The stacked vector \\(a \\\\ b\\) holds the two rows of the matrix we solve for.", False),  # a row break
+        ("The stacked vector a \\\\ b \\\\ c holds the three rows of the matrix we solve for.", False),  # row breaks
+        ("\\frac{1}{n}\\sum_i \\log p_i is the mean log-likelihood of the batch.", False),
+        ("The loss is \\(\\frac{1}{n}\\sum_i \\log p_i\\) over the batch of examples.", True),
+        ("The formula is $A = P\\left(1 + \\frac{r}{n}\\right)^{nt}$ where $P$ is the principal.", True),  # Obsidian's
     ],
 )
 def test_what_may_be_quoted_on_its_own(text: str, quotable: bool) -> None:
