@@ -13,6 +13,7 @@ from cli.common import (
     add_style_arguments,
     batch_questions,
     emit,
+    listed,
     notify,
     notify_corrections,
     run_batch,
@@ -112,12 +113,6 @@ def print_text(askdoc: AskDoc, question: str, extractive: bool, stream: bool, hi
     assert answer is not None
     print("" if stream else answer.answer)
     return answer
-
-
-def listed(words: list[str], most: int = 8) -> str:
-    """The first `most` words and a count of the rest: a pasted paragraph can hold dozens the collection lacks."""
-    rest = f", and {len(words) - most} more" if len(words) > most else ""
-    return ", ".join(words[:most]) + rest
 
 
 def print_sources(answer: Answer, retry_hint: bool = False) -> None:

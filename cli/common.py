@@ -155,6 +155,12 @@ def notify_corrections(corrections: dict[str, str]) -> None:
         notify("searched for " + ", ".join(f"{new!r} (typed {old!r})" for old, new in corrections.items()))
 
 
+def listed(words: list[str], most: int = 8) -> str:
+    """The first `most` words and a count of the rest: a pasted paragraph can hold dozens the collection lacks."""
+    rest = f", and {len(words) - most} more" if len(words) > most else ""
+    return ", ".join(words[:most]) + rest
+
+
 def bounded(low: float, high: float, kind: type = int) -> Callable[[str], Any]:
     """An argparse type: a number (`kind`) from low to high, else the usual one-line usage error (exit 2)."""
 

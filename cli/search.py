@@ -9,7 +9,9 @@ from cli.common import (
     add_question_arguments,
     batch_questions,
     emit,
+    listed,
     loaded_retriever,
+    notify,
     notify_corrections,
     run_batch,
     settings_from,
@@ -40,6 +42,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         emit(result.to_json())
         return 0
     notify_corrections(result.corrections)
+    if result.unknown_words:  # the results can only be near in meaning to what the documents never mention
+        notify(f"the documents never mention: {listed(result.unknown_words)}")
     if not result.hits:
         print("No matching sections.")
     for hit in result.hits:

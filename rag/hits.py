@@ -37,6 +37,9 @@ class SearchResult:
     # Each first-stage retriever's top section and score (before fusion); the refusal signals read them.
     leaders: dict[str, tuple[str, float]] = field(default_factory=dict)
     notice: str = ""  # why the search was not served as asked (mode rerank without a reranker)
+    # The question's words the collection never uses, as typed (after typo correction): when they are all it
+    # asks about, the results are only the nearest sections in meaning, and the user should know.
+    unknown_words: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -46,6 +49,7 @@ class SearchResult:
             "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
             "corrections": self.corrections,
             "collection": self.collection,
+            "unknown_words": self.unknown_words,
         }
         out |= {"search_question": self.search_question} if self.search_question else {}
         return out | ({"notice": self.notice} if self.notice else {})

@@ -220,23 +220,20 @@ class AskDoc:
         timings["context"] = elapsed_ms(t)
         draft = Draft(question, result.hits, evidence, timings, start, search=query)
         draft.documents = index.manifest.counts.get("documents", 1)
-        draft.signals = self._signals(query, qvec, draft, index, result.leaders)
+        draft.signals = self._signals(query, qvec, draft, index, result)
         return draft
 
-    def _signals(
-        self, query: str, qvec: np.ndarray, draft: Draft, index: StoredIndex, leaders: dict[str, tuple[str, float]]
-    ) -> Signals:
-        """What the refusal model weighs: each retriever's top section as the search found it (`leaders`), or
-        from that retriever alone when the mode did not run it."""
-        tops = dict(leaders)
+    def _signals(self, query: str, qvec: np.ndarray, draft: Draft, index: StoredIndex, result: SearchResult) -> Signals:
+        """What the refusal model weighs: each retriever's top section as the search found it (result.leaders),
+        or from that retriever alone when the mode did not run it."""
+        tops = dict(result.leaders)
         for mode in ("dense", "bm25"):
             if mode not in tops:
                 self.retriever.passage_ranking(query, mode, 1, {}, qvec, index, tops)
         best = draft.evidence.sentences[0].section_id if draft.evidence.sentences else ""
         text = index.sections[best].text if best else ""
-        lexical = index.lexical
-        dense, bm25 = tops["dense"], tops["bm25"]
-        return signals(query, draft.evidence, text, lexical.coverage(query), dense, bm25, lexical.unknown_words(query))
+        coverage = index.lexical.coverage(query)
+        return signals(query, draft.evidence, text, coverage, tops["dense"], tops["bm25"], result.unknown_words)
 
     def section(self, section_id: str) -> Section | None:
         """A whole section of the collection, or None when there is no section with this id."""

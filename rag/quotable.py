@@ -45,7 +45,9 @@ _WINDOWS_PATH = re.compile(
 # names a variable or gives a formula ("computed using the formula: \(-\sum_{i} p_i \log p_i\), where \(p_i\) is
 # the probability of each state") may be quoted; a line that is mostly formula still may not. Prices do not match
 # ("$5 to $10": a space before the second "$").
-_INLINE_MATH = re.compile(r"\\\(.*?\\\)|(?<![\w$])\$(?=\S)[^$\n]*?(?<=\S)\$(?![\w$])")
+_INLINE_MATH = re.compile(r"\\\(.*?\\\)|(?<![\w$])\$(?=[^\s$])[^$\n]*?(?<=\S)\$(?![\w$])")
+_ASSIGNMENT = re.compile(r"\s*[\w.\[\]]+\s*=")  # "x = …", "self.rate = …" open a line of code or maths
+_KEYWORD_ARGUMENT = re.compile(r"\w=\w")  # "max_length=50": a call's arguments
 # A sentence opening with one of these leans on the sentence before it.
 _ANAPHOR = re.compile(
     r"^(?:this|these|that|those|it|its|they|their|such|however|therefore|thus|hence|so|also|additionally|"
@@ -59,7 +61,7 @@ def standalone(sentence: str) -> bool:
     words = sentence.split()
     if len(words) < 5 or sentence.endswith((":", "?")):
         return False
-    if _figure_or_code(sentence) or sentence.count("=") > 1:
+    if _figure_or_code(sentence) or _computation(sentence):
         return False
     if _formula(sentence):
         return False
@@ -72,6 +74,13 @@ def _formula(sentence: str) -> bool:
     sentence = _INLINE_MATH.sub("x", sentence)
     letters = sum(ch.isalpha() for ch in sentence)
     return letters < 0.6 * len(sentence.replace(" ", "")) or _WINDOWS_PATH.sub("", sentence).count("\\") > 2
+
+
+def _computation(sentence: str) -> bool:
+    """Several "=" in code or a derivation ("result = generator(prompt, max_length=50)", "b = a XOR b = a"), not
+    in prose that gives settings ("BatchNorm2d uses eps = 1e-5 and momentum = 0.1 by default")."""
+    sentence = _INLINE_MATH.sub("x", sentence)
+    return sentence.count("=") > 1 and bool(_ASSIGNMENT.match(sentence) or _KEYWORD_ARGUMENT.search(sentence))
 
 
 def _titled(words: list[str]) -> bool:

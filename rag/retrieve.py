@@ -303,7 +303,7 @@ class Retriever:
             ranking = self.passage_ranking(query, mode, depth, timings, vector, index, leaders)
             hits = self.group(boost(ranking, section_of, prior or {}), k, index)
         timings["total"] = elapsed_ms(t)
-        collection = self.settings.collection
-        return SearchResult(
-            question, mode, hits, timings, corrections, collection=collection, leaders=leaders, notice=notice
-        )
+        result = SearchResult(question, mode, hits, timings, corrections, collection=self.settings.collection)
+        result.leaders, result.notice = leaders, notice
+        result.unknown_words = index.lexical.unknown_words(query)
+        return result

@@ -310,6 +310,11 @@ def test_the_default_answer_quotes_what_dropout_does(askdoc: AskDoc) -> None:
         ("\\frac{1}{n}\\sum_i \\log p_i is the mean log-likelihood of the batch.", False),
         ("The loss is \\(\\frac{1}{n}\\sum_i \\log p_i\\) over the batch of examples.", True),
         ("The formula is $A = P\\left(1 + \\frac{r}{n}\\right)^{nt}$ where $P$ is the principal.", True),  # Obsidian's
+        ("$$ h = W_0 x + \\frac{\\alpha}{r} B A x $$", False),  # display math is no inline symbol
+        # several "=": settings in prose are quoted, code and derivations are not
+        ("In PyTorch, BatchNorm2d uses eps = 1e-5 and momentum = 0.1 by default.", True),
+        ("result = generator(prompt, max_length=50, num_return_sequences=1)", False),
+        ("b = a XOR b which is equivalent to b = (a XOR b) XOR b = a XOR 0 = a", False),
     ],
 )
 def test_what_may_be_quoted_on_its_own(text: str, quotable: bool) -> None:

@@ -219,7 +219,18 @@ def test_search_lists_sections_and_opens_them(page: Page) -> None:
     results.first.locator("button.link").click()
     expect(page.locator("#panel-heading")).to_have_text(FOCAL_HEADING)
     expect(page.locator("#panel mark")).to_contain_text("focusing parameter")
+    expect(page.locator("#search-status")).to_be_hidden()  # nothing to say about a question the guide knows
     shot(page, "search")
+
+
+def test_search_says_what_it_corrected_and_what_no_document_mentions(page: Page) -> None:
+    page.click("#tab-search")
+    page.fill("#search-input", "attention in transfomers zorblax")
+    page.press("#search-input", "Enter")
+    expect(page.locator(".result").first).to_be_visible()
+    expect(page.locator("#search-status")).to_have_text(
+        "Searched for “transformers” (typed “transfomers”). The documents never mention: zorblax."
+    )
 
 
 def test_conversation_is_kept_sent_as_history_and_cleared(page: Page) -> None:

@@ -306,8 +306,9 @@ function kept(answer) {
 }
 
 // `options`: extra fields of the /ask request ({ refuse_below: 0 } answers what would be refused; `collection`:
-// another than the chosen one); `history`: the turns it follows (by default all of them, in its collection).
-async function ask(question, options = {}, history = null) {
+// another than the chosen one); `history`: the turns it follows (by default all of them, in its collection);
+// `overruled`: the refusal threshold an "Answer anyway" overrides, kept with the answer for its badge.
+async function ask(question, options = {}, history = null, overruled = undefined) {
   sections.clear();
   const target = options.collection ?? collection;
   options = { ...options, ...inCollection(target) };
@@ -319,7 +320,7 @@ async function ask(question, options = {}, history = null) {
   setAsking(true);
   try {
     const answer = await withRecovery(() => streamAnswer(question, history, view, options), askStatus);
-    turn.answer = kept(answer);
+    turn.answer = { ...kept(answer), overruled };
     view.finish(turn.answer);
   } catch (err) {
     turn.error = err.message;
@@ -432,10 +433,11 @@ function answeredParts(answer) {
 }
 
 // An answer given with refusal switched off ("Answer anyway") that the refusal model would have refused at the
-// default threshold (0.5): shown as such, not as a confident answer.
+// threshold that refused the question (`overruled`: the server's, which may not be 0.5; turns saved before it
+// was kept assume 0.5): shown as such, not as a confident answer.
 function answeredAnyway(answer) {
   const r = answer.refusal || {};
-  return r.refuse_below === 0 && r.covered !== undefined && r.covered < 0.5;
+  return r.refuse_below === 0 && r.covered !== undefined && r.covered < (answer.overruled ?? 0.5);
 }
 
 function refusedParts(answer) {
@@ -447,14 +449,12 @@ function refusedParts(answer) {
       el("span", { class: "meta" }, el("span", { class: "category" }, under(hit)),
         el("span", { class: "score" }, fmtScore(hit.score)))));
   // The question's words the collection never uses: what to rephrase, or which document to add.
-  // The first eight: a pasted paragraph can hold dozens (as the terminal's cli/ask.py listed()).
-  const unknown = answer.refusal?.unknown_words || [], most = 8;
-  const more = unknown.length > most ? `, and ${unknown.length - most} more` : "";
+  const unknown = answer.refusal?.unknown_words || [];
   const why = answer.refusal?.reasons || [];
   return [  // el() skips the parts left out, but replaceChildren() would print them as "null"
     el("p", {}, el("span", { class: "badge" }, "Not covered"), " ", answer.answer),
     why.length ? el("p", { class: "why" }, `Why: ${why.join("; ")}.`) : null,
-    unknown.length ? el("p", { class: "unknown" }, `It never mentions: ${unknown.slice(0, most).join(", ")}${more}.`) : null,
+    unknown.length ? el("p", { class: "unknown" }, `It never mentions: ${listed(unknown)}.`) : null,
     links.length ? el("div", { class: "sources" }, el("h3", {}, "Nearest sections"), el("ul", {}, ...links)) : null,
     refusedByModel(answer) ? answerAnyway(answer) : null,
   ].filter(Boolean);
@@ -469,7 +469,7 @@ function answerAnyway(answer) {
     const at = turns.findIndex((t) => t.answer === answer);
     const target = at < 0 ? collection : turns[at].collection;
     ask(answer.question, { refuse_below: 0, ...inCollection(target) },
-      historyOf(at < 0 ? turns : turns.slice(0, at), target));
+      historyOf(at < 0 ? turns : turns.slice(0, at), target), answer.refusal.refuse_below);
   } }, "Answer anyway");
 }
 
@@ -589,6 +589,24 @@ function lead(snippet) {
   return sentence ? sentence[0] : line;
 }
 
+// What the results cannot show: the typos searched as the collection's words, and the words no document uses
+// (the results are then only near in meaning), as the terminal says them.
+function searchNotes(data) {
+  const fixed = Object.entries(data.corrections || {}).map(([typed, word]) => `“${word}” (typed “${typed}”)`);
+  const unknown = data.unknown_words || [];
+  return [
+    fixed.length ? `Searched for ${fixed.join(", ")}.` : "",
+    unknown.length ? `The documents never mention: ${listed(unknown)}.` : "",
+  ].filter(Boolean);
+}
+
+// The first eight words and a count of the rest: a pasted paragraph can hold dozens the collection lacks (as the
+// terminal's cli/common.py listed()).
+function listed(words, most = 8) {
+  const more = words.length > most ? `, and ${words.length - most} more` : "";
+  return words.slice(0, most).join(", ") + more;
+}
+
 async function search(query) {
   sections.clear();
   const list = $("results");
@@ -603,7 +621,9 @@ async function search(query) {
     searchStatus.show(`No results: ${err.message}`, "error");
     return;
   }
-  if (!data.results.length) searchStatus.show("No sections found.");
+  const notes = searchNotes(data);
+  if (!data.results.length) notes.push("No sections found.");
+  if (notes.length) searchStatus.show(notes.join(" "));
   list.replaceChildren(...data.results.map((hit) =>
     el("li", { class: "result" },
       el("div", { class: "result-head" },
