@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import re
 
+import regex
+
 # A full stop after a common abbreviation ends no sentence ("Local Minimum vs. Global Minimum", "see Fig. 3",
-# "board Rev. C", "Dr. Smith"), nor "No." before a number; "etc." is left out of the list: it usually ends one.
+# "board Rev. C", "Dr. Smith", "Hu et al. (2021)"), nor "No." before a number; "etc." is left out of the list: it
+# usually ends one.
 _ABBREVIATIONS = "".join(
     rf"(?<!\b{re.escape(a)})"
     for a in (
         *("vs.", "Vs.", "e.g.", "i.e.", "cf.", "approx.", "Fig.", "Figs.", "Eq.", "Eqs.", "Sec.", "Rev."),
-        *("Dr.", "Mr.", "Mrs.", "Ms.", "Prof.", "Jr.", "Vol.", "pp.", "Ref.", "Ch."),
+        *("Dr.", "Mr.", "Mrs.", "Ms.", "Prof.", "Jr.", "Vol.", "pp.", "Ref.", "Ch.", "al."),
     )
 )
-SENTENCE_END = re.compile(rf"(?<=[.!?]){_ABBREVIATIONS}(?!(?<=\bNo\.)\s+\d)\s+(?=[A-Z0-9(\\\"'“\[])")
+# Nor does a name's initial: a capital letter alone after a capitalised word, a line's start, a bracket or a dash
+# ("Edward J. Hu", "“M. Mayank”", "summaries - N. Weber"); after a word in lower case it ends one ("drug B. The").
+_INITIAL = r"(?<!(?:^|[(“\"'\-–—]\s?|\b[A-Z][\w'’-]*\s)[A-Z]\.)"
+# `regex`, not `re`: the initial's lookbehind has no fixed width.
+SENTENCE_END = regex.compile(
+    rf"(?<=[.!?]){_ABBREVIATIONS}{_INITIAL}(?!(?<=\bNo\.)\s+\d)\s+(?=[A-Z0-9(\\\"'“\[])"
+)
 # A list item's marker: "-", "*", "1." and the bullets slides and word processors print ("–", "●", "○", "▪" …;
 # U+F0B7 and U+F0A7 are Symbol and Wingdings bullets a PDF keeps as private-use characters)
 _BULLET = re.compile(r"^\s*(?:[-*•–●○◦▪■►➢\uf0b7\uf0a7]|\d+[.)])\s+")

@@ -28,7 +28,7 @@ def test_round_trip_build_load_search(retriever: Retriever, settings: Settings) 
     m = loaded.manifest
     assert m.counts["sections"] == 262 and m.counts["passages"] == len(loaded.passages) > 262
     assert m.embed_model == "sentence-transformers/all-MiniLM-L6-v2" and m.embed_dim == 384
-    assert m.faiss_kind == "flat" and m.chunker.startswith("chunk-v6") and m.created_at
+    assert m.faiss_kind == "flat" and m.chunker.startswith("chunk-v7") and m.created_at
     assert loaded.faiss.ntotal == len(loaded.passages)
     hits = retriever.search("what does the stable in stable diffusion mean", k=3).hits
     assert hits[0].heading == "What does the “stable” in stable diffusion refer to?"
@@ -71,7 +71,7 @@ def test_stale_manifest_triggers_rebuild(
     index = _collection(own_index, embedder, said.append).open()
     assert any("out of date" in s and "FAISS index is 'hnsw'" in s and "chunk-v2" in s for s in said), said
     assert index.manifest.faiss_kind == "flat" and index.manifest.created_at != manifest["created_at"]
-    assert index.manifest.chunker.startswith("chunk-v6") and embedded == []
+    assert index.manifest.chunker.startswith("chunk-v7") and embedded == []
     assert store.read_manifest(own_index.index_dir).to_dict() == index.manifest.to_dict()
 
 

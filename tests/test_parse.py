@@ -371,6 +371,24 @@ def test_a_full_stop_after_an_abbreviation_ends_no_sentence() -> None:
     assert [text[a:b] for a, b in sentence_spans(text)] == split_sentences(text)
 
 
+def test_a_citation_or_a_name_initial_ends_no_sentence() -> None:
+    """A researcher's notes cite "Hu et al. (2021)" and name "Edward J. Hu": quoted, they were cut into "Adapters were
+    introduced by Edward Hu et al." and a bracket. An initial after a word in lower case still ends one."""
+    text = (
+        "LoRA was introduced by Edward J. Hu et al. (Microsoft, 2021). I re-read Vaswani et al. 2017 today. "
+        "Reading group summaries - N. Weber. Names like “Mohit M.” or “M. Mayank” match. "
+        "Drug A beat drug B. The gap was small."
+    )
+    assert split_sentences(text) == [
+        "LoRA was introduced by Edward J. Hu et al. (Microsoft, 2021).",
+        "I re-read Vaswani et al. 2017 today.",
+        "Reading group summaries - N. Weber.",
+        "Names like “Mohit M.” or “M. Mayank” match.",
+        "Drug A beat drug B.",
+        "The gap was small.",
+    ]
+
+
 def test_text_without_sentence_ends_is_cut_into_readable_pieces() -> None:
     """Lower-case notes run together, or one enormous line, would otherwise be one "sentence" quoted whole: an
     over-long one is cut at any sentence end, then into runs of whole words; the guide's sentences are untouched
