@@ -20,9 +20,7 @@ _ABBREVIATIONS = "".join(
 # ("Edward J. Hu", "“M. Mayank”", "summaries - N. Weber"); after a word in lower case it ends one ("drug B. The").
 _INITIAL = r"(?<!(?:^|[(“\"'\-–—]\s?|\b[A-Z][\w'’-]*\s)[A-Z]\.)"
 # `regex`, not `re`: the initial's lookbehind has no fixed width.
-SENTENCE_END = regex.compile(
-    rf"(?<=[.!?]){_ABBREVIATIONS}{_INITIAL}(?!(?<=\bNo\.)\s+\d)\s+(?=[A-Z0-9(\\\"'“\[])"
-)
+SENTENCE_END = regex.compile(rf"(?<=[.!?]){_ABBREVIATIONS}{_INITIAL}(?!(?<=\bNo\.)\s+\d)\s+(?=[A-Z0-9(\\\"'“\[])")
 # A list item's marker: "-", "*", "1." and the bullets slides and word processors print ("–", "●", "○", "▪" …;
 # U+F0B7 and U+F0A7 are Symbol and Wingdings bullets a PDF keeps as private-use characters)
 _BULLET = re.compile(r"^\s*(?:[-*•–●○◦▪■►➢\uf0b7\uf0a7]|\d+[.)])\s+")
