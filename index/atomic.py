@@ -40,13 +40,13 @@ def staged_dir(final_dir: Path) -> Iterator[Path]:
         tmp = final_dir.parent / f".{final_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
     except OSError as exc:
-        raise _write_error(final_dir, exc) from None
+        raise write_error(final_dir, exc) from None
     try:
         yield tmp
         swap_in(tmp, final_dir)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise _write_error(final_dir, exc) from None
+        raise write_error(final_dir, exc) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -64,7 +64,7 @@ def staged_file(final: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def _write_error(final_dir: Path, exc: OSError) -> OSError | IndexWriteError:
+def write_error(final_dir: Path, exc: OSError) -> OSError | IndexWriteError:
     reason = _WRITE_ERRORS.get(exc.errno or 0)
     if reason is None:  # not a condition the user can fix by freeing space or changing rights: keep the traceback
         return exc

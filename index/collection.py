@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from corpus.chunk import ChunkConfig
-from corpus.errors import InvalidInputError
+from corpus.errors import IndexWriteError, InvalidInputError
 from corpus.ids import doc_prefix
 from corpus.model import Document
 from corpus.parse import MAX_DOCUMENT_BYTES, file_sha256, load_file
@@ -152,13 +152,17 @@ class Collection:
         replaced, and one that cannot be read now (emptied, half-written, not text) keeps its indexed version
         rather than leaving the collection."""
         self.notify("; ".join(f"{r.name} changed since the index was built" for r in changed) + ": re-reading")
-        with store.build_lock(self.index_dir, self.notify):
-            index = self._current(opened)
-            results, docs = self._plan(index, [Path(r.path) for r in changed], lambda _: None)
-            for result in results:
-                if result.status == "skipped":
-                    self.notify(f"{result.path}: {result.reason}")
-            return self._apply(index, docs) if docs else index
+        try:
+            with store.build_lock(self.index_dir, self.notify):
+                index = self._current(opened)
+                results, docs = self._plan(index, [Path(r.path) for r in changed], lambda _: None)
+                for result in results:
+                    if result.status == "skipped":
+                        self.notify(f"{result.path}: {result.reason}")
+                return self._apply(index, docs) if docs else index
+        except IndexWriteError as exc:  # a read-only index still answers, from the version it holds
+            self.notify(f"{exc}: answering from the indexed version")
+            return opened
 
     def _nothing_there(self) -> bool:
         """No folder, or (the default collection) an empty one made ahead of time: nothing in it to keep. A folder

@@ -22,7 +22,7 @@ import numpy as np
 from corpus.errors import REBUILD, IndexLoadError, ManifestUnreadableError
 from corpus.model import Passage, Section
 from corpus.text import counted
-from index.atomic import staged_dir
+from index.atomic import staged_dir, write_error
 from index.kinds import resolve_kind
 from index.lexical import LexicalIndex
 from index.sentences import SENTENCES_FILE, SentenceStore
@@ -130,8 +130,12 @@ def assemble(
 def build_lock(directory: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
     """Serialise writers (two `askdoc index` commands at once) without blocking readers; `on_wait` hears, once,
     that another writer holds the lock and this one waits for it."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    with open(directory.parent / f".{directory.name}.lock", "w") as fh:
+    try:  # a read-only folder (a shared or mounted index) says so in one line, as a failed save would
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(directory.parent / f".{directory.name}.lock", "w")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise write_error(directory, exc) from None
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -114,3 +114,43 @@ def test_a_full_disk_is_one_line_and_keeps_the_index(own_index: Settings, tmp_pa
         assert store.load(index_dir).manifest.to_dict() == before
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+def _mount_read_only(target: Path) -> bool:
+    if shutil.which("mount") is None:
+        return False
+    bind = subprocess.run(["mount", "--bind", str(target), str(target)], capture_output=True)
+    if bind.returncode != 0:
+        return False
+    if subprocess.run(["mount", "-o", "remount,bind,ro", str(target)], capture_output=True).returncode != 0:
+        subprocess.run(["umount", str(target)], check=False)
+        return False
+    return True
+
+
+def test_a_read_only_index_answers_from_what_it_holds(
+    own_index: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A shared or mounted index the user cannot write: a document edited since it was indexed cannot be re-read
+    into it, so the answer comes from the indexed version, with one line that says so (it was a traceback from
+    the lock file); a change to it is one clear error."""
+    shared = tmp_path / "shared"
+    index_dir = shared / "idx"
+    shutil.copytree(own_index.index_dir, index_dir)
+    note = tmp_path / "note.md"
+    note.write_text("# Greenhouse note\n\n## When are the tomatoes watered?\nThe tomatoes are watered at dawn.\n")
+    assert main(["index", "add", str(note), "--index-dir", str(index_dir)]) == 0
+    note.write_text("# Greenhouse note\n\n## When are the tomatoes watered?\nThe tomatoes are watered at noon.\n")
+    if not _mount_read_only(shared):  # needs root with CAP_SYS_ADMIN (CI); chmod does not stop root
+        pytest.skip("cannot mount a folder read-only here (not root, or no CAP_SYS_ADMIN): read-only index not run")
+    try:
+        capsys.readouterr()
+        assert main(["ask", "When are the tomatoes watered?", "--index-dir", str(index_dir)]) == 0
+        out, err = capsys.readouterr()
+        assert "watered at dawn" in out and "noon" not in out, out
+        assert "read-only file system" in err and "answering from the indexed version" in err, err
+        assert main(["index", "add", str(tmp_path / "note.md"), "--index-dir", str(index_dir)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert err.startswith(f"askdoc: error: could not write {index_dir}: read-only file system"), err
+    finally:
+        subprocess.run(["umount", str(shared)], check=False)
