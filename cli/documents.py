@@ -133,7 +133,7 @@ def contents(counts: dict[str, int]) -> str:
 
 
 def cmd_index_list(args: argparse.Namespace) -> int:
-    from index.documents import document_row
+    from index.documents import document_row, remove_command
     from rag.collection import read_manifest
     from rag.config import collection_dir
 
@@ -145,7 +145,8 @@ def cmd_index_list(args: argparse.Namespace) -> int:
     for row in rows:
         tag = "  (default corpus)" if row["default"] else ""
         if not row["file_exists"]:
-            tag += f"  (file gone: answered from its indexed copy; `askdoc index remove {row['id']}` drops it)"
+            remove = remove_command(str(row["id"]), settings.collection)
+            tag += f"  (file gone: answered from its indexed copy; `{remove}` drops it)"
         print(f"{row['id']:<24} {counted(row['sections'], 'section'):>14}  {row['name']}{tag}  [{row['path']}]")
     return 0
 
@@ -155,6 +156,9 @@ def cmd_index_collections(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     rows = summaries(settings)
+    for row in rows:  # an unreadable collection's repair, as it works for that collection
+        if "error" in row:
+            row["error"] = _repair(str(row["name"]), str(row["error"]), Path(str(row["path"])))
     if args.json:
         emit({"index_dir": str(settings.index_dir), "collections": rows})
         return 0
@@ -163,7 +167,7 @@ def cmd_index_collections(args: argparse.Namespace) -> int:
     for row in rows:
         if "error" in row:
             name = str(row["name"])
-            print(f"{name:<24} unreadable: {_repair(name, str(row['error']), Path(str(row['path'])))}")
+            print(f"{name:<24} unreadable: {row['error']}")
             continue
         print(
             f"{row['name']:<24} {counted(row['documents'], 'document'):>15} {counted(row['sections'], 'section'):>15} "

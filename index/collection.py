@@ -21,7 +21,15 @@ from corpus.parse import MAX_DOCUMENT_BYTES, file_sha256, load_file
 from index import collections, store
 from index.atomic import discard
 from index.build import build_index, update_index
-from index.documents import DEFAULT_ID, doc_id, find_document, new_prefix, read_with_record, record_for
+from index.documents import (
+    DEFAULT_ID,
+    doc_id,
+    find_document,
+    new_prefix,
+    read_with_record,
+    record_for,
+    remove_command,
+)
 from index.embed import Embedder
 from index.ingest import FileResult
 from index.kinds import EXACT_BELOW, resolve_kind
@@ -288,7 +296,9 @@ class Collection:
         moved = gone.get(current_sha256(path) or "") if gone and not old else None
         prefix = old.id_prefix if old else moved.id_prefix if moved else new_prefix(path, used)
         # An indexed file that cannot be read now is still answered from: the reason says so.
-        kept = f"; the index keeps the version it has (`askdoc index remove {doc_id(old)}` drops it)" if old else ""
+        kept = (
+            f"; the index keeps the version it has (`{remove_command(doc_id(old), self.name)}` drops it)" if old else ""
+        )
         try:
             doc = load_file(path, prefix, self.max_document_bytes)
         except InvalidInputError as exc:

@@ -38,6 +38,12 @@ def doc_id(record: DocumentRecord) -> str:
     return record.id_prefix.rstrip("/") or DEFAULT_ID
 
 
+def remove_command(document: str, collection: str) -> str:
+    """The command that drops a document from its collection, as it can be run."""
+    where = "" if collection == DEFAULT_COLLECTION else f" --collection {collection}"
+    return f"askdoc index remove {document}{where}"
+
+
 def document_row(record: DocumentRecord) -> dict[str, Any]:
     """What `askdoc index list --json` and GET /documents show of a document."""
     return {

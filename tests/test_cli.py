@@ -330,6 +330,9 @@ def test_a_named_collection_whose_manifest_is_lost_says_to_add_its_documents_aga
     code, out, err = askdoc(capsys, own_index.index_dir, "index", "collections")
     assert code == 0 and out.startswith("default ") and "papers" in out and "unreadable" in out, err
     assert f"remove {folder} and add them again" in out and "index build" not in out, out
+    code, out, err = askdoc(capsys, own_index.index_dir, "index", "collections", "--json")
+    (papers,) = [row for row in json.loads(out)["collections"] if row["name"] == "papers"]
+    assert code == 0 and f"remove {folder} and add them again" in papers["error"], papers  # and JSON says the same
 
 
 def test_an_interrupted_add_says_nothing_was_added(
