@@ -35,6 +35,13 @@ MAX_JOBS_KEPT = 100  # finished jobs remembered for GET /documents/jobs/{id}
 PROCESS = uuid.uuid4().hex  # this process, told from an earlier one that had the same id
 
 
+def unsaved(result: FileResult) -> FileResult:
+    """A file of a failed job: what was read as added or replaced never reached the saved index."""
+    if result.status not in ("added", "replaced"):
+        return result
+    return FileResult(result.path, "skipped", "not added: the job failed before the index was saved")
+
+
 def jobs_dir(index_dir: Path) -> Path:
     """Where job records live, beside the index, so every worker of one server can report any job."""
     return index_dir.parent / f"{index_dir.name}.jobs"
@@ -105,6 +112,8 @@ class Ingestor:
             # unless the stop came in the moment between saving and saying so.
             record["state"] = "failed"
             record["error"] = "the server stopped before this job finished: upload its files again"
+            files = [unsaved(FileResult(**f)) for f in record.get("files", [])]
+            record["files"], record["summary"] = [f.to_json() for f in files], counts(files)
         elif "created_at" in record:
             # Written when its state last changed: a job still under way has been running until now.
             record["seconds"] = round(time.time() - datetime.fromisoformat(record["created_at"]).timestamp(), 3)
@@ -120,6 +129,7 @@ class Ingestor:
             state = "done"
         except Exception as exc:  # the job says what went wrong; the index is as it was (atomic save)
             job.error = str(exc) if isinstance(exc, AskdocError) else repr(exc)
+            job.results = [unsaved(r) for r in job.results]
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             job.finished = time.time()

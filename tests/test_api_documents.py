@@ -21,6 +21,7 @@ from api.app import create_app
 from api.ingest import Ingestor, uploads_dir
 from cli.main import main
 from index.embed import Embedder
+from index.ingest import FileResult
 from rag.config import Settings
 from rag.pipeline import AskDoc
 from rag.retrieve import Retriever
@@ -84,6 +85,8 @@ def test_a_job_whose_server_stopped_is_reported_failed(own_index: Settings) -> N
     from api.ingest import Job
 
     job = Job("ba5eba11cafe", 40, state="indexing", created=time.time() - 5.0)
+    # read before the kill, never saved: the failed job must not report them as added (it did)
+    job.results = [FileResult("a.md", "added", document="a", sections=2), FileResult("b.md", "skipped", "empty")]
     Ingestor(own_index)._record(job)
     record_path = own_index.index_dir.parent / f"{own_index.index_dir.name}.jobs" / f"{job.id}.json"
     record = json.loads(record_path.read_text())
@@ -93,6 +96,9 @@ def test_a_job_whose_server_stopped_is_reported_failed(own_index: Settings) -> N
     status = Ingestor(own_index).status(job.id)
     assert status is not None and status["state"] == "failed" and "upload its files again" in status["error"]
     assert "pid" not in status and "process" not in status
+    assert [(f["path"], f["status"]) for f in status["files"]] == [("a.md", "skipped"), ("b.md", "skipped")]
+    assert status["files"][0]["reason"] == "not added: the job failed before the index was saved"
+    assert status["summary"] == {"added": 0, "replaced": 0, "unchanged": 0, "skipped": 2}
     # A restarted container's server often has its predecessor's process id: the record's process tells them apart.
     record_path.write_text(json.dumps(record | {"process": "an-earlier-process"}))
     assert Ingestor(own_index).status(job.id)["state"] == "failed"
