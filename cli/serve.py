@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 
 from cli.common import bounded, notify, settings_from
+from corpus.errors import InvalidInputError
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -30,6 +33,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)  # validates ASKDOC_* before any worker starts
     require_collection(settings)
+    check_address(args.host, args.port)
     # Workers are separate processes that build their settings from the environment: pass the flags on there.
     if args.index_dir:
         os.environ["ASKDOC_INDEX_DIR"] = str(args.index_dir)
@@ -42,3 +46,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         notify(f"serving on {args.host} without an API key (set ASKDOC_API_KEY to require one)")
     uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
     return 0
+
+
+def check_address(host: str, port: int) -> None:
+    """Whether the server can listen there, said at once: uvicorn says it only after the models have loaded (~20 s),
+    in a traceback's words. The socket is closed again at once; uvicorn binds it as this one did."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        taken = " (another server is using it: choose another with --port)" if exc.errno == errno.EADDRINUSE else ""
+        raise InvalidInputError(f"cannot serve on {host}:{port}: {exc.strerror or exc}{taken}") from None

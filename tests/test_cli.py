@@ -398,7 +398,7 @@ def test_faiss_hnsw_builds_and_answers(
 
 @pytest.mark.parametrize(
     ("host", "api_key", "warned"),
-    [("0.0.0.0", "", True), ("192.168.1.5", "", True), ("0.0.0.0", "s3cret", False), ("127.0.0.1", "", False)],
+    [("0.0.0.0", "", True), ("0.0.0.0", "s3cret", False), ("127.0.0.1", "", False)],
 )
 def test_serve_warns_on_a_non_loopback_host_without_a_key(
     own_index: Settings,
@@ -420,6 +420,24 @@ def test_serve_warns_on_a_non_loopback_host_without_a_key(
     assert served == [
         {"app": "api.app:create_app", "factory": True, "host": host, "port": 8765, "workers": 1}
     ]  # then it serves, warned or not
+
+
+def test_serve_on_a_port_in_use_says_so_at_once(
+    own_index: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before any model loads (it used to load them, ~20 s, then print uvicorn's error and exit 3)."""
+    import socket
+
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *_, **__: pytest.fail("served on a port in use"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = askdoc(capsys, own_index.index_dir, "serve", "--port", str(port))
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"cannot serve on 127.0.0.1:{port}: Address already in use (another server is using it" in err, err
 
 
 def test_serve_on_a_collection_that_does_not_exist_says_so_in_one_line(
