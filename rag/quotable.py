@@ -24,7 +24,8 @@ _ELSEWHERE = re.compile(
     r"^(?:let(?:'s|’s|\s+us)\s+(?:understand|look|examine|see|consider|dive|explore|break)\b|"
     r"here(?:'s|’s|\s+is)\s+(?:a|the)\s+(?:breakdown|summary|rundown)\b)|"
     r"\boverview\s+of\s+this\s+topic\b|\bcan\s+be\s+consulted\b|"
-    r"^(?:for\s+(?:more|details),?\s+)?(?:refer|see|read)\s+(?:to\s+)?(?:wikipedia|blog|the\s+(?:paper|article|blog))\b",
+    r"^(?:for\s+(?:more|details),?\s+)?(?:refer|see|read)\s+(?:to\s+)?(?:wikipedia|blog|the\s+(?:paper|article|blog))\b|"
+    r"^(?:see|refer\s+to)\s",  # a pointer to another note or page: "See [[contrastive-learning]] for another loss …"
     re.IGNORECASE,
 )
 # Back matter lists sources and links (a note's "Related" wikilinks); a fragment of it ("ML Interview Questions",
