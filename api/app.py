@@ -1,8 +1,9 @@
 """The HTTP API. It only translates HTTP to the rag layer and back: no retrieval or generation logic here.
 
-Models load once, in the lifespan. Answers are generated one at a time on the one model instance (AskDoc holds
-the lock); at most `max_pending_answers` may wait or run (api/gate.py), further requests get 503 with
-Retry-After at once instead of hanging. Searches never wait for the generation lock.
+Models load once, beside the server, started by the lifespan: it answers at once (/healthz, the page; the rest
+503 "starting: …" with Retry-After while a first run builds the index). Answers are generated one at a time on the
+one model instance (AskDoc holds the lock); at most `max_pending_answers` may wait or run (api/gate.py), further
+requests get 503 with Retry-After at once instead of hanging. Searches never wait for the generation lock.
 
 This module builds the app: the lifespan, the middleware (API key, content type, request log, body size: 413
 beyond max_request_bytes), the routers and the chat page's files (at `/` and `/static/`, open without the key).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -42,9 +44,11 @@ def create_app(settings: Settings | None = None, askdoc: AskDoc | None = None) -
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        engine = askdoc or AskDoc(settings, notify=lambda m: log.info(m), progress=False)
-        await run_in_threadpool(engine.warm_up)
-        runtime.loaded = engine
+        if askdoc is not None:  # an engine handed in (an embedding program, the tests) is ready before any request
+            await run_in_threadpool(runtime.start, askdoc)
+        else:  # the server answers while it loads: a first run builds the index for a minute or more
+            engine = AskDoc(settings, notify=runtime.note, progress=False)
+            threading.Thread(target=runtime.start, args=(engine,), name="askdoc-start", daemon=True).start()
         yield
 
     app = FastAPI(

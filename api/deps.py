@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -10,17 +11,23 @@ from fastapi import Depends, Request
 
 from api.errors import ApiError
 from api.gate import AnswerGate
-from corpus.errors import CollectionNotFoundError
+from corpus.errors import AskdocError, CollectionNotFoundError
 from corpus.ids import check_collection_name
 from rag.config import Settings
 from rag.pipeline import AskDoc
+
+log = logging.getLogger("askdoc.api")
+READY = "askdoc is ready: models and index loaded"  # logged once per worker process
+STARTING_RETRY_S = "2"  # a starting server's 503: ask again this soon
 
 
 @dataclass
 class Runtime:
     settings: Settings
     gate: AnswerGate
-    loaded: AskDoc | None = None  # set by the lifespan once the models are loaded: the settings' collection
+    loaded: AskDoc | None = None  # set once the models are loaded (start()): the settings' collection
+    starting: str = "loading the models"  # what a starting server is doing: its last notice
+    failed: str = ""  # why it could not start
     # The other collections asked for, each loaded on first use and kept; all share `loaded`'s models.
     engines: dict[str, AskDoc] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -30,7 +37,9 @@ class Runtime:
 
         A bad name is a 400; a collection with no index a 404, unless `create` (an upload makes it)."""
         if self.loaded is None:
-            raise ApiError(503, "still loading models", "unavailable")
+            if self.failed:
+                raise ApiError(503, f"the server could not start: {self.failed}", "unavailable")
+            raise ApiError(503, f"starting: {self.starting}", "unavailable", {"Retry-After": STARTING_RETRY_S})
         name = check_collection_name(collection or self.loaded.settings.collection)
         if name == self.loaded.settings.collection:
             found = self.loaded
@@ -49,6 +58,28 @@ class Runtime:
             if not create:
                 raise
         return found
+
+    def start(self, engine: AskDoc) -> None:
+        """Load the engine's models and index (building it on a first run): run beside the server, which answers
+        meanwhile (/healthz at once, the rest 503 with what it is doing), so a first run's page is there at once."""
+        try:
+            engine.warm_up()
+        except AskdocError as exc:
+            self.failed = str(exc)
+            log.error("askdoc could not start: %s", exc)
+            return
+        except Exception:
+            self.failed = "internal error (see the server log)"
+            log.exception("askdoc could not start")
+            return
+        self.loaded = engine
+        log.info(READY)
+
+    def note(self, message: str) -> None:
+        """A notice while starting (a first run's index build): logged, and said by every 503 until ready."""
+        log.info(message)
+        if self.loaded is None:
+            self.starting = message
 
 
 def _runtime(request: Request) -> Runtime:

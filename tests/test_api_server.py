@@ -3,13 +3,15 @@ client. The server opens the session index (built by the `retriever` fixture) an
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from openai import BadRequestError, OpenAI
-from servers import askdoc_api
+from servers import askdoc_api, child_env, free_port, running
 
 from rag.config import Settings
 from rag.retrieve import Retriever
@@ -102,3 +104,30 @@ def test_a_client_that_leaves_mid_stream_does_not_block_later_answers(http: http
     r = http.post("/ask", json={"question": QUESTION})  # needs the generation lock the stream held
     assert r.status_code == 200, r.text
     assert not r.json()["refused"] and time.monotonic() - start < 90
+
+
+def test_a_first_run_server_answers_at_once_and_says_what_it_is_doing(tmp_path: Path) -> None:
+    """A first run builds its index while the server answers: /healthz and the page at once, /readyz and the API
+    503 "starting: …" (with Retry-After, which the page waits out) until the models and the index are ready. It
+    used to refuse every connection until then, for a minute or more on the guide."""
+    corpus = tmp_path / "kiln.md"
+    corpus.write_text("# Kiln guide\n\n## How hot does the kiln get?\nThe kiln reaches 1300 degrees at full power.\n")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = child_env(index_dir=str(tmp_path / "idx"), device="cpu", corpus_path=str(corpus))
+    env |= {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    argv = [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with running(argv, tmp_path / "serve.log", lambda: httpx.get(f"{base}/healthz", timeout=5).is_success, 120, env):
+        # A fresh folder: the embedder is exported to ONNX and the index built, seconds at the least.
+        starting = httpx.get(f"{base}/readyz", timeout=5)
+        assert starting.status_code == 503 and starting.headers["retry-after"] == "2", starting.text
+        assert starting.json()["error"]["message"].startswith("starting: "), starting.text
+        assert httpx.get(f"{base}/", timeout=5).is_success  # the page, which says it is starting
+        asked = httpx.post(f"{base}/search", json={"question": "How hot does the kiln get?"}, timeout=5)
+        assert asked.status_code == 503 and asked.json()["error"]["message"].startswith("starting: "), asked.text
+        deadline = time.monotonic() + 300
+        while (ready := httpx.get(f"{base}/readyz", timeout=5)).status_code != 200:
+            assert time.monotonic() < deadline, ready.text
+            time.sleep(0.5)
+        found = httpx.post(f"{base}/search", json={"question": "How hot does the kiln get?"}, timeout=30).json()
+        assert found["results"][0]["heading"] == "How hot does the kiln get?"

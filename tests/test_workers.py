@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 from servers import child_env, free_port, llama_server, running
 
+from api.deps import READY
 from index.embedders import onnx_dir
 from rag.config import Settings
 from rag.generation.models import resolve_llm_model
@@ -50,8 +51,8 @@ def test_two_workers_share_the_index_generate_through_one_llm_server_and_follow_
         argv = [sys.executable, "-m", "cli.main", "serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port)]
         log = tmp_path / "serve.log"
 
-        def both_ready() -> bool:  # each worker logs this once its lifespan has loaded the models and the index
-            return log.read_text(errors="replace").count("Application startup complete") == 2
+        def both_ready() -> bool:  # each worker logs this once it has loaded the models and the index
+            return log.read_text(errors="replace").count(READY) == 2
 
         with running(argv, log, both_ready, 300, env) as proc, httpx.Client(base_url=base, timeout=330) as http:
             workers = _workers(proc.pid)

@@ -155,8 +155,8 @@ class Status {
     });
   }
 
-  // "Server busy, retrying in N s", counting down; resolves when it reaches 0.
-  countdown(seconds) {
+  // "Server busy, retrying in N s" (or why it waits), counting down; resolves when it reaches 0.
+  countdown(seconds, why = "Server busy") {
     return new Promise((resolve) => {
       let left = Math.max(1, seconds);
       const tick = () => {
@@ -165,7 +165,7 @@ class Status {
           resolve();
           return;
         }
-        this.show(`Server busy, retrying in ${left} s…`, "busy");
+        this.show(`${why}, retrying in ${left} s…`, "busy");
         left -= 1;
         setTimeout(tick, 1000);
       };
@@ -208,7 +208,7 @@ async function withRecovery(operation, status) {
       return result;
     } catch (err) {
       if (err instanceof HttpError && err.status === 503) {
-        await status.countdown(err.retryAfter);
+        await status.countdown(err.retryAfter, waiting(err.message));
       } else if (err instanceof HttpError && err.status === 401) {
         const had = localStorage.getItem(STORE.key);
         status.show("This server needs an API key.", "info");
@@ -220,6 +220,32 @@ async function withRecovery(operation, status) {
         status.hide();
         throw err;
       }
+    }
+  }
+}
+
+// Why a 503 waits, in the status line: a server still starting says what it is doing (a first run builds the
+// index for a minute or more), any other is busy with other answers.
+function waiting(message) {
+  return message.startsWith("starting: ") ? `Starting up (${message.slice(10)})` : "Server busy";
+}
+
+// A server on its first run builds its index before it can answer: the page says so at once, not at the first
+// question, and offers the collections once there are any. A server that could not start says why.
+async function waitUntilReady() {
+  for (;;) {
+    try {
+      await request("GET", "/readyz");
+      askStatus.hide();
+      return;
+    } catch (err) {
+      if (!(err instanceof HttpError && err.status === 503)) return;  // asking says the rest, with its recovery
+      if (!err.message.startsWith("starting: ")) {
+        askStatus.show(err.message, "error");
+        return;
+      }
+      askStatus.show(`${waiting(err.message)}…`, "busy");
+      await new Promise((resolve) => setTimeout(resolve, err.retryAfter * 1000));
     }
   }
 }
@@ -730,5 +756,5 @@ function restore() {
 
 wire();
 restore();
-loadCollections();
+waitUntilReady().then(loadCollections);
 showKeyButton();
