@@ -126,7 +126,12 @@ def test_search_matches_the_cli_json(client: TestClient, engine: AskDoc) -> None
     data = r.json()
     # `askdoc search --json` prints SearchResult.to_json(): the same object, timings aside.
     expected = engine.search("focal loss gamma", 3, "bm25").to_json()
-    assert set(data) == set(expected) == {"query", "mode", "results", "timings_ms", "corrections", "collection"}
+    assert (
+        set(data)
+        == set(expected)
+        == {"query", "mode", "results", "timings_ms", "corrections", "collection", "unknown_words"}
+    )
+    assert data["unknown_words"] == []  # the guide knows every word of it
     assert data["query"] == "focal loss gamma" and data["mode"] == "bm25"
     assert len(data["results"]) == 3 and all(set(h) >= HIT_FIELDS for h in data["results"])
     assert [h["rank"] for h in data["results"]] == [1, 2, 3]

@@ -470,3 +470,30 @@ def test_documents_are_added_listed_and_removed_on_the_page(
     expect(page.locator(".doc-name")).to_have_text(["interview_questions.txt"])
     expect(page.get_by_role("button", name="Remove interview_questions.txt")).to_have_count(0)
     context.close()
+
+
+def test_a_collection_is_started_on_the_page(browser: Browser, two_collections: str, tmp_path: Path) -> None:
+    """A new collection needs no shell: named on the Documents tab, it is made by its first file, then chosen
+    everywhere; its last document's removal takes it away again (the server is as it was for the other tests)."""
+    note = tmp_path / "greenhouse.md"
+    note.write_text("# Greenhouse\n\n## Watering\n\nThe tomatoes are watered at dawn, twice a week in spring.\n")
+    context = browser.new_context(base_url=two_collections, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto("/")
+    page.locator("#tab-docs").click()
+    page.fill("#new-collection-name", "greenhouse")
+    page.get_by_role("button", name="Start it").click()
+    expect(page.locator("#docs-title")).to_have_text("New collection “greenhouse”: add documents to create it.")
+    page.set_input_files("#files", [str(note)])
+    expect(page.locator("#job-status .status-text")).to_have_text("Done: 1 added.")
+    expect(page.locator("#collection")).to_have_value("greenhouse")
+    expect(page.locator("#docs-title")).to_have_text("1 document in “greenhouse”")
+    page.locator("#tab-ask").click()
+    expect(ask(page, "When are the tomatoes watered?")).to_contain_text("at dawn")
+    page.locator("#tab-docs").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove greenhouse.md").click()
+    expect(page.locator("#job-status .status-text")).to_contain_text("the collection is gone")
+    expect(page.locator("#collection option")).to_have_count(2)
+    context.close()

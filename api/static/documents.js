@@ -7,7 +7,10 @@ const DOC_SUFFIXES = [".pdf", ".html", ".htm", ".xhtml", ".md", ".markdown", ".t
 const JOB_POLL_MS = 1000;
 const docsStatus = new Status($("docs-status"));  // listing the documents
 const jobStatus = new Status($("job-status"));  // adding and removing them
-const inChosen = () => (collection ? `?collection=${encodeURIComponent(collection)}` : "");
+// A collection started on the page exists once its first document is added: until then files go there.
+let startedCollection = null;
+const target = () => startedCollection ?? collection;
+const inChosen = () => (target() ? `?collection=${encodeURIComponent(target())}` : "");
 const MAX_NAME_BYTES = 255;  // as the server: a longer name is refused, and with it the whole request
 const readable = (name) => DOC_SUFFIXES.some((suffix) => name.toLowerCase().endsWith(suffix));
 // Why a chosen file is not sent ("" when it is): each file judged alone, so one bad name leaves the rest added.
@@ -18,6 +21,11 @@ function unsendable(name) {
 }
 
 async function loadDocuments() {
+  if (startedCollection) {  // nothing to list yet
+    $("docs").replaceChildren();
+    $("docs-title").textContent = `New collection “${startedCollection}”: add documents to create it.`;
+    return;
+  }
   let data;
   try {
     data = await (await withRecovery(() => request("GET", `/documents${inChosen()}`), docsStatus)).json();
@@ -66,13 +74,17 @@ async function addFiles(files) {
     }
     const all = [...refused, ...job.files];
     showFiles(all);
+    if (startedCollection && all.some((r) => r.status === "added")) {  // it exists now: choose it everywhere
+      localStorage.setItem(STORE.collection, startedCollection);
+      startedCollection = null;
+    }
     jobStatus.show(job.error ? `Failed: ${job.error}` : `Done: ${summarised(all)}.`, job.error ? "error" : "info");
   } catch (err) {
     jobStatus.show(`Not added: ${err.message}`, "error");
   }
   sections.clear();  // a replaced document's sections are read again
-  await loadDocuments();
   await loadCollections();  // a new collection, new counts
+  await loadDocuments();
 }
 
 // "2 added, 1 skipped": the files the page kept back counted with those the server read.
@@ -111,7 +123,35 @@ async function removeDocument(doc) {
   await loadDocuments();
 }
 
+// Starts a collection by name: the files added next go there (and create it). A name the server already has
+// only switches to that collection.
+function startCollection(name) {
+  const box = $("collection");
+  if ([...box.options].some((o) => o.value === name)) {
+    startedCollection = null;
+    box.value = name;
+    chooseCollection(name);
+  } else {
+    startedCollection = name;
+  }
+  $("job-files").replaceChildren();
+  jobStatus.hide();
+  loadDocuments();
+  $("files").focus();
+}
+
 function wireDocuments() {
+  $("new-collection-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const name = $("new-collection-name");
+    startCollection(name.value.trim());
+    name.value = "";
+  });
+  $("collection").addEventListener("change", () => {
+    if (!startedCollection) return;
+    startedCollection = null;  // another collection chosen: the one started is given up
+    loadDocuments();
+  });
   const input = $("files");
   input.addEventListener("change", () => {
     addFiles(input.files).finally(() => { input.value = ""; });
