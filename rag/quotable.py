@@ -14,7 +14,8 @@ _FIGURE = re.compile(
     r"\b(?:image|figure|fig\.|diagram|table|illustration|screenshot|chart|graph|plot|picture|video)s?\s+"
     r"(?:below|above)|\b(?:below|above)\s+(?:image|figure|diagram|table|shows|illustrates)|"
     r"\bcf\.\s+figure|^(?:image|figure|source|credit|photo)s?\s*(?:\d+\s*)?[:(]|\bshown\s+(?:below|above)|"
-    r"\bas\s+follows\b|\bthe following\b",
+    # "the following" points at what follows, but "by 31 March of the following year" is a date
+    r"\bas\s+follows\b|\bthe following\b(?!\s+(?:year|month|week|day|morning|evening|night|quarter|term|season))",
     re.IGNORECASE,
 )
 # Points the reader elsewhere: to a list that follows, to a walk-through ("Let's look at …"), or to a link or

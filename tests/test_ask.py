@@ -294,6 +294,8 @@ def test_the_default_answer_quotes_what_dropout_does(askdoc: AskDoc) -> None:
         ("You can apply one of the several methods mentioned below to handle the outliers.", False),
         ("For a detailed explanation, references like Tom Roth’s articles on weight tying can be consulted.", False),
         ("Let’s look at two common libraries where setting the seed is possible in practice.", False),
+        ("For Transformer architectures, the following normalization methods are commonly used.", False),
+        ("Carried-over days must be taken by 31 March of the following year or they are lost.", True),
         ("See [[contrastive-learning]] for another loss that reweights examples (via temperature).", False),
         ("Let's say the learning rate is 0.1, then each step moves the weights by a tenth of the gradient.", True),
         ("The dashboard gives a good overview of cluster health in real time.", True),
