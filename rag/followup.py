@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from corpus.errors import InvalidInputError
-from index.lexical import STOPWORDS, tokenize, words
+from index.lexical import STOPWORDS, tokenize, typed_words, words
 
 MAX_TURNS = 10  # history items a request may carry (most recent last)
 
@@ -46,6 +46,12 @@ _FRAME = frozenset(
         "tldr tl dr eli5 thanks thank sure okay yes"
     )
 )
+
+
+# A follow-up that names another place or person of the kind the last question named ("and in Manchester?" after
+# "What is the hotel limit in London?") asks the same of it, unless it compares the two.
+_COMPARE = re.compile(r"\b(compare|compared|comparison|differ|difference|different|versus|vs|than|between|both)\b")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass(frozen=True)
@@ -113,19 +119,40 @@ def plan_search(
     config = config or FollowupConfig()
     previous = ""  # what the previous turn searched with
     for turn in history:
-        previous, _ = _expand(turn.question, previous, known, config)
-    search, depends = _expand(question, previous, known, config)
+        previous, _, _ = _expand(turn.question, previous, known, config)
+    search, depends, renamed = _expand(question, previous, known, config)
     if not depends:
         return SearchPlan(question)
-    return SearchPlan(search, {s: config.prior for s in history[-1].sections}, True)
+    # The sections cited for the old name answered about it, not about the new one: no head start.
+    return SearchPlan(search, {} if renamed else {s: config.prior for s in history[-1].sections}, True)
 
 
-def _expand(question: str, previous: str, known: Callable[[str], bool], config: FollowupConfig) -> tuple[str, bool]:
-    """The question with the previous search's key terms, when it depends on it (else the question as it is)."""
+def _expand(
+    question: str, previous: str, known: Callable[[str], bool], config: FollowupConfig
+) -> tuple[str, bool, bool]:
+    """The question with the previous search's key terms, when it depends on it (else the question as it is), and
+    whether it names a new place or person in place of the previous search's (whose names are then not carried)."""
     if not previous or not depends_on_history(question, known, config):
-        return question, False
-    terms = [t for t in key_terms(previous, config.carry_terms) if t.lower() not in question.lower()]
-    return " ".join([question, *terms]), True
+        return question, False, False
+    old = proper_names(previous)
+    renamed = bool(proper_names(question) - old) and not _COMPARE.search(question.lower())
+    terms = [
+        t
+        for t in key_terms(previous, config.carry_terms)
+        if t.lower() not in question.lower() and not (renamed and t.split("'", 1)[0] in old)
+    ]
+    return " ".join([question, *terms]), True, renamed
+
+
+def proper_names(text: str) -> set[str]:
+    """Title-case words past a sentence's first, as typed ("London", "Spearman"): names of places and people.
+    Acronyms and coined names ("VRAM", "AdamW") are left out: a follow-up naming one adds to the topic."""
+    out = set()
+    for sentence in _SENTENCE_END.split(text):
+        for n, word in enumerate(typed_words(sentence)):
+            if n > 0 and len(word) > 1 and word[0].isupper() and word[1:].islower():
+                out.add(word)
+    return out
 
 
 def boost(ranking: list[tuple[int, float]], section_of: Callable[[int], str], prior: dict[str, float]) -> list:

@@ -79,6 +79,18 @@ def test_a_follow_up_carries_the_topic_and_the_cited_sections() -> None:
     assert "focal loss" in chained.search
 
 
+def test_a_follow_up_naming_another_place_asks_the_same_of_it() -> None:
+    """ "and in Manchester?" after London's hotel limit searched "hotel limit London" with London's section first."""
+    history = [Turn("What is the hotel limit in London?", ("london",))]
+    plan = plan_search("and in Manchester?", history, everything)
+    assert plan.search == "and in Manchester? hotel limit" and plan.prior == {}
+    # A comparison keeps both; an acronym or coined name adds to the topic ("VRAM" stays beside "AdamW").
+    compared = plan_search("how does it compare to Manchester?", history, everything)
+    assert "London" in compared.search and compared.prior == {"london": 0.15}
+    vram = plan_search("and for training with AdamW?", [Turn("How much VRAM does a 7B LLM need?", ("v",))], everything)
+    assert vram.search == "and for training with AdamW? VRAM 7B LLM" and vram.prior == {"v": 0.15}
+
+
 def test_the_prior_raises_the_cited_section() -> None:
     ranking = [(0, 1.0), (1, 0.95), (2, 0.5)]
     section = {0: "a", 1: "b", 2: "c"}.__getitem__
