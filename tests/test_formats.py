@@ -441,3 +441,34 @@ def test_a_filled_forms_values_are_read() -> None:
         "Team name: Gradient Descenders",
         "Dataset: Capital Bikeshare",
     ]  # a field under a field is no wrapped sentence
+
+
+def test_a_pdf_table_is_read_row_by_row(tmp_path: Path) -> None:
+    """A PDF table was one run of words glued to the paragraph after it, its bold header row a section heading;
+    each row now says what its cells are, as HTML and Markdown tables do, and the paragraph after stays whole."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 14)
+    pdf.multi_cell(0, 8, "4.1 Annual leave", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)
+    pdf.multi_cell(0, 5, "Annual leave depends on tenure, as the table shows.", new_x="LMARGIN", new_y="NEXT")
+    rows = [["Tenure", "Annual leave (days)"], ["Less than 2 years", "25"], ["2 to 5 years", "27"]]
+    rows.append(["Over 5 years", "30"])
+    with pdf.table(col_widths=(60, 45), text_align="LEFT") as table:
+        for cells in rows:
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    pdf.multi_cell(0, 5, "Carried-over days must be taken by 31 March of the following year.", new_x="LMARGIN")
+    path = tmp_path / "leave.pdf"
+    pdf.output(str(path))
+    (section,) = load_file(path).sections
+    assert section.heading == "4.1 Annual leave"
+    assert section.text.splitlines()[1:] == [
+        "Tenure: Less than 2 years; Annual leave (days): 25.",
+        "Tenure: 2 to 5 years; Annual leave (days): 27.",
+        "Tenure: Over 5 years; Annual leave (days): 30.",
+        "Carried-over days must be taken by 31 March of the following year.",
+    ]

@@ -24,6 +24,7 @@ from typing import Any
 from corpus.errors import InvalidInputError
 from corpus.formats.blocks import Block, clean_lines, document_from_blocks
 from corpus.formats.pdf_forms import form_values
+from corpus.formats.pdf_tables import Run, cells, with_tables
 from corpus.formats.pdf_text import (
     Marker,
     body_size,
@@ -128,27 +129,45 @@ def _page_text(page: Any) -> PageText:
     pypdf hands each run of text to the visitor with its font and size and matrices, in the order of the text it
     returns; when they do not add up to that text the sizes are unknown rather than guessed."""
     runs: list[tuple[str, float, bool]] = []
+    starts: list[float] = []  # where each run starts across the page
 
     def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
         runs.append((text, float(size or 0) * _scale(tm) * _scale(cm), _bold(font)))
+        starts.append(tm[4] * cm[0] + tm[5] * cm[2] + cm[4] if len(tm) == 6 and len(cm) == 6 else 0.0)
 
     text = page.extract_text(visitor_text=visit) or ""
     if "".join(t for t, _, _ in runs) != text:
         return text, [None] * (text.count("\n") + 1), [False] * (text.count("\n") + 1), []
     sizes: list[float | None] = []
     bold: list[bool] = []
+    line_runs: list[list[Run]] = [[]]
     current, all_bold = 0.0, True
-    for run, size, run_bold in runs:
+    for (run, size, run_bold), x in zip(runs, starts, strict=True):
         for i, part in enumerate(run.split("\n")):
             if i:
                 sizes.append(current or None)
                 bold.append(bool(current) and all_bold)
+                line_runs.append([])
                 current, all_bold = 0.0, True
             if part.strip():
                 current, all_bold = max(current, size), all_bold and run_bold
+                line_runs[-1].append((part, x, size))
     sizes.append(current or None)
     bold.append(bool(current) and all_bold)
-    return text, sizes, bold, markers_of(runs)
+    return _tabled(text, sizes, bold, line_runs), sizes, bold, markers_of(runs)
+
+
+def _tabled(text: str, sizes: list[float | None], bold: list[bool], line_runs: list[list[Run]]) -> str:
+    """The page's text with its tables spelled out row by row (corpus.formats.pdf_tables); a rewritten line is no
+    longer bold (a table's bold header row is no heading)."""
+    lines = text.split("\n")
+    body = body_size(lines, sizes)
+    if not body:
+        return text
+    out = with_tables(lines, [cells(r) for r in line_runs], bold, body)
+    for k, (before, after) in enumerate(zip(lines, out, strict=True)):
+        bold[k] = bold[k] and before == after
+    return "\n".join(out)
 
 
 def _with_lines(page: PageText, lines: list[str]) -> PageText:
