@@ -40,6 +40,16 @@ def english_rarity(word: str) -> float:
     return -math.log10(english_counts().get(word.lower(), 1) / _english_total())
 
 
+# English words this common ("get", "after", "over", "New") only say how a question was phrased: listed as words the
+# documents never use, they are noise beside the ones that matter ("sabbatical", "Berlin", "water" is 3.4).
+COMMON_RARITY = 3.3
+
+
+def notable(words: Iterable[str]) -> list[str]:
+    """The words worth naming to a user, each once, in order: not a common English word."""
+    return [w for w in dict.fromkeys(words) if english_rarity(w) >= COMMON_RARITY]
+
+
 class Speller:
     """Corrections against one collection's words; the SymSpell index is built on the first unknown word."""
 

@@ -37,8 +37,8 @@ class SearchResult:
     # Each first-stage retriever's top section and score (before fusion); the refusal signals read them.
     leaders: dict[str, tuple[str, float]] = field(default_factory=dict)
     notice: str = ""  # why the search was not served as asked (mode rerank without a reranker)
-    # The question's words the collection never uses, as typed (after typo correction): when they are all it
-    # asks about, the results are only the nearest sections in meaning, and the user should know.
+    # The question's words the collection never uses, as typed (after typo correction), but for common English
+    # ones (index.spelling.notable): the results are only near them in meaning, and the user should know.
     unknown_words: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:

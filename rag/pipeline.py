@@ -232,8 +232,9 @@ class AskDoc:
                 self.retriever.passage_ranking(query, mode, 1, {}, qvec, index, tops)
         best = draft.evidence.sentences[0].section_id if draft.evidence.sentences else ""
         text = index.sections[best].text if best else ""
-        coverage = index.lexical.coverage(query)
-        return signals(query, draft.evidence, text, coverage, tops["dense"], tops["bm25"], result.unknown_words)
+        lexical = index.lexical  # every unknown word: the search result's list leaves common English ones out
+        coverage, unknown = lexical.coverage(query), lexical.unknown_words(query)
+        return signals(query, draft.evidence, text, coverage, tops["dense"], tops["bm25"], unknown)
 
     def section(self, section_id: str) -> Section | None:
         """A whole section of the collection, or None when there is no section with this id."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from index.lexical import share, tokenize, typed_words
-from index.spelling import english_rarity
+from index.spelling import english_rarity, notable
 from rag.evidence import Evidence
 
 MODEL_FILE = Path(__file__).resolve().parent / "refusal.json"
@@ -69,8 +69,8 @@ class Signals:
     bm25_top: float
     rare_unknown: float  # how many question words neither the collection nor ordinary English uses
     unknown_name: float  # 1 when a word typed as a name (names() below) is one the collection never uses
-    # Not a feature: the question's words the collection never uses, as typed; a refusal names them, so the user
-    # knows what to rephrase or which document to add.
+    # Not a feature: the question's words the collection never uses, as typed, but for common English ones; a
+    # refusal names them, so the user knows what to rephrase or which document to add.
     unknown: list[str] = field(default_factory=list)
 
     def vector(self) -> list[float]:
@@ -103,7 +103,7 @@ def signals(
         bm25_top=bm25[1] / max(len(words), 1),
         rare_unknown=float(sum(english_rarity(w) >= RARE for w in unknown_words)),
         unknown_name=float(bool(names(question) & set(unknown_words))),
-        unknown=list(dict.fromkeys(unknown_words)),
+        unknown=notable(unknown_words),
     )
 
 

@@ -17,7 +17,7 @@ from index.collection import Collection, Notify, current_sha256, quiet
 from index.collections import current_dir, not_found
 from index.embed import Embedder
 from index.embedders import onnx_dir
-from index.spelling import Speller
+from index.spelling import Speller, notable
 from index.store import StoredIndex
 from rag.collection import open_collection
 from rag.config import MODES, Settings, check_choice, check_k
@@ -305,5 +305,5 @@ class Retriever:
         timings["total"] = elapsed_ms(t)
         result = SearchResult(question, mode, hits, timings, corrections, collection=self.settings.collection)
         result.leaders, result.notice = leaders, notice
-        result.unknown_words = index.lexical.unknown_words(query)
+        result.unknown_words = notable(index.lexical.unknown_words(query))
         return result

@@ -259,3 +259,11 @@ def test_english_rarity_tells_a_name_from_ordinary_words() -> None:
 
     assert english_rarity("model") < english_rarity("gradient") < RARE <= english_rarity("nesterov")
     assert english_rarity("Model") == english_rarity("model")
+
+
+def test_the_words_a_user_is_told_are_never_used_leave_common_english_out() -> None:
+    """A refusal or a search listed "sabbatical, get, after, over" as words the documents never use."""
+    from index.spelling import notable
+
+    words = ["sabbatical", "get", "after", "over", "New", "Year", "Berlin", "water", "3", "sabbatical"]
+    assert notable(words) == ["sabbatical", "Berlin", "water", "3"]
