@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import errno
 import os
 import socket
+from typing import Any
 
 from cli.common import bounded, notify, settings_from
 from corpus.errors import InvalidInputError
@@ -41,10 +43,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["ASKDOC_DEVICE"] = args.device
     if args.collection:  # the collection of requests that name none
         os.environ["ASKDOC_COLLECTION"] = args.collection
-    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO, format="%(message)s")
+    level = logging.DEBUG if settings.debug else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s")
     if args.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_key:
         notify(f"serving on {args.host} without an API key (set ASKDOC_API_KEY to require one)")
-    uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    log_config = logging_config(uvicorn.config.LOGGING_CONFIG, logging.getLevelName(level))
+    app = "api.app:create_app"
+    uvicorn.run(app, factory=True, host=args.host, port=args.port, workers=args.workers, log_config=log_config)
     return 0
 
 
@@ -59,3 +64,17 @@ def check_address(host: str, port: int) -> None:
     except OSError as exc:
         taken = " (another server is using it: choose another with --port)" if exc.errno == errno.EADDRINUSE else ""
         raise InvalidInputError(f"cannot serve on {host}:{port}: {exc.strerror or exc}{taken}") from None
+
+
+def logging_config(base: dict[str, Any], level: str) -> dict[str, Any]:
+    """uvicorn's logging with askdoc's own lines (the index build, requests, "askdoc is ready") at `level`: uvicorn
+    applies it in every worker process, where the command's own logging set-up does not reach."""
+    config = copy.deepcopy(base)
+    config["formatters"]["askdoc"] = {"format": "%(message)s"}
+    config["handlers"]["askdoc"] = {
+        "formatter": "askdoc",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    config["loggers"]["askdoc"] = {"handlers": ["askdoc"], "level": level, "propagate": False}
+    return config
