@@ -229,7 +229,8 @@ def test_search_says_what_it_corrected_and_what_no_document_mentions(page: Page)
     page.press("#search-input", "Enter")
     expect(page.locator(".result").first).to_be_visible()
     expect(page.locator("#search-status .status-text")).to_have_text(
-        "Searched for “transformers” (typed “transfomers”). The documents never mention: zorblax."
+        "Searched for “transformers” (typed “transfomers”). "
+        "The documents never mention: zorblax; these results are only near in meaning."
     )
 
 

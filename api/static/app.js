@@ -434,7 +434,9 @@ function answeredParts(answer) {
   for (const sentence of answer.sentences) {
     const chips = sentence.sources.filter((n) => byN.has(n)).map((n) => {
       if (!firstUse.has(n)) firstUse.set(n, sentence.text);
-      const chip = el("button", { type: "button", class: "cite", title: byN.get(n).heading }, `[${n}]`);
+      const heading = byN.get(n).heading;
+      const chip = el("button", { type: "button", class: "cite", title: heading, "aria-label": `Source ${n}: ${heading}` },
+        `[${n}]`);
       chip.addEventListener("click",
         () => openSection(byN.get(n).section_id, sentence.text, true, chip, answer.collection));
       return chip;
@@ -539,7 +541,11 @@ async function openSection(id, sentence, exact, chip = null, target = collection
   try {
     section = await withRecovery(() => fetchSection(id, target), status);
   } catch (err) {
-    status.show(`Cannot open the section: ${err.message}`, "error");
+    // A 404: the section's document (or its whole collection) was removed since the answer; said plainly, not in
+    // the API's words for an HTTP client
+    const gone = err instanceof HttpError && err.status === 404;
+    status.show(gone ? "This source is gone: its document or collection was removed since this answer."
+      : `Cannot open the section: ${err.message}`, "error");
     return;
   }
   renderSection(section);
@@ -622,7 +628,7 @@ function searchNotes(data) {
   const unknown = data.unknown_words || [];
   return [
     fixed.length ? `Searched for ${fixed.join(", ")}.` : "",
-    unknown.length ? `The documents never mention: ${listed(unknown)}.` : "",
+    unknown.length ? `The documents never mention: ${listed(unknown)}; these results are only near in meaning.` : "",
   ].filter(Boolean);
 }
 

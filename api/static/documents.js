@@ -127,7 +127,7 @@ async function removeDocument(doc) {
 // only switches to that collection.
 function startCollection(name) {
   const box = $("collection");
-  if ([...box.options].some((o) => o.value === name)) {
+  if (name === serverDefault || [...box.options].some((o) => o.value === name)) {
     startedCollection = null;
     box.value = name;
     chooseCollection(name);
