@@ -48,6 +48,7 @@ _WINDOWS_PATH = re.compile(
 # the probability of each state") may be quoted; a line that is mostly formula still may not. Prices do not match
 # ("$5 to $10": a space before the second "$").
 _INLINE_MATH = re.compile(r"\\\(.*?\\\)|(?<![\w$])\$(?=[^\s$])[^$\n]*?(?<=\S)\$(?![\w$])")
+LONG_MATH = 60  # characters of one inline expression; "\(-\sum_{i} p_i \log p_i\)" has 25, focal loss's 78
 _ASSIGNMENT = re.compile(r"\s*[\w.\[\]]+\s*=")  # "x = …", "self.rate = …" open a line of code or maths
 _KEYWORD_ARGUMENT = re.compile(r"\w=\w")  # "max_length=50": a call's arguments
 # A sentence opening with one of these leans on the sentence before it.
@@ -73,6 +74,8 @@ def standalone(sentence: str) -> bool:
 def _formula(sentence: str) -> bool:
     """Formulas and LaTeX: few letters, or backslashes (a Windows path's are not LaTeX); inline math counts as one
     symbol."""
+    if any(len(m) > LONG_MATH for m in _INLINE_MATH.findall(sentence)):
+        return True  # a long expression is unreadable as LaTeX source
     sentence = _INLINE_MATH.sub("x", sentence)
     letters = sum(ch.isalpha() for ch in sentence)
     return letters < 0.6 * len(sentence.replace(" ", "")) or _WINDOWS_PATH.sub("", sentence).count("\\") > 2

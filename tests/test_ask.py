@@ -314,6 +314,12 @@ def test_the_default_answer_quotes_what_dropout_does(askdoc: AskDoc) -> None:
         ("The loss is \\(\\frac{1}{n}\\sum_i \\log p_i\\) over the batch of examples.", True),
         ("The formula is $A = P\\left(1 + \\frac{r}{n}\\right)^{nt}$ where $P$ is the principal.", True),  # Obsidian's
         ("$$ h = W_0 x + \\frac{\\alpha}{r} B A x $$", False),  # display math is no inline symbol
+        # ... but a long expression is unreadable as LaTeX source
+        (
+            "The focal loss is defined as "
+            "\\(FL=-\\alpha_t\\left(1-p_t\\right)^\\gamma\\log\\left(p_t\\right)\\) for each example.",
+            False,
+        ),
         # several "=": settings in prose are quoted, code and derivations are not
         ("In PyTorch, BatchNorm2d uses eps = 1e-5 and momentum = 0.1 by default.", True),
         ("result = generator(prompt, max_length=50, num_return_sequences=1)", False),
