@@ -61,7 +61,7 @@ _ANAPHOR = re.compile(
 
 def standalone(sentence: str) -> bool:
     """Whether a sentence can be quoted on its own: a complete statement, not a caption, list intro or code."""
-    words = sentence.split()
+    words = _INLINE_MATH.sub("x", sentence).split()  # an expression is one symbol, however it is spaced
     if len(words) < 5 or sentence.endswith((":", "?")):
         return False
     if _figure_or_code(sentence) or _computation(sentence):
