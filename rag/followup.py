@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from corpus.errors import InvalidInputError
-from index.lexical import STOPWORDS, tokenize, typed_words, words
+from index.lexical import STOPWORDS, tokenize, words
+from rag.refusal import names
 
 MAX_TURNS = 10  # history items a request may carry (most recent last)
 
@@ -51,7 +52,6 @@ _FRAME = frozenset(
 # A follow-up that names another place or person of the kind the last question named ("and in Manchester?" after
 # "What is the hotel limit in London?") asks the same of it, unless it compares the two.
 _COMPARE = re.compile(r"\b(compare|compared|comparison|differ|difference|different|versus|vs|than|between|both)\b")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass(frozen=True)
@@ -145,14 +145,10 @@ def _expand(
 
 
 def proper_names(text: str) -> set[str]:
-    """Title-case words past a sentence's first, as typed ("London", "Spearman"): names of places and people.
-    Acronyms and coined names ("VRAM", "AdamW") are left out: a follow-up naming one adds to the topic."""
-    out = set()
-    for sentence in _SENTENCE_END.split(text):
-        for n, word in enumerate(typed_words(sentence)):
-            if n > 0 and len(word) > 1 and word[0].isupper() and word[1:].islower():
-                out.add(word)
-    return out
+    """The names typed in title case (rag.refusal.names: past a sentence's first word), "London", "Spearman":
+    places and people. Acronyms and coined names ("VRAM", "AdamW") are left out: a follow-up naming one adds to
+    the topic."""
+    return {word for word in names(text) if len(word) > 1 and word[1:].islower()}
 
 
 def boost(ranking: list[tuple[int, float]], section_of: Callable[[int], str], prior: dict[str, float]) -> list:

@@ -227,7 +227,7 @@ async function withRecovery(operation, status) {
 // Why a 503 waits, in the status line: a server still starting says what it is doing (a first run builds the
 // index for a minute or more), any other is busy with other answers.
 function waiting(message) {
-  return message.startsWith("starting: ") ? `Starting up (${message.slice(10)})` : "Server busy";
+  return message.startsWith("starting: ") ? `Starting up: ${message.slice(10)}` : "Server busy";
 }
 
 // A server on its first run builds its index before it can answer: the page says so at once, not at the first
