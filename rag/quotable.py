@@ -61,10 +61,11 @@ _ANAPHOR = re.compile(
 
 def standalone(sentence: str) -> bool:
     """Whether a sentence can be quoted on its own: a complete statement, not a caption, list intro or code."""
-    words = _INLINE_MATH.sub("x", sentence).split()  # an expression is one symbol, however it is spaced
+    plain = _INLINE_MATH.sub("x", sentence)  # an expression is one symbol, however it is spaced
+    words = plain.split()
     if len(words) < 5 or sentence.endswith((":", "?")):
         return False
-    if _figure_or_code(sentence) or _computation(sentence):
+    if _figure_or_code(sentence) or _computation(plain):
         return False
     if _formula(sentence):
         return False
@@ -81,11 +82,11 @@ def _formula(sentence: str) -> bool:
     return letters < 0.6 * len(sentence.replace(" ", "")) or _WINDOWS_PATH.sub("", sentence).count("\\") > 2
 
 
-def _computation(sentence: str) -> bool:
+def _computation(plain: str) -> bool:
     """Several "=" in code or a derivation ("result = generator(prompt, max_length=50)", "b = a XOR b = a"), not
-    in prose that gives settings ("BatchNorm2d uses eps = 1e-5 and momentum = 0.1 by default")."""
-    sentence = _INLINE_MATH.sub("x", sentence)
-    return sentence.count("=") > 1 and bool(_ASSIGNMENT.match(sentence) or _KEYWORD_ARGUMENT.search(sentence))
+    in prose that gives settings ("BatchNorm2d uses eps = 1e-5 and momentum = 0.1 by default"). `plain`: the
+    sentence with each inline expression as one symbol."""
+    return plain.count("=") > 1 and bool(_ASSIGNMENT.match(plain) or _KEYWORD_ARGUMENT.search(plain))
 
 
 def _titled(words: list[str]) -> bool:

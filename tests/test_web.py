@@ -403,13 +403,23 @@ def two_collections(
         yield base
 
 
-def test_a_collection_is_chosen_on_the_page(browser: Browser, two_collections: str) -> None:
+@pytest.fixture
+def collections_page(browser: Browser, two_collections: str) -> Iterator[Page]:
+    """The page on the two-collection server, in a fresh browser profile (no API key needed)."""
+    with _opened(browser, two_collections, key=False) as p:
+        yield p
+
+
+def remove_on_page(page: Page, name: str) -> None:
+    """Clicks a document's Remove button and accepts the browser's confirmation."""
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=f"Remove {name}").click()
+
+
+def test_a_collection_is_chosen_on_the_page(collections_page: Page) -> None:
     """With several collections the page offers them; a question goes to the chosen one, its sources open from
     it, and a follow-up carries only the turns asked in the same collection."""
-    context = browser.new_context(base_url=two_collections, viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto("/")
+    page = collections_page
     choice = page.locator("#collection")
     expect(choice).to_be_visible()
     assert choice.locator("option").all_inner_texts() == ["default (1 document)", "notes (1 document)"]
@@ -425,12 +435,9 @@ def test_a_collection_is_chosen_on_the_page(browser: Browser, two_collections: s
     shot(page, "collections")
     page.reload()  # the choice is kept in the browser
     expect(page.locator("#collection")).to_have_value("notes")
-    context.close()
 
 
-def test_documents_are_added_listed_and_removed_on_the_page(
-    browser: Browser, two_collections: str, tmp_path: Path
-) -> None:
+def test_documents_are_added_listed_and_removed_on_the_page(collections_page: Page, tmp_path: Path) -> None:
     """The Documents tab: files chosen on the page go to the chosen collection and are indexed, each file's result
     shown (one askdoc cannot read is said so, and the others still go); the list and the collection's count
     follow; a question is answered from the new file; a removed document leaves the list (the collection is as
@@ -442,10 +449,7 @@ def test_documents_are_added_listed_and_removed_on_the_page(
     # over the 255 bytes a file system allows a name (so made in memory): the server refuses a request holding it
     long_name = {"name": "n" * 253 + ".md", "mimeType": "text/markdown", "buffer": b"# Long\n\nA long name.\n"}
     files = [{"name": p.name, "mimeType": "", "buffer": p.read_bytes()} for p in (tides, photo)] + [long_name]
-    context = browser.new_context(base_url=two_collections, viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto("/")
+    page = collections_page
     page.locator("#collection").select_option("notes")
     page.locator("#tab-docs").click()
     expect(page.locator("#docs-title")).to_have_text("1 document in “notes”")
@@ -463,25 +467,20 @@ def test_documents_are_added_listed_and_removed_on_the_page(
     page.locator("#tab-ask").click()
     expect(ask(page, "How high does the spring tide reach?")).to_contain_text("4.2 metres")
     page.locator("#tab-docs").click()
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Remove tides.md").click()
+    remove_on_page(page, "tides.md")
     expect(page.locator("#job-status .status-text")).to_have_text("Removed tides.md; 1 document left.")
     expect(page.locator(".doc-name")).to_have_text(["harbour.md"])
     page.locator("#collection").select_option("default")  # the bundled guide cannot be removed: no button says so
     expect(page.locator(".doc-name")).to_have_text(["interview_questions.txt"])
     expect(page.get_by_role("button", name="Remove interview_questions.txt")).to_have_count(0)
-    context.close()
 
 
-def test_a_collection_is_started_on_the_page(browser: Browser, two_collections: str, tmp_path: Path) -> None:
+def test_a_collection_is_started_on_the_page(collections_page: Page, tmp_path: Path) -> None:
     """A new collection needs no shell: named on the Documents tab, it is made by its first file, then chosen
     everywhere; its last document's removal takes it away again (the server is as it was for the other tests)."""
     note = tmp_path / "greenhouse.md"
     note.write_text("# Greenhouse\n\n## Watering\n\nThe tomatoes are watered at dawn, twice a week in spring.\n")
-    context = browser.new_context(base_url=two_collections, viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto("/")
+    page = collections_page
     page.locator("#tab-docs").click()
     page.fill("#new-collection-name", "greenhouse")
     page.get_by_role("button", name="Start it").click()
@@ -493,8 +492,6 @@ def test_a_collection_is_started_on_the_page(browser: Browser, two_collections: 
     page.locator("#tab-ask").click()
     expect(ask(page, "When are the tomatoes watered?")).to_contain_text("at dawn")
     page.locator("#tab-docs").click()
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Remove greenhouse.md").click()
+    remove_on_page(page, "greenhouse.md")
     expect(page.locator("#job-status .status-text")).to_contain_text("the collection is gone")
     expect(page.locator("#collection option")).to_have_count(2)
-    context.close()

@@ -154,20 +154,21 @@ def _page_text(page: Any) -> PageText:
                 line_runs[-1].append((part, x, size))
     sizes.append(current or None)
     bold.append(bool(current) and all_bold)
-    return _tabled(text, sizes, bold, line_runs), sizes, bold, markers_of(runs)
+    text, bold = _tabled(text, sizes, bold, line_runs)
+    return text, sizes, bold, markers_of(runs)
 
 
-def _tabled(text: str, sizes: list[float | None], bold: list[bool], line_runs: list[list[Run]]) -> str:
-    """The page's text with its tables spelled out row by row (corpus.formats.pdf_tables); a rewritten line is no
-    longer bold (a table's bold header row is no heading)."""
+def _tabled(
+    text: str, sizes: list[float | None], bold: list[bool], line_runs: list[list[Run]]
+) -> tuple[str, list[bool]]:
+    """The page's text with its tables spelled out row by row (corpus.formats.pdf_tables), and each line's boldness:
+    a rewritten line is no longer bold (a table's bold header row is no heading)."""
     lines = text.split("\n")
     body = body_size(lines, sizes)
     if not body:
-        return text
+        return text, bold
     out = with_tables(lines, [cells(r) for r in line_runs], bold, body)
-    for k, (before, after) in enumerate(zip(lines, out, strict=True)):
-        bold[k] = bold[k] and before == after
-    return "\n".join(out)
+    return "\n".join(out), [b and before == after for b, before, after in zip(bold, lines, out, strict=True)]
 
 
 def _with_lines(page: PageText, lines: list[str]) -> PageText:
